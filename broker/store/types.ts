@@ -1,0 +1,132 @@
+/**
+ * The message store contract. Upper layers (protocol, consumer groups, FIFO, delay, transactions) import only these
+ * types; `FileMessageStore` (durable, broker/store/file) and `MemoryMessageStore` (tests) implement them and share
+ * one conformance suite (habit 5).
+ */
+
+export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+/** Everything about a message except its body, kept as one JSON document inside the record. */
+export interface MessageProps {
+  /** The producer's message id (RocketMQ UNIQ_KEY), echoed on delivery. */
+  messageId: string;
+  messageType: MessageType;
+  tag?: string;
+  keys?: string[];
+  userProperties?: Record<string, string>;
+  /** FIFO message group (RocketMQ __SHARDINGKEY). */
+  messageGroup?: string;
+  /** DELAY: not deliverable before this wall-clock time. */
+  deliveryTimestampMs?: number;
+  bornTimestampMs?: number;
+  bornHost?: string;
+  /** For copies (DLQ, committed transaction messages): the original message id and topic. */
+  originMessageId?: string;
+  originTopic?: string;
+  /** Free-form system fields for later features (transaction state, trace context); JSON values only. */
+  system?: Record<string, string | number | boolean>;
+}
+
+export interface MessageRecord {
+  topic: string;
+  queueId: number;
+  body: Buffer;
+  props: MessageProps;
+}
+
+export interface AppendResult {
+  queueOffset: number;
+  /** Byte position of the record in the commit log (global, across segments). */
+  commitLogOffset: number;
+  storeTimestampMs: number;
+}
+
+export interface StoredMessage extends MessageRecord, AppendResult {
+  /** Size of the whole encoded record in the commit log. */
+  sizeBytes: number;
+}
+
+export interface QueueRange {
+  /** Oldest offset still retained (retention may have removed older ones). */
+  minOffset: number;
+  /** Next offset to be assigned: the queue holds [minOffset, maxOffset). */
+  maxOffset: number;
+}
+
+export type FlushPolicy = 'sync' | 'async';
+
+export interface StoreOptions {
+  dataDir: string;
+  flush: FlushPolicy;
+  /** async: flush at least this often. sync: the longest a send waits for company before its fsync. */
+  flushIntervalMs: number;
+  segmentBytesMax: number;
+  /** Retention: delete whole sealed segments older than this (by their newest record), or ... */
+  retentionMs?: number;
+  /** ... while the commit log is larger than this. */
+  retentionBytesMax?: number;
+}
+
+export interface RecoveryAction {
+  /** Which row of the recovery decision table applied. */
+  case: 'torn-tail' | 'index-ahead' | 'index-behind' | 'index-rebuilt' | 'clean';
+  file: string;
+  detail: string;
+}
+
+export interface RecoveryReport {
+  actions: RecoveryAction[];
+  segmentCount: number;
+  messageCount: number;
+  durationMs: number;
+}
+
+export interface StoreStats {
+  commitLogBytes: number;
+  segmentCount: number;
+  /** Appends waiting for their flush: a bounded queue, exported as a metric. */
+  pendingAppends: number;
+  flushCount: number;
+}
+
+export interface MessageStore {
+  /** Opens (creating if missing) and recovers; throws StoreCorruptError on a bad checksum in a sealed segment. */
+  open(): Promise<RecoveryReport>;
+  /**
+   * Appends records in order. Resolves when they are durable under the flush policy (sync: after an fsync that
+   * covers them; async: once written to the OS). Rejects with StoreFullError when the pending-append queue is full,
+   * and with the sticky write error after a failed write or fsync.
+   */
+  append(records: MessageRecord[]): Promise<AppendResult[]>;
+  /** Up to countMax messages of one queue starting at fromOffset (clamped to minOffset), in offset order. */
+  read(topic: string, queueId: number, fromOffset: number, countMax: number): StoredMessage[];
+  /** The range of offsets a queue holds; {0,0} for a queue never written. */
+  queueRange(topic: string, queueId: number): QueueRange;
+  /** Every (topic, queueId) that has ever been written. */
+  queues(): Array<{ topic: string; queueId: number }>;
+  /** The first offset whose store timestamp is >= wallMs (maxOffset when none). */
+  offsetForTimestamp(topic: string, queueId: number, wallMs: number): number;
+  /** Deletes whole sealed segments past the retention limits; returns how many were deleted. */
+  applyRetention(nowWallMs: number): number;
+  stats(): StoreStats;
+  /** Flushes everything and closes files; appends after close reject. */
+  close(): Promise<void>;
+}
+
+export class StoreCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly position: number,
+    detail: string,
+  ) {
+    super(`store corrupt: ${file} at byte ${position}: ${detail}`);
+    this.name = 'StoreCorruptError';
+  }
+}
+
+export class StoreFullError extends Error {
+  constructor(queueName: string, countMax: number) {
+    super(`${queueName} is full (${countMax} pending appends): the broker is overloaded, retry later`);
+    this.name = 'StoreFullError';
+  }
+}

@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands.ts';
+import { CliError, ExitCode, exitCodeTable } from './exit-codes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('mqdrill')
+    .description(
+      'Drill a RocketMQ 5 deployment: boot it, drive load and faults through it, and prove from a ledger of every ' +
+        'client operation that no acknowledged message was lost, order held and the backlog drained.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `\nExit codes:\n${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}\n`,
+    );
+  registerCommands(program);
+  applyStrictParsing(program);
+  return program;
+}
+
+/** Unknown flags, extra arguments and missing arguments end with a one-line error, the usage, and exit code 2. */
+function applyStrictParsing(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    outputError: (text, write) => write(`${text.trim()}\n`),
+  });
+  cmd.showHelpAfterError(`usage: ${fullName(cmd)} ${cmd.usage()}\n(run '${fullName(cmd)} --help' for details)`);
+  for (const sub of cmd.commands) applyStrictParsing(sub);
+}
+
+function fullName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? ExitCode.OK : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with exit code 0 through commander's override path.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.OK;
+      }
+      return ExitCode.USAGE;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`mqdrill: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`mqdrill: internal error: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+    return ExitCode.INTERNAL;
+  }
+}
+
+const invokedDirectly = process.argv[1]?.endsWith('mqdrill.mjs') || process.argv[1]?.endsWith('main.ts');
+if (invokedDirectly) {
+  const code = await main(process.argv.slice(2));
+  // Commands that keep servers running (broker) resolve only when they are done; then exit with the code.
+  process.exitCode = code;
+}
