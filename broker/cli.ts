@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { CliError, ExitCode } from '../harness/cli/exit-codes.ts';
+import { type BrokerConfig, defaultBrokerConfig, startBroker } from './server.ts';
+
+export interface BrokerCommandOptions {
+  data: string;
+  port: string;
+  host: string;
+  advertise?: string;
+  adminPort?: string;
+  config?: string;
+  flush?: 'sync' | 'async';
+  readyFile?: string;
+}
+
+const configKeys = new Set([
+  'port',
+  'host',
+  'adminPort',
+  'advertise',
+  'brokerName',
+  'flush',
+  'flushIntervalMs',
+  'segmentBytesMax',
+  'retentionMs',
+  'retentionBytesMax',
+  'topics',
+  'groups',
+  'autoCreateGroups',
+  'canary',
+]);
+
+export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
+  let fromFile: Partial<BrokerConfig> = {};
+  if (opts.config) {
+    let text: string;
+    try {
+      text = fs.readFileSync(opts.config, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read config ${opts.config}: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
+    }
+    try {
+      fromFile = JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`config ${opts.config} is not JSON: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
+    }
+    const unknown = Object.keys(fromFile).filter((k) => !configKeys.has(k));
+    if (unknown.length) {
+      throw new CliError(
+        `config ${opts.config}: unknown keys ${unknown.join(', ')} (known: ${[...configKeys].join(', ')})`,
+        ExitCode.INVALID_SPEC,
+      );
+    }
+  }
+  const port = Number(opts.port ?? fromFile.port ?? defaultBrokerConfig.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`--port ${opts.port} is not a port`, ExitCode.USAGE);
+  const adminPort = opts.adminPort !== undefined ? Number(opts.adminPort) : fromFile.adminPort;
+  return {
+    ...defaultBrokerConfig,
+    ...fromFile,
+    dataDir: path.resolve(opts.data),
+    port,
+    host: opts.host ?? fromFile.host ?? defaultBrokerConfig.host,
+    adminPort,
+    advertise: opts.advertise ?? fromFile.advertise,
+    flush: opts.flush ?? fromFile.flush ?? defaultBrokerConfig.flush,
+  };
+}
+
+/** `mqdrill broker`: serve until SIGTERM/SIGINT, then stop accepting, flush, close files, exit 0. */
+export async function runBrokerCommand(opts: BrokerCommandOptions): Promise<number> {
+  const config = loadBrokerConfig(opts);
+  const logger = pino({ base: { component: 'broker', pid: process.pid } });
+  const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
+    logger[level](fields ?? {}, msg);
+  let running: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    running = await startBroker(config, undefined, log);
+  } catch (err) {
+    throw new CliError(`broker failed to start: ${(err as Error).message}`, ExitCode.TARGET_FAILED);
+  }
+  if (opts.readyFile) {
+    const ready = {
+      grpcPort: running.port,
+      port: running.port,
+      adminPort: running.adminPort ?? running.port,
+      pid: process.pid,
+    };
+    fs.writeFileSync(`${opts.readyFile}.tmp`, JSON.stringify(ready));
+    fs.renameSync(`${opts.readyFile}.tmp`, opts.readyFile);
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log('info', 'stopping', { signal });
+      const force = setTimeout(() => resolve(ExitCode.INTERNAL), 10_000);
+      force.unref();
+      running.close().then(
+        () => resolve(ExitCode.OK),
+        (err) => {
+          log('error', 'shutdown failed', { error: String(err) });
+          resolve(ExitCode.INTERNAL);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

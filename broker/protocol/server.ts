@@ -1,0 +1,333 @@
+import net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../../lib/clock.ts';
+import type { Broker, Delivered } from '../broker.ts';
+import type { ClientType } from '../clients.ts';
+import { fail } from '../errors.ts';
+import { limits, validateGroupName, validateTopicName } from '../limits.ts';
+import type { TopicConfig } from '../metadata.ts';
+import type { BrokerMetrics } from '../metrics/index.ts';
+import { isMalformed, MALFORMED, tolerantServiceDefinition } from './codec.ts';
+import { durationToMs, msToTimestamp, type Pb, statusOf, toDeliveredMessage, toStoredMessage } from './convert.ts';
+import { mergeSettings } from './settings.ts';
+
+export interface ProtocolOptions {
+  broker: Broker;
+  clock: Clock;
+  brokerName: string;
+  /** host:port put in routes; when absent, the address the client used (so a TCP proxy stays in the path). */
+  advertise?: string;
+  /** The listen address, used when a request names no endpoints. */
+  listenAddress: () => { host: string; port: number };
+  metrics?: BrokerMetrics;
+}
+
+const ok = { code: 'OK', message: 'OK' };
+type UnaryHandler = (req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>) => Promise<Pb> | Pb;
+
+/** gRPC MessagingService handlers: thin translation between proto objects and the Broker core. */
+export function createMessagingService(opts: ProtocolOptions): {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+} {
+  const { broker } = opts;
+  const unary = (name: string, fn: UnaryHandler): grpc.handleUnaryCall<Pb, Pb> => {
+    return (call, callback) => {
+      const t0 = performance.now();
+      const finish = (res: Pb) => {
+        opts.metrics?.rpcLatency.observe(
+          { protocol_type: 'grpc', request_code: name, response_code: res?.status?.code ?? 'OK' },
+          performance.now() - t0,
+        );
+        callback(null, res);
+      };
+      try {
+        if (isMalformed(call.request)) {
+          fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
+        }
+        Promise.resolve(fn(call.request, call)).then(finish, (err) => finish({ status: statusOf(err) }));
+      } catch (err) {
+        finish({ status: statusOf(err) });
+      }
+    };
+  };
+
+  const endpointsFor = (req: Pb): Pb => {
+    if (opts.advertise) return endpointsOf(opts.advertise);
+    const first = req?.endpoints?.addresses?.[0];
+    if (first?.host) return { scheme: req.endpoints.scheme ?? schemeOf(first.host), addresses: [first] };
+    const { host, port } = opts.listenAddress();
+    return { scheme: schemeOf(host), addresses: [{ host, port }] };
+  };
+  const queueOf = (topicRes: Pb, id: number, endpoints: Pb, types?: string[]) => ({
+    topic: topicRes,
+    id,
+    permission: 'READ_WRITE',
+    broker: { name: opts.brokerName, id: 0, endpoints },
+    ...(types ? { acceptMessageTypes: types } : {}),
+  });
+
+  const implementation: grpc.UntypedServiceImplementation = {
+    QueryRoute: unary('QueryRoute', (req) => {
+      const topic = broker.requireTopic(validateTopicName(req.topic?.name));
+      const endpoints = endpointsFor(req);
+      const types = acceptTypes(topic);
+      const queues = Array.from({ length: topic.queues }, (_, id) => queueOf(req.topic, id, endpoints, types));
+      return { status: ok, messageQueues: queues };
+    }),
+    QueryAssignment: unary('QueryAssignment', (req) => {
+      const topic = broker.requireTopic(validateTopicName(req.topic?.name));
+      const group = broker.requireGroup(validateGroupName(req.group?.name));
+      const endpoints = endpointsFor(req);
+      const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
+      return { status: ok, assignments: ids.map((id) => ({ messageQueue: queueOf(req.topic, id, endpoints) })) };
+    }),
+    Heartbeat: unary('Heartbeat', (req, call) => {
+      const session = broker.clients.touch(clientIdOf(call), opts.clock.monotonicMs());
+      if (req.clientType && req.clientType !== 'CLIENT_TYPE_UNSPECIFIED') session.clientType = req.clientType;
+      if (req.group?.name) session.group = req.group.name;
+      return { status: ok };
+    }),
+    SendMessage: unary('SendMessage', (req, call) => sendMessage(broker, opts.clock, req, call)),
+    AckMessage: unary('AckMessage', (req) => {
+      const group = validateGroupName(req.group?.name);
+      const topic = validateTopicName(req.topic?.name);
+      const entries = (req.entries ?? []).map((e: Pb) => {
+        try {
+          broker.ack(group, topic, e.receiptHandle ?? '');
+          return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: ok };
+        } catch (err) {
+          return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: statusOf(err) };
+        }
+      });
+      if (entries.length === 0) fail('BAD_REQUEST', 'ack request has no entries');
+      return { status: commonStatus(entries), entries };
+    }),
+    ChangeInvisibleDuration: unary('ChangeInvisibleDuration', (req) => {
+      const invisibleMs = durationToMs(req.invisibleDuration);
+      if (invisibleMs === undefined) fail('ILLEGAL_INVISIBLE_TIME', 'invisible_duration is missing');
+      const handle = broker.changeInvisibleDuration(
+        validateGroupName(req.group?.name),
+        validateTopicName(req.topic?.name),
+        req.receiptHandle ?? '',
+        invisibleMs as number,
+      );
+      return { status: ok, receiptHandle: handle };
+    }),
+    ForwardMessageToDeadLetterQueue: unary('ForwardMessageToDeadLetterQueue', async (req) => {
+      await broker.forwardToDlq(
+        validateGroupName(req.group?.name),
+        validateTopicName(req.topic?.name),
+        req.receiptHandle ?? '',
+      );
+      return { status: ok };
+    }),
+    EndTransaction: unary('EndTransaction', () =>
+      fail('UNSUPPORTED', 'transactional messages are not supported by this broker yet (issue #4)'),
+    ),
+    NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
+      const clientId = clientIdOf(call);
+      broker.releaseClient(clientId);
+      broker.clients.remove(clientId);
+      return { status: ok };
+    }),
+    ReceiveMessage: (call: grpc.ServerWritableStream<Pb, Pb>) => receiveMessage(opts, call),
+    Telemetry: (call: grpc.ServerDuplexStream<Pb, Pb>) => telemetry(opts, call),
+  };
+  return { definition: tolerantServiceDefinition() as grpc.ServiceDefinition, implementation };
+}
+
+function clientIdOf(call: { metadata: grpc.Metadata }): string {
+  const id = call.metadata.get('x-mq-client-id')[0];
+  if (typeof id !== 'string' || id === '') return fail('CLIENT_ID_REQUIRED', 'x-mq-client-id header is required');
+  return id;
+}
+
+function namespaceOf(call: { metadata: grpc.Metadata }, res?: Pb): string {
+  return res?.resourceNamespace ?? String(call.metadata.get('x-mq-namespace')[0] ?? '');
+}
+
+function schemeOf(host: string): string {
+  return net.isIPv4(host) ? 'IPv4' : net.isIPv6(host) ? 'IPv6' : 'DOMAIN_NAME';
+}
+
+export function endpointsOf(hostPort: string): Pb {
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  return { scheme: schemeOf(host), addresses: [{ host, port: Number(hostPort.slice(i + 1)) }] };
+}
+
+function acceptTypes(topic: TopicConfig): string[] {
+  return topic.type === 'MIXED' ? ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'] : [topic.type];
+}
+
+function commonStatus(entries: Array<{ status: { code: string; message: string } }>): Pb {
+  const first = entries[0]?.status ?? ok;
+  return entries.every((e) => e.status.code === first.code) ? first : { code: 'MULTIPLE_RESULTS', message: 'mixed' };
+}
+
+async function sendMessage(broker: Broker, clock: Clock, req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>): Promise<Pb> {
+  clientIdOf(call);
+  const messages: Pb[] = req.messages ?? [];
+  if (messages.length === 0) fail('MESSAGE_CORRUPTED', 'send request carries no message');
+  const entries = await Promise.all(
+    messages.map(async (m) => {
+      try {
+        const input = toStoredMessage(m, clock.wallMs());
+        if (input.props.messageType === 'DELAY' || input.props.messageType === 'TRANSACTION') {
+          fail('UNSUPPORTED', `${input.props.messageType} messages are not supported by this broker yet (issue #4)`);
+        }
+        const r = await broker.send(input);
+        return { status: ok, messageId: r.messageId, transactionId: r.messageId, offset: r.queueOffset };
+      } catch (err) {
+        return { status: statusOf(err), messageId: m?.systemProperties?.messageId ?? '', offset: 0 };
+      }
+    }),
+  );
+  return { status: commonStatus(entries), entries };
+}
+
+async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableStream<Pb, Pb>): Promise<void> {
+  const { broker, clock } = opts;
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  const end = (status: Pb, delivered: Delivered[] = [], req?: Pb) => {
+    if (abort.signal.aborted) return releaseUnsent(opts, req, delivered);
+    call.write({ status });
+    const storeHost = `${opts.listenAddress().host}:${opts.listenAddress().port}`;
+    for (const d of delivered) {
+      const message = toDeliveredMessage(d.message, {
+        receiptHandle: d.receiptHandle,
+        attempt: d.attempt,
+        namespace: namespaceOf(call, req?.group),
+        storeHost,
+      });
+      call.write({ message });
+    }
+    call.write({ deliveryTimestamp: msToTimestamp(clock.wallMs()) });
+    call.end();
+  };
+  const t0 = performance.now();
+  let code = 'OK';
+  try {
+    const req = call.request;
+    if (isMalformed(req)) fail('MESSAGE_CORRUPTED', `malformed ReceiveMessage request: ${req[MALFORMED].message}`);
+    const input = receiveInputOf(opts, call);
+    const delivered = await broker.receive(input, abort.signal);
+    code = delivered.length ? 'OK' : 'MESSAGE_NOT_FOUND';
+    end(delivered.length ? ok : { code: 'MESSAGE_NOT_FOUND', message: 'no new message' }, delivered, req);
+  } catch (err) {
+    const status = statusOf(err);
+    code = status.code;
+    end(status);
+  } finally {
+    opts.metrics?.rpcLatency.observe(
+      { protocol_type: 'grpc', request_code: 'ReceiveMessage', response_code: code },
+      performance.now() - t0,
+    );
+  }
+}
+
+function receiveInputOf(opts: ProtocolOptions, call: grpc.ServerWritableStream<Pb, Pb>) {
+  const req = call.request;
+  const clientId = clientIdOf(call);
+  const group = validateGroupName(req.group?.name);
+  const topic = validateTopicName(req.messageQueue?.topic?.name);
+  const autoRenew = req.autoRenew === true;
+  let invisibleMs: number = limits.autoRenewInitialMs;
+  if (!autoRenew) {
+    const requested = durationToMs(req.invisibleDuration);
+    if (
+      requested === undefined ||
+      requested < limits.invisibleDurationMsMin ||
+      requested > limits.invisibleDurationMsMax
+    ) {
+      fail('ILLEGAL_INVISIBLE_TIME', `invisible duration ${requested ?? 'absent'}ms is outside 10s..12h`);
+    }
+    invisibleMs = requested as number;
+  }
+  // Lenient long polling: what was asked (at most 20 s), and always answered before the call's deadline.
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const untilDeadlineMs = Number.isFinite(deadlineMs) && deadlineMs > 0 ? deadlineMs - Date.now() - 500 : Infinity;
+  const requestedPollMs = durationToMs(req.longPollingTimeout) ?? limits.longPollingMsMax;
+  const pollMs = Math.max(0, Math.min(requestedPollMs, limits.longPollingMsMax, untilDeadlineMs));
+  const filterType = req.filterExpression?.type === 'SQL' ? 'SQL92' : 'TAG';
+  broker_touch(opts, clientId);
+  return {
+    group,
+    topic,
+    clientId,
+    batchSize: Number(req.batchSize ?? 0),
+    invisibleMs,
+    autoRenew,
+    filter: { kind: filterType, expression: req.filterExpression?.expression ?? '*' } as const,
+    pollMs,
+    attemptId: req.attemptId ?? undefined,
+  };
+}
+
+function broker_touch(opts: ProtocolOptions, clientId: string): void {
+  opts.broker.clients.touch(clientId, opts.clock.monotonicMs());
+}
+
+/** The client went away mid-receive: what it did not get becomes visible again after 1 s (as the proxy does). */
+function releaseUnsent(opts: ProtocolOptions, req: Pb, delivered: Delivered[]): void {
+  if (!req || delivered.length === 0) return;
+  for (const d of delivered) {
+    try {
+      opts.broker.changeInvisibleDuration(
+        req.group?.name,
+        d.message.topic,
+        d.receiptHandle,
+        limits.releaseOnClientGoneMs,
+      );
+    } catch {
+      // already acked or expired: nothing held
+    }
+  }
+}
+
+function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>): void {
+  const { broker, clock } = opts;
+  let clientId: string;
+  try {
+    clientId = clientIdOf(call);
+  } catch (err) {
+    call.write({ status: statusOf(err) });
+    call.end();
+    return;
+  }
+  const session = broker.clients.touch(clientId, clock.monotonicMs());
+  const stream = { write: (cmd: unknown) => call.write(cmd), end: () => call.end() };
+  session.streams.add(stream);
+  const closed = () => {
+    if (!session.streams.delete(stream)) return;
+    if (session.streams.size === 0) broker.releaseClient(clientId);
+  };
+  call.on('data', (cmd: Pb) => {
+    if (isMalformed(cmd)) {
+      call.write({
+        status: { code: 'MESSAGE_CORRUPTED', message: `malformed telemetry command: ${cmd[MALFORMED].message}` },
+      });
+      return;
+    }
+    broker.clients.touch(clientId, clock.monotonicMs());
+    if (!cmd.settings) return; // thread stack traces, verify results: nothing to do
+    const settings = cmd.settings;
+    session.settings = settings;
+    if (settings.clientType) session.clientType = settings.clientType as ClientType;
+    const groupName: string | undefined = settings.subscription?.group?.name;
+    if (groupName) session.group = groupName;
+    session.topics = (settings.publishing?.topics ?? []).map((t: Pb) => t.name);
+    const group = groupName ? broker.metadata.group(groupName) : undefined;
+    call.write({ status: ok, settings: mergeSettings(settings, group) });
+  });
+  call.on('end', () => {
+    closed();
+    call.end();
+  });
+  call.on('error', closed);
+  call.on('cancelled', closed);
+  call.on('close', closed);
+}

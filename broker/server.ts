@@ -1,0 +1,246 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { type Clock, systemClock } from '../lib/clock.ts';
+import { createAdminHandler } from './admin/http.ts';
+import { Broker } from './broker.ts';
+import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
+import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
+import { BrokerMetrics } from './metrics/index.ts';
+import { createMessagingService } from './protocol/server.ts';
+import { CheckpointFile } from './store/checkpoint.ts';
+import type { FlushPolicy, MessageStore } from './store/types.ts';
+
+export interface BrokerConfig {
+  dataDir: string;
+  host: string;
+  /** One port serves gRPC (HTTP/2) and the admin API (HTTP/1.1); 0 picks a free port. */
+  port: number;
+  /** Optional extra port for the admin API alone. */
+  adminPort?: number;
+  advertise?: string;
+  brokerName: string;
+  flush: FlushPolicy;
+  flushIntervalMs: number;
+  segmentBytesMax: number;
+  retentionMs?: number;
+  retentionBytesMax?: number;
+  topics: Array<Partial<TopicConfig> & { name: string }>;
+  groups: Array<Partial<GroupConfig> & { name: string }>;
+  autoCreateGroups: boolean;
+  /** Test-only canary faults (never on in a real run). */
+  canary?: { dropAckedOneIn?: number };
+}
+
+export const defaultBrokerConfig: Omit<BrokerConfig, 'dataDir'> = {
+  host: '127.0.0.1',
+  port: 8081,
+  brokerName: 'broker-0',
+  flush: 'sync',
+  flushIntervalMs: 2,
+  segmentBytesMax: 64 * 1024 * 1024,
+  retentionMs: 72 * 3600_000,
+  topics: [],
+  groups: [],
+  autoCreateGroups: false,
+};
+
+export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface RunningBroker {
+  broker: Broker;
+  port: number;
+  adminPort?: number;
+  close(): Promise<void>;
+}
+
+interface GroupStateDocument {
+  groups: Array<{ group: string; topic: string; state: GroupTopicCheckpoint }>;
+}
+
+const stateSaveIntervalMs = 1000;
+
+/** Opens the store, recovers state, and serves gRPC + admin on one port. */
+export async function startBroker(
+  config: BrokerConfig,
+  clock: Clock = systemClock,
+  log: LogFn = () => {},
+  storeOverride?: MessageStore,
+): Promise<RunningBroker> {
+  const t0 = performance.now();
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const store: MessageStore =
+    storeOverride ??
+    (await import('./store/index.ts')).createStore({
+      dataDir: path.join(config.dataDir, 'store'),
+      flush: config.flush,
+      flushIntervalMs: config.flushIntervalMs,
+      segmentBytesMax: config.segmentBytesMax,
+      retentionMs: config.retentionMs,
+      retentionBytesMax: config.retentionBytesMax,
+    });
+  const recovery = await store.open();
+  for (const a of recovery.actions) if (a.case !== 'clean') log('warn', 'store recovery', { ...a });
+  const metadataFile = new CheckpointFile<MetadataDocument>(path.join(config.dataDir, 'metadata.json'));
+  const metadata = new Metadata((doc) => {
+    metadataFile.save(doc).catch((err) => log('error', 'saving metadata failed', { error: String(err) }));
+  });
+  const loaded = metadataFile.loadSync();
+  if (loaded.value) metadata.load(loaded.value);
+  let broker: Broker | undefined;
+  const metrics = new BrokerMetrics(() => ({
+    backlog: broker?.backlog() ?? [],
+    clients: broker?.clients.countsByType() ?? {},
+  }));
+  broker = new Broker({
+    store,
+    clock,
+    metadata,
+    metrics,
+    log,
+    autoCreateGroups: config.autoCreateGroups,
+    canary: config.canary,
+  });
+  for (const t of config.topics) metadata.upsertTopic(t);
+  for (const g of config.groups) metadata.upsertGroup(g);
+  const stateFile = new CheckpointFile<GroupStateDocument>(path.join(config.dataDir, 'group-state.json'));
+  restoreGroupStates(broker, stateFile, log);
+  const saveStates = () => saveGroupStates(broker as Broker, stateFile);
+  const stateTimer = setInterval(() => {
+    saveStates().catch((err) => log('error', 'saving group state failed', { error: String(err) }));
+    store.applyRetention(clock.wallMs());
+  }, stateSaveIntervalMs);
+  stateTimer.unref();
+
+  const listening = await listen(config, broker, clock, metrics, log);
+  log('info', 'broker ready', {
+    port: listening.port,
+    adminPort: listening.adminPort,
+    dataDir: config.dataDir,
+    flush: config.flush,
+    messages: recovery.messageCount,
+    startMs: Math.round(performance.now() - t0),
+  });
+  return {
+    broker,
+    port: listening.port,
+    adminPort: listening.adminPort,
+    async close() {
+      clearInterval(stateTimer);
+      await listening.close();
+      await (broker as Broker).close();
+      await saveStates();
+      await store.close();
+      log('info', 'broker stopped', { dataDir: config.dataDir });
+    },
+  };
+}
+
+function restoreGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>, log: LogFn): void {
+  const loaded = file.loadSync();
+  if (!loaded.value) {
+    if (!/missing/.test(loaded.reason))
+      log('warn', 'group state not restored; consumers start from the oldest', { reason: loaded.reason });
+    return;
+  }
+  for (const g of loaded.value.groups) broker.restoreGroupState(g.group, g.topic, (s) => s.restore(g.state));
+}
+
+async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>): Promise<void> {
+  const states = [...broker.groupStates()];
+  if (!states.some((s) => s.dirty)) return;
+  const doc: GroupStateDocument = { groups: [] };
+  for (const s of states) {
+    s.dirty = false;
+    doc.groups.push({ group: s.group, topic: s.topic, state: s.toCheckpoint() });
+  }
+  await file.save(doc);
+}
+
+/**
+ * One TCP port for everything: the first bytes of a connection say what it is. "PRI * HTTP/2.0" is gRPC (handed to
+ * grpc-js through a connection injector); anything else is HTTP/1.1 for the admin API. TLS (0x16) comes in issue #4.
+ */
+async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metrics: BrokerMetrics, log: LogFn) {
+  const grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': 130 * 1024 * 1024,
+    'grpc.max_send_message_length': 130 * 1024 * 1024,
+  });
+  let boundPort = config.port;
+  const service = createMessagingService({
+    broker,
+    clock,
+    metrics,
+    brokerName: config.brokerName,
+    advertise: config.advertise,
+    listenAddress: () => ({ host: config.host, port: boundPort }),
+  });
+  grpcServer.addService(service.definition, service.implementation);
+  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const adminHandler = createAdminHandler({
+    broker,
+    metrics,
+    startedWallMs: Date.now(),
+    onAdminOperation: (op) => log('info', 'admin', op),
+  });
+  const httpServer = http.createServer(adminHandler);
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    sniff(socket, (head) => {
+      if (head.toString('latin1').startsWith('PRI')) injector.injectConnection(socket);
+      else httpServer.emit('connection', socket);
+    });
+  });
+  tcp.on('error', (err) => log('error', 'listener error', { error: String(err) }));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(config.port, config.host, () => resolve());
+  });
+  boundPort = (tcp.address() as net.AddressInfo).port;
+  let adminServer: http.Server | undefined;
+  if (config.adminPort !== undefined && config.adminPort >= 0) {
+    adminServer = http.createServer(adminHandler);
+    await new Promise<void>((resolve, reject) => {
+      adminServer?.once('error', reject);
+      adminServer?.listen(config.adminPort, config.host, () => resolve());
+    });
+  }
+  return {
+    port: boundPort,
+    adminPort: adminServer ? (adminServer.address() as net.AddressInfo).port : undefined,
+    async close() {
+      tcp.close();
+      adminServer?.close();
+      injector.drain(1000);
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      injector.destroy();
+      for (const s of sockets) s.destroy();
+      httpServer.close();
+    },
+  };
+}
+
+/** Reads until 3 bytes are there (a slicing proxy may deliver one byte at a time), puts them back, dispatches. */
+function sniff(socket: net.Socket, dispatch: (head: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => socket.destroy(), 10_000);
+  const onReadable = () => {
+    for (let chunk: Buffer | null = socket.read(); chunk; chunk = socket.read()) {
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+    if (size < 3) return;
+    clearTimeout(timer);
+    socket.off('readable', onReadable);
+    const head = Buffer.concat(chunks);
+    socket.unshift(head);
+    dispatch(head);
+  };
+  socket.on('readable', onReadable);
+  socket.on('close', () => clearTimeout(timer));
+}
