@@ -1,0 +1,196 @@
+import type { LedgerEvent, ReceivedMessage } from '../ledger/index.ts';
+import { type CheckContext, type Checker, expects, type Findings, type GroupInfo } from './context.ts';
+import { GRP, hashString, IntList, MSG } from './message-table.ts';
+
+const NO_DRAIN_NOTE = 'the ledger has no drain end marker, so messages not yet delivered may still arrive';
+
+/** Lost: an acknowledged send never delivered to a group that must receive it (decided after the drain). */
+export const lostChecker: Checker = {
+  name: 'lost',
+  finish(ctx, findings) {
+    const { table } = ctx;
+    let sqlUndecidable = 0;
+    for (let i = 0; i < table.size; i++) {
+      const flags = table.flags[i] as number;
+      if (!(flags & MSG.SEND_OK) || flags & MSG.TRANSACTIONAL) continue;
+      findings.checked++;
+      for (const group of ctx.groupsByTopic[table.topic[i] as number] ?? []) {
+        const expected = expects(ctx, group, i);
+        if (expected === undefined) sqlUndecidable++;
+        if (expected !== true || (group.columns.deliveries[i] as number) > 0) continue;
+        if ((group.columns.state[i] as number) & GRP.DEAD_LETTERED) continue;
+        const detail = `acknowledged send never delivered to ${group.name}`;
+        findings.add(table.sendFile[i] as number, table.sendLine[i] as number, detail, table.ids[i], group.name);
+      }
+    }
+    if (sqlUndecidable > 0) findings.notes.push(`${sqlUndecidable} message/group pairs behind SQL92 filters skipped`);
+    if (findings.count > 0 && ctx.drainEndMs === undefined) {
+      findings.undecided = true;
+      findings.notes.push(NO_DRAIN_NOTE);
+    }
+    if (ctx.groups.length === 0) findings.notes.push('no consumer group declared or seen: nothing had to be received');
+  },
+};
+
+/** Unexpected: a delivery of a message never sent (no send invocation anywhere, or no harness id at all). */
+export function makeUnexpectedChecker(): Checker {
+  const candidates = new IntList();
+  const locations: { fileIndex: number; line: number; group: string }[] = [];
+  return {
+    name: 'unexpected',
+    observe(event, fileIndex, line, ctx, findings) {
+      if (event.t !== 'rm') return;
+      if (event.id === undefined) {
+        const detail = `delivery without a ${'mqd_id'} property (broker id ${event.bid ?? '?'})`;
+        findings.add(fileIndex, line, detail, undefined, event.cg);
+        return;
+      }
+      const i = ctx.table.find(event.id);
+      if (i !== undefined && (ctx.table.flags[i] as number) & MSG.SEND_INVOKED) return;
+      // The send may still come later in the merged order (clocks of two hosts): decide at the end.
+      candidates.push(i ?? ctx.table.row(event.id));
+      locations.push({ fileIndex, line, group: event.cg });
+    },
+    finish(ctx, findings) {
+      findings.checked = ctx.counts.deliveries ?? 0;
+      for (let k = 0; k < candidates.length; k++) {
+        const i = candidates.data[k] as number;
+        if ((ctx.table.flags[i] as number) & MSG.SEND_INVOKED) continue;
+        const at = locations[k] as { fileIndex: number; line: number; group: string };
+        findings.add(at.fileIndex, at.line, 'delivered but never sent', ctx.table.ids[i], at.group);
+      }
+    },
+  };
+}
+
+/**
+ * Duplicate: a message delivered again to a group after it was acknowledged there, a second stored copy (another
+ * broker message id), or a second delivery without a higher delivery attempt. Redeliveries after a nack, a failed
+ * ack or an invisible-time expiry (attempt + 1) are not duplicates.
+ */
+export const duplicateChecker: Checker = {
+  name: 'duplicate',
+  observe(event, fileIndex, line, ctx, findings) {
+    if (event.t !== 'rm' || event.id === undefined) return;
+    const i = ctx.table.find(event.id);
+    const group = ctx.groupByName.get(event.cg);
+    if (i === undefined || group === undefined || (group.columns.deliveries[i] as number) === 0) return;
+    const reason = duplicateReason(event, i, group, ctx);
+    if (reason !== undefined) findings.add(fileIndex, line, reason, event.id, event.cg);
+  },
+  finish(ctx, findings) {
+    findings.checked = deliveredPairs(ctx);
+  },
+};
+
+function duplicateReason(event: ReceivedMessage, i: number, group: GroupInfo, ctx: CheckContext): string | undefined {
+  const state = group.columns.state[i] as number;
+  if (state & GRP.ACKED) return `delivered again (attempt ${event.a}) after it was acknowledged`;
+  const firstHash = ctx.table.brokerIdHash[i] as number;
+  if (event.bid !== undefined && firstHash !== 0 && hashString(event.bid) !== firstHash) {
+    return `a second stored copy (broker id ${event.bid})`;
+  }
+  if ((event.a ?? 1) <= (group.columns.attemptMax[i] as number)) {
+    return `delivered again with attempt ${event.a}, not above the previous ${group.columns.attemptMax[i]}`;
+  }
+  return undefined;
+}
+
+/** Messages delivered at least once, summed over groups: what duplicate.rate is out of. */
+function deliveredPairs(ctx: CheckContext): number {
+  let n = 0;
+  for (const group of ctx.groups) {
+    const deliveries = group.columns.deliveries;
+    for (let i = 0; i < ctx.table.size; i++) if ((deliveries[i] as number) > 0) n++;
+  }
+  return n;
+}
+
+/** Recovered: a send that ended fail or unknown (or never completed) whose message was delivered anyway. */
+export const recoveredChecker: Checker = {
+  name: 'recovered',
+  finish(ctx, findings) {
+    const { table } = ctx;
+    for (let i = 0; i < table.size; i++) {
+      const flags = table.flags[i] as number;
+      if (!(flags & MSG.SEND_INVOKED) || flags & MSG.SEND_OK) continue;
+      findings.checked++;
+      if (!ctx.groups.some((g) => (g.columns.deliveries[i] as number) > 0)) continue;
+      const outcome = flags & MSG.SEND_FAIL ? 'fail' : flags & MSG.SEND_UNKNOWN ? 'unknown' : 'no completion';
+      const detail = `send ended ${outcome} but the message was delivered`;
+      findings.add(table.sendFile[i] as number, table.sendLine[i] as number, detail, table.ids[i]);
+    }
+  },
+};
+
+/**
+ * Order: in a FIFO group, a message delivered while the previous message of its message group (the last one whose
+ * send had completed ok before this one was sent) was not yet acknowledged or dead-lettered there. A predecessor
+ * that is never delivered at all is reported as lost, not as an order violation.
+ */
+export function makeOrderChecker(): Checker {
+  const candidates = new IntList();
+  return {
+    name: 'order',
+    observe(event: LedgerEvent, fileIndex, line, ctx, findings) {
+      if (event.t !== 'rm' || event.id === undefined) return;
+      const group = ctx.groupByName.get(event.cg);
+      const i = ctx.table.find(event.id);
+      if (group === undefined || !group.fifo || i === undefined || (ctx.table.orderKey[i] as number) < 0) return;
+      findings.checked++;
+      const pred = expectedPredecessor(ctx, group, i);
+      if (pred < 0 || (group.columns.state[pred] as number) & (GRP.ACKED | GRP.DEAD_LETTERED)) return;
+      for (const value of [i, pred, group.columns.index, fileIndex, line]) candidates.push(value);
+    },
+    finish(ctx, findings) {
+      const { table } = ctx;
+      for (let k = 0; k < candidates.length; k += 5) {
+        const [i, pred, g, fileIndex, line] = Array.from(candidates.data.subarray(k, k + 5));
+        const group = ctx.groups[g as number] as GroupInfo;
+        if ((group.columns.deliveries[pred as number] as number) === 0) continue; // lost, not out of order
+        const key = ctx.orderKeys.values[table.orderKey[i as number] as number];
+        const detail =
+          `message group ${key}: seq ${table.seq[i as number]} delivered before seq ` +
+          `${table.seq[pred as number]} (${table.ids[pred as number]}) was acknowledged`;
+        findings.add(fileIndex as number, line as number, detail, table.ids[i as number], group.name);
+      }
+    },
+  };
+}
+
+/** The nearest earlier message of i's message group that the group must receive (skipping filtered-out ones). */
+function expectedPredecessor(ctx: CheckContext, group: GroupInfo, i: number): number {
+  let pred = ctx.table.predecessor[i] as number;
+  for (let steps = 0; pred >= 0 && steps < 64; steps++) {
+    if (expects(ctx, group, pred) !== false) return pred;
+    pred = ctx.table.predecessor[pred] as number;
+  }
+  return -1;
+}
+
+/** Delay: a delayed message's first delivery to a group before its delivery time, or later than the tolerance. */
+export const delayChecker: Checker = {
+  name: 'delay',
+  observe(event, fileIndex, line, ctx, findings) {
+    if (event.t !== 'rm' || event.id === undefined) return;
+    const i = ctx.table.find(event.id);
+    if (i === undefined || !((ctx.table.flags[i] as number) & MSG.DELAYED)) return;
+    const group = ctx.groupByName.get(event.cg);
+    if (group !== undefined && (group.columns.deliveries[i] as number) > 0) return;
+    findings.checked++;
+    const atMs = ctx.table.deliverAtMs.get(i) as number;
+    // 1 ms of slack: delivery times are whole milliseconds on the broker.
+    if (event.ts < atMs - 1) {
+      const detail = `delivered ${(atMs - event.ts).toFixed(0)} ms before its delivery time`;
+      findings.add(fileIndex, line, detail, event.id, event.cg);
+    } else if (event.ts > atMs + ctx.delayLateToleranceMs) {
+      const detail = `delivered ${(event.ts - atMs).toFixed(0)} ms after its delivery time (tolerance ${
+        ctx.delayLateToleranceMs
+      } ms)`;
+      findings.add(fileIndex, line, detail, event.id, event.cg);
+    }
+  },
+  finish(_ctx, findings) {
+    if (findings.checked === 0) findings.applicable = false;
+  },
+};
