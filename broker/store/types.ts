@@ -65,6 +65,10 @@ export interface StoreOptions {
   retentionMs?: number;
   /** ... while the commit log is larger than this. */
   retentionBytesMax?: number;
+  /** Records accepted but not yet durable (the 'store-pending-appends' queue); more are rejected. Default 65536. */
+  pendingAppendsMax?: number;
+  /** How often the file store fsyncs its per-queue index and saves the index checkpoint. Default 1000. */
+  indexCheckpointIntervalMs?: number;
 }
 
 export interface RecoveryAction {
@@ -79,6 +83,8 @@ export interface RecoveryReport {
   segmentCount: number;
   messageCount: number;
   durationMs: number;
+  /** Commit log bytes read to recover: only the tail after the index checkpoint when the index is consistent. */
+  logBytesScanned: number;
 }
 
 export interface StoreStats {
@@ -86,7 +92,12 @@ export interface StoreStats {
   segmentCount: number;
   /** Appends waiting for their flush: a bounded queue, exported as a metric. */
   pendingAppends: number;
+  /** Commit log fsyncs (fdatasync) since open. */
   flushCount: number;
+  /** Group-commit batches written since open (each one write per segment touched). */
+  writeBatchCount: number;
+  /** Appends rejected because 'store-pending-appends' was full. */
+  rejectedAppendCount: number;
 }
 
 export interface MessageStore {
@@ -121,6 +132,14 @@ export class StoreCorruptError extends Error {
   ) {
     super(`store corrupt: ${file} at byte ${position}: ${detail}`);
     this.name = 'StoreCorruptError';
+  }
+}
+
+/** An append after close(): the caller shut the store down, so this is a programming error upstream. */
+export class StoreClosedError extends Error {
+  constructor() {
+    super('store is closed');
+    this.name = 'StoreClosedError';
   }
 }
 
