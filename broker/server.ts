@@ -214,6 +214,8 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     adminPort: adminServer ? (adminServer.address() as net.AddressInfo).port : undefined,
     async close() {
       tcp.close();
+      // End telemetry streams first: clients see a clean end instead of a dropped connection.
+      for (const session of broker.clients.all()) for (const stream of session.streams) stream.end();
       adminServer?.close();
       injector.drain(1000);
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));

@@ -72,3 +72,56 @@ export class ManualClock implements Clock {
     return this.timers.length;
   }
 }
+
+/**
+ * Real time plus an offset a test can jump forward. For in-process servers driven by real clients over real
+ * sockets: the network runs in real time, while invisible times, retries and delays are skipped over with
+ * `advance(ms)` instead of slept through. Timers that fall due on the way fire at once.
+ */
+export class AdjustableClock implements Clock {
+  private offsetMs = 0;
+  private readonly timers = new Set<{ dueMs: number; fn: () => void; handle: NodeJS.Timeout }>();
+
+  wallMs(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  monotonicMs(): number {
+    return performance.now() + this.offsetMs;
+  }
+
+  setTimer(delayMs: number, fn: () => void): () => void {
+    const timer = { dueMs: this.monotonicMs() + delayMs, fn, handle: undefined as unknown as NodeJS.Timeout };
+    this.arm(timer, delayMs);
+    this.timers.add(timer);
+    return () => {
+      clearTimeout(timer.handle);
+      this.timers.delete(timer);
+    };
+  }
+
+  private arm(timer: { dueMs: number; fn: () => void; handle: NodeJS.Timeout }, delayMs: number): void {
+    timer.handle = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        timer.fn();
+      },
+      Math.max(0, delayMs),
+    );
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+    const now = this.monotonicMs();
+    for (const t of [...this.timers]) {
+      clearTimeout(t.handle);
+      const remainingMs = t.dueMs - now;
+      if (remainingMs > 0) {
+        this.arm(t, remainingMs);
+        continue;
+      }
+      this.timers.delete(t);
+      t.fn();
+    }
+  }
+}

@@ -128,6 +128,9 @@ export function createMessagingService(opts: ProtocolOptions): {
     NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
       const clientId = clientIdOf(call);
       broker.releaseClient(clientId);
+      // End the client's telemetry streams from our side: the clients close their channel right after this call,
+      // and a stream still open then surfaces in the client as an unhandled "Connection dropped".
+      for (const stream of broker.clients.get(clientId)?.streams ?? []) stream.end();
       broker.clients.remove(clientId);
       return { status: ok };
     }),
