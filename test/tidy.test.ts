@@ -63,6 +63,7 @@ describe('tidy: the scanner catches each rule in synthetic source', () => {
       `export const handler = async () => {\n${lines(79)}\n};`,
       `it('a test', () => {\n${lines(79)}\n});`,
       `describe('a group', () => {\n  test('inside', () => {\n${lines(20)}\n  });\n${lines(90)}\n});`,
+      `describeEachStore((makeStore) => {\n${lines(90)}\n});`,
     ].join('\n');
     const spans = scriptFunctions('a.test.ts', text).map((s) => `${s.name}:${s.lineCount}`);
     expect(spans).toEqual(['constructor:82', 'append:5', 'handler:81', 'callback of it:81', 'callback of test:22']);

@@ -122,8 +122,9 @@ export interface FunctionSpan {
 
 /**
  * TS/JS functions, methods, constructors, accessors and arrow functions with a block body, measured from their first
- * line to their closing brace. Callbacks given to `describe` (and `describe.each`, `suite`, ...) are exempt: they
- * are test groupings rather than functions; each test inside them is measured.
+ * line to their closing brace. Callbacks given to `describe` (and `describe.each`, `suite`, a shared-suite helper
+ * such as `describeEachStore`) are exempt: they are test groupings rather than functions; each test inside them is
+ * measured.
  */
 export function scriptFunctions(file: string, text: string): FunctionSpan[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, scriptKind(file));
@@ -157,7 +158,10 @@ function isMeasuredFunction(node: ts.Node): node is ts.FunctionLikeDeclaration {
   );
 }
 
-const groupingCallees = new Set(['describe', 'suite', 'context']);
+/** describe, describe.each(...), suite, context, and suite helpers named describe* (describeEachStore). */
+function isGroupingCallee(name: string): boolean {
+  return name.startsWith('describe') || name === 'suite' || name === 'context';
+}
 
 function isTestGrouping(node: ts.Node): boolean {
   const call = node.parent;
@@ -165,7 +169,7 @@ function isTestGrouping(node: ts.Node): boolean {
   let callee: ts.Expression = call.expression;
   // describe.each(table)(name, fn), describe.skip(name, fn), describe.concurrent(...)
   while (ts.isCallExpression(callee) || ts.isPropertyAccessExpression(callee)) callee = callee.expression;
-  return ts.isIdentifier(callee) && groupingCallees.has(callee.text);
+  return ts.isIdentifier(callee) && isGroupingCallee(callee.text);
 }
 
 function functionName(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): string {
