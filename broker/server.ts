@@ -10,6 +10,7 @@ import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
 import { BrokerMetrics } from './metrics/index.ts';
 import { createMessagingService } from './protocol/server.ts';
+import './filter/sql92/index.ts';
 import { CheckpointFile } from './store/checkpoint.ts';
 import type { FlushPolicy, MessageStore } from './store/types.ts';
 

@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const cliPath = path.join(repoRoot, 'bin/mqdrill.mjs');
+
+export interface BrokerProcess {
+  child: ChildProcess;
+  port: number;
+  endpoints: string;
+  logs: string[];
+}
+
+/** Starts `mqdrill broker` as a child process and waits (bounded) for its ready file. */
+export async function spawnBroker(
+  dataDir: string,
+  args: string[] = [],
+  readyTimeoutMs = 15_000,
+): Promise<BrokerProcess> {
+  const readyFile = path.join(dataDir, `ready-${Date.now()}.json`);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [cliPath, 'broker', '--data', dataDir, '--port', '0', '--ready-file', readyFile, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const logs: string[] = [];
+  child.stdout?.on('data', (d) => logs.push(String(d)));
+  child.stderr?.on('data', (d) => logs.push(String(d)));
+  const deadline = Date.now() + readyTimeoutMs;
+  while (!fs.existsSync(readyFile)) {
+    if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}:\n${logs.join('')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`broker not ready after ${readyTimeoutMs} ms:\n${logs.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { port: number };
+  return { child, port: ready.port, endpoints: `127.0.0.1:${ready.port}`, logs };
+}
+
+export function waitForExit(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`process ${child.pid} still running after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+export async function admin(endpoints: string, method: string, route: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`http://${endpoints}${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
