@@ -202,7 +202,12 @@ export class MetricRegistry {
    */
   aggregate(name: string, filter: Tags, aggregation: Aggregation, elapsedMs: number): number | undefined {
     const list = [...this.matching(name, filter)];
-    if (list.length === 0) return undefined;
+    if (list.length === 0) {
+      // A known counter that never counted is 0 (k6 reports an empty counter as count=0); trends have no value.
+      const counterAsked =
+        METRICS[name]?.type === 'counter' && (aggregation.kind === 'count' || aggregation.kind === 'rate');
+      return counterAsked ? 0 : undefined;
+    }
     const type = METRICS[name]?.type ?? inferType(list);
     if (type === 'trend') return aggregateTrend(list, aggregation);
     if (type === 'counter') {

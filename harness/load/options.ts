@@ -98,6 +98,8 @@ export interface MessageSpec {
   properties: Record<string, string>;
   /** Per-send timeout; a send that times out is recorded as `unknown`. */
   sendTimeoutMs: number;
+  /** Share of messages marked poison (user property mqd_poison=1): every consumer fails them, so they dead-letter. */
+  poisonShare: number;
 }
 
 export interface ConsumerBehaviour {
@@ -108,8 +110,13 @@ export interface ConsumerBehaviour {
   processingTimeMs: Distribution;
   /** Share of deliveries that fail once (transiently) and are retried by the broker. */
   failureShare: number;
-  /** Poison messages fail on every delivery; chosen by a hash of the harness id (share) or by tag. */
+  /**
+   * Poison messages fail on every delivery: those the producer marked (mqd_poison=1, what the dead-letter check
+   * knows about), plus a share chosen by a hash of the harness id, plus those with one of these tags.
+   */
   poison: { share: number; tags: string[] };
+  /** SimpleConsumer: how long a failed message stays invisible before it is redelivered. */
+  retryDelayMs: number;
   /** The consumer client dies abruptly (in-flight messages unacked) after this many messages, then restarts. */
   crashAfterMessages: number | undefined;
   restartDelayMs: number;
@@ -369,6 +376,7 @@ const MESSAGE_OPTIONS = [
   'transaction',
   'properties',
   'sendTimeout',
+  'poisonShare',
 ];
 
 function validateMessage(p: Problems, path: string, raw: unknown): MessageSpec | undefined {
@@ -412,7 +420,11 @@ function validateMessage(p: Problems, path: string, raw: unknown): MessageSpec |
     }
   }
   const sendTimeoutMs = p.duration(`${path}.sendTimeout`, m.sendTimeout, { fallbackMs: 3000, positive: true }) ?? 0;
-  return { type, topic, tags: tags as string[], keys, bodySizeBytes, delayMs, transaction, properties, sendTimeoutMs };
+  const poisonShare = p.number(`${path}.poisonShare`, m.poisonShare, { min: 0, max: 1, fallback: 0 }) ?? 0;
+  return {
+    ...{ type, topic, tags: tags as string[], keys, bodySizeBytes, delayMs, transaction, properties },
+    ...{ sendTimeoutMs, poisonShare },
+  };
 }
 
 function validateKeys(p: Problems, path: string, raw: unknown): KeySpec {
@@ -453,6 +465,7 @@ const CONSUMER_OPTIONS = [
   'receiveBatchSize',
   'awaitDuration',
   'maxAttempts',
+  'retryDelay',
 ];
 
 function validateConsumer(p: Problems, path: string, raw: unknown): ConsumerBehaviour | undefined {
@@ -491,6 +504,7 @@ function validateConsumer(p: Problems, path: string, raw: unknown): ConsumerBeha
             integer: true,
             min: 1,
           }),
+    retryDelayMs: p.duration(`${path}.retryDelay`, c.retryDelay, { fallbackMs: 1000 }) ?? 0,
     restartDelayMs: p.duration(`${path}.restartDelay`, c.restartDelay, { fallbackMs: 1000 }) ?? 0,
     invisibleDurationMs:
       p.duration(`${path}.invisibleDuration`, c.invisibleDuration, { fallbackMs: 30_000, positive: true }) ?? 0,

@@ -1,0 +1,197 @@
+/**
+ * The driver side of the plan protocol, independent of transport and client library: it receives plan/start/stop,
+ * runs a producer segment on an executor or a consumer segment, writes the ledger and posts metrics deltas, and
+ * finishes with `done`. The node worker (node-worker.ts) wires it to parentPort and rocketmq-client-nodejs; tests
+ * wire it to an in-memory broker.
+ */
+import { hostname } from 'node:os';
+import type { Clock } from '../../../lib/clock.ts';
+import { seededRandom } from '../../../lib/random.ts';
+import { LedgerWriter } from '../../ledger/index.ts';
+import { type ExecutorResult, type RunningExecutor, startExecutor } from '../executors/index.ts';
+import { MetricRegistry } from '../metrics.ts';
+import type { DriverToEngine, EngineToDriver, PlanMessage } from '../protocol.ts';
+import type { ClientFactory, ProducerClient } from './client.ts';
+import { ConsumerRunner } from './consumer.ts';
+import { ProducerRunner } from './producer.ts';
+import { errorText } from './timeout.ts';
+
+export class DriverRuntime {
+  private plan: PlanMessage | undefined;
+  private ledger: LedgerWriter | undefined;
+  private readonly metrics = new MetricRegistry();
+  private executor: RunningExecutor | undefined;
+  private consumer: ConsumerRunner | undefined;
+  private producerClient: ProducerClient | undefined;
+  private cancelMetrics: (() => void) | undefined;
+  private finished = false;
+  private startedMs = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly factory: ClientFactory,
+    private readonly post: (message: DriverToEngine) => void,
+  ) {}
+
+  private get driverId(): string {
+    return this.plan?.driverId ?? 'driver';
+  }
+
+  /** Handles one engine message; errors become `error` messages (fatal ones end the driver). */
+  async handle(message: EngineToDriver): Promise<void> {
+    try {
+      if (message.type === 'plan') await this.prepare(message);
+      else if (message.type === 'start') this.start();
+      else if (message.type === 'stop') await this.stop();
+    } catch (err) {
+      this.post({ type: 'error', driverId: this.driverId, message: errorText(err), fatal: true });
+    }
+  }
+
+  private async prepare(plan: PlanMessage): Promise<void> {
+    this.plan = plan;
+    const { scenario } = plan;
+    if (plan.ledgerPath) {
+      const consumer = scenario.consumer;
+      this.ledger = new LedgerWriter(
+        plan.ledgerPath,
+        {
+          process: plan.driverId,
+          role: scenario.role,
+          run: plan.runId,
+          startedMs: this.clock.wallMs(),
+          host: hostname(),
+          client: this.factory.clientName,
+          ...(consumer
+            ? {
+                subscriptions: [
+                  {
+                    group: consumer.group,
+                    topic: consumer.topic,
+                    filter: consumer.filter.expression,
+                    filterType: consumer.filter.type,
+                    ...(consumer.maxAttempts !== undefined ? { maxAttempts: consumer.maxAttempts } : {}),
+                  },
+                ],
+              }
+            : {}),
+          meta: { scenario: scenario.name, segment: plan.segment, seed: plan.seed },
+        },
+        { clock: this.clock },
+      );
+    }
+    if (scenario.role === 'producer' && scenario.message) {
+      let runner: ProducerRunner | undefined;
+      this.producerClient = await this.factory.producer(plan.target, scenario.message.topic, (props) =>
+        runner ? runner.checkBack(props) : 'commit',
+      );
+      runner = new ProducerRunner(scenario.message, this.producerClient, {
+        clock: this.clock,
+        random: seededRandom(plan.seed),
+        metrics: this.metrics,
+        ledger: this.ledger,
+        driverId: plan.driverId,
+        segment: plan.segment,
+        scenario: scenario.name,
+      });
+      this.producer = runner;
+    }
+    this.post({ type: 'ready', driverId: plan.driverId, client: this.factory.clientName });
+  }
+
+  private producer: ProducerRunner | undefined;
+
+  private start(): void {
+    const plan = this.plan;
+    if (!plan) throw new Error('start before plan');
+    this.startedMs = this.clock.monotonicMs();
+    this.cancelMetrics = this.clock.setTimer(plan.metricsIntervalMs, () => this.postMetrics());
+    const { scenario } = plan;
+    if (scenario.role === 'producer') {
+      const producer = this.producer;
+      if (!producer) throw new Error('producer scenario without a message spec');
+      this.executor = startExecutor(
+        scenario.schedule,
+        {
+          clock: this.clock,
+          iterate: (ctx) => producer.iterate(ctx),
+          onDropped: () => this.metrics.count('dropped_iterations', { scenario: scenario.name }),
+        },
+        plan.driverId,
+      );
+      void this.executor.done.then((result) => this.finish(result));
+      return;
+    }
+    const behaviour = scenario.consumer;
+    if (!behaviour) throw new Error('consumer scenario without a consumer behaviour');
+    const vus = scenario.schedule.executor === 'constant-vus' ? scenario.schedule.vus : 1;
+    this.consumer = new ConsumerRunner(behaviour, vus, {
+      clock: this.clock,
+      random: seededRandom(plan.seed),
+      metrics: this.metrics,
+      ledger: this.ledger,
+      driverId: plan.driverId,
+      scenario: scenario.name,
+      factory: this.factory,
+      target: plan.target,
+      log: (level, message) => this.post({ type: 'log', driverId: plan.driverId, level, message }),
+    });
+    this.clock.setTimer(scenario.schedule.startTimeMs, () => {
+      if (!this.finished) this.consumer?.start();
+    });
+  }
+
+  private progress(): ExecutorResult & { activeVUs: number } {
+    if (this.executor) return this.executor.progress();
+    const vus = this.consumer?.activeClients ?? 0;
+    return {
+      startedIterations: 0,
+      completedIterations: 0,
+      failedIterations: 0,
+      droppedIterations: 0,
+      interruptedIterations: 0,
+      vusAllocatedMax: vus,
+      activeVUs: vus,
+    };
+  }
+
+  private postMetrics(): void {
+    if (this.finished || !this.plan) return;
+    const progress = this.progress();
+    this.metrics.gauge('vus', progress.activeVUs, { scenario: this.plan.scenario.name });
+    this.post({
+      type: 'metrics',
+      driverId: this.driverId,
+      wallMs: this.clock.wallMs(),
+      delta: this.metrics.takeDelta(),
+      progress,
+    });
+    this.cancelMetrics = this.clock.setTimer(this.plan.metricsIntervalMs, () => this.postMetrics());
+  }
+
+  private async stop(): Promise<void> {
+    if (this.executor) {
+      this.executor.stop();
+      return; // finish() runs when the executor settles.
+    }
+    await this.consumer?.stop();
+    await this.finish(this.progress());
+  }
+
+  private async finish(result: ExecutorResult): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.cancelMetrics?.();
+    await this.producerClient?.close().catch(() => {});
+    const records = this.ledger?.recordsWritten ?? 0;
+    await this.ledger?.close();
+    this.post({
+      type: 'done',
+      driverId: this.driverId,
+      result: { ...result },
+      delta: this.metrics.takeDelta(),
+      ledgerPath: this.plan?.ledgerPath ?? null,
+      ledgerRecords: records,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * How the engine starts a driver and talks to it. Three transports carry the same protocol messages:
+ * - inline: a DriverRuntime in this thread (tests, with the in-memory broker);
+ * - node: a worker thread running the node driver (rocketmq-client-nodejs), messages via postMessage;
+ * - process: a child process (the Go driver) speaking NDJSON on stdin/stdout, logs on stderr.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Clock } from '../../lib/clock.ts';
+import type { ClientFactory } from './driver/client.ts';
+import { DriverRuntime } from './driver/runtime.ts';
+import { type DriverToEngine, decodeDriverLine, type EngineToDriver, encodeLine, lineSplitter } from './protocol.ts';
+
+export interface DriverConnection {
+  send(message: EngineToDriver): void;
+  /** Set once by the engine. */
+  onMessage: (message: DriverToEngine) => void;
+  /** Called when the driver ends, with an error if it crashed. */
+  onExit: (error?: Error) => void;
+  terminate(): Promise<void>;
+}
+
+export type DriverLauncher = (driverId: string) => DriverConnection;
+
+function connection(send: (m: EngineToDriver) => void, terminate: () => Promise<void>): DriverConnection {
+  return { send, terminate, onMessage: () => {}, onExit: () => {} };
+}
+
+/** A driver in this thread over the given client factory (the in-memory broker in tests). */
+export function inlineLauncher(clock: Clock, factory: ClientFactory): DriverLauncher {
+  return () => {
+    let runtime: DriverRuntime | undefined;
+    const conn = connection(
+      (m) => {
+        // Decouple like a real transport: deliver on a later tick, as a copy.
+        const copy = JSON.parse(JSON.stringify(m)) as EngineToDriver;
+        queueMicrotask(() => void runtime?.handle(copy));
+      },
+      async () => {},
+    );
+    runtime = new DriverRuntime(clock, factory, (m) => conn.onMessage(JSON.parse(JSON.stringify(m))));
+    return conn;
+  };
+}
+
+/** The node driver: one worker thread per driver, booted through tsx by node-worker.mjs. */
+export function nodeWorkerLauncher(): DriverLauncher {
+  const bootstrap = new URL('./driver/node-worker.mjs', import.meta.url);
+  return (driverId) => {
+    const worker = new Worker(bootstrap, { name: `mqdrill-driver-${driverId}`, stdout: false, stderr: false });
+    const conn = connection(
+      (m) => worker.postMessage(m),
+      async () => {
+        await worker.terminate();
+      },
+    );
+    worker.on('message', (m: DriverToEngine) => conn.onMessage(m));
+    worker.on('error', (err) => conn.onExit(err));
+    worker.on('exit', (code) =>
+      conn.onExit(code === 0 ? undefined : new Error(`driver ${driverId} exited with ${code}`)),
+    );
+    return conn;
+  };
+}
+
+/** A driver executable speaking NDJSON on stdio (the Go driver, drivers/go). */
+export function processLauncher(executable: string, args: string[] = []): DriverLauncher {
+  if (!existsSync(executable)) {
+    throw new Error(`driver executable ${executable} is missing: run \`mqdrill setup --only go-driver\``);
+  }
+  return (driverId) => {
+    const child = spawn(executable, [...args, '--driver-id', driverId], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const conn = connection(
+      (m) => child.stdin.write(encodeLine(m)),
+      async () => {
+        child.kill('SIGTERM');
+      },
+    );
+    let stderrTail = '';
+    child.stdout.on(
+      'data',
+      lineSplitter((line) => {
+        try {
+          conn.onMessage(decodeDriverLine(line));
+        } catch (err) {
+          conn.onMessage({ type: 'log', driverId, level: 'warn', message: (err as Error).message });
+        }
+      }),
+    );
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+    });
+    child.on('error', (err) => conn.onExit(err));
+    child.on('exit', (code, signal) =>
+      conn.onExit(
+        code === 0 ? undefined : new Error(`driver ${driverId} exited with ${code ?? signal}: ${stderrTail}`),
+      ),
+    );
+    return conn;
+  };
+}

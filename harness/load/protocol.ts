@@ -1,0 +1,140 @@
+/**
+ * The plan protocol between the load engine and its drivers (docs/load.md has the reference for driver authors).
+ * Every message is one JSON object with a `type`; over a child process's stdin/stdout (the Go driver) each message
+ * is one line (NDJSON), over worker_threads (the node driver) it is the same object through postMessage. Nothing
+ * in a message may be a function, a Map or a Buffer, so both transports carry exactly the same data.
+ *
+ *   engine -> driver: plan, then start, then (consumers, or producers on abort) stop
+ *   driver -> engine: ready (clients connected), metrics every metricsIntervalMs, done (final metrics included),
+ *                     error (fatal: the driver is exiting) and log
+ */
+import type { ExecutorResult } from './executors/index.ts';
+import type { MetricsDelta } from './metrics.ts';
+import type { ScenarioPlan } from './options.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Where and how the driver connects: comes from the target (bundled, external, ...). */
+export interface TargetEndpoint {
+  /** gRPC access point, host:port (several separated by `;`). */
+  endpoint: string;
+  tls: boolean;
+  accessKey?: string;
+  secretKey?: string;
+  namespace: string;
+}
+
+export interface PlanMessage {
+  type: 'plan';
+  protocol: typeof PROTOCOL_VERSION;
+  /** Unique per driver in the run, e.g. `orders-0`; prefixes harness message ids and names the ledger file. */
+  driverId: string;
+  runId: string;
+  /** This driver's share of the scenario: segment index of count (the schedule is already divided). */
+  segment: { index: number; count: number };
+  target: TargetEndpoint;
+  /** The scenario, with its schedule already divided for this segment. Durations in ms. */
+  scenario: ScenarioPlan;
+  /** Seed for this driver's randomness (key choice, body sizes, failure draws). */
+  seed: number;
+  /** Ledger file to write (docs/ledger.md); null = ledger off. */
+  ledgerPath: string | null;
+  metricsIntervalMs: number;
+}
+
+export interface StartMessage {
+  type: 'start';
+}
+
+/** Stop starting iterations (producers: abort; consumers: the drain is over) and finish with `done`. */
+export interface StopMessage {
+  type: 'stop';
+  reason: string;
+}
+
+export type EngineToDriver = PlanMessage | StartMessage | StopMessage;
+
+export interface ReadyMessage {
+  type: 'ready';
+  driverId: string;
+  /** Client library and version, e.g. rocketmq-client-nodejs@1.0.8. */
+  client: string;
+}
+
+export interface MetricsMessage {
+  type: 'metrics';
+  driverId: string;
+  /** Wall-clock epoch ms of the snapshot. */
+  wallMs: number;
+  /** Changes since the previous metrics message (histograms as HdrHistogram compressed base64, microseconds). */
+  delta: MetricsDelta;
+  /** Live executor counters (totals, not deltas). */
+  progress: ExecutorResult & { activeVUs: number };
+}
+
+export interface DoneMessage {
+  type: 'done';
+  driverId: string;
+  result: ExecutorResult;
+  /** The last metrics not yet sent. */
+  delta: MetricsDelta;
+  ledgerPath: string | null;
+  ledgerRecords: number;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  driverId: string;
+  message: string;
+  /** True when the driver cannot go on and is exiting. */
+  fatal: boolean;
+}
+
+export interface LogMessage {
+  type: 'log';
+  driverId: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export type DriverToEngine = ReadyMessage | MetricsMessage | DoneMessage | ErrorMessage | LogMessage;
+
+const ENGINE_TYPES = new Set(['plan', 'start', 'stop']);
+const DRIVER_TYPES = new Set(['ready', 'metrics', 'done', 'error', 'log']);
+
+/** One NDJSON line (no trailing newline inside; JSON.stringify never emits raw newlines). */
+export function encodeLine(message: EngineToDriver | DriverToEngine): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** Parses one line from a driver; throws with the line quoted if it is not a driver message. */
+export function decodeDriverLine(line: string): DriverToEngine {
+  const message = JSON.parse(line) as DriverToEngine;
+  if (typeof message !== 'object' || message === null || !DRIVER_TYPES.has((message as { type: string }).type)) {
+    throw new Error(`not a driver message: ${line.slice(0, 200)}`);
+  }
+  return message;
+}
+
+export function decodeEngineLine(line: string): EngineToDriver {
+  const message = JSON.parse(line) as EngineToDriver;
+  if (typeof message !== 'object' || message === null || !ENGINE_TYPES.has((message as { type: string }).type)) {
+    throw new Error(`not an engine message: ${line.slice(0, 200)}`);
+  }
+  return message;
+}
+
+/** Splits a byte stream into lines; calls onLine for each complete line. */
+export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | string) => void {
+  let rest = '';
+  return (chunk) => {
+    rest += chunk.toString();
+    let newline = rest.indexOf('\n');
+    while (newline >= 0) {
+      const line = rest.slice(0, newline).trim();
+      rest = rest.slice(newline + 1);
+      if (line) onLine(line);
+      newline = rest.indexOf('\n');
+    }
+  };
+}
