@@ -1,5 +1,5 @@
 import type { LedgerEvent, ReceivedMessage } from '../ledger/index.ts';
-import { type CheckContext, type Checker, expects, type Findings, type GroupInfo } from './context.ts';
+import { type CheckContext, type Checker, expects, type GroupInfo } from './context.ts';
 import { GRP, hashString, IntList, MSG } from './message-table.ts';
 
 const NO_DRAIN_NOTE = 'the ledger has no drain end marker, so messages not yet delivered may still arrive';

@@ -50,6 +50,8 @@ export interface CheckResult {
   anomalies: AnomalyReport[];
   counts: Record<string, number>;
   latencies: Record<string, LatencySummary>;
+  /** The histograms behind `latencies`, for gates on any percentile. */
+  latencyRecorders: Record<string, LatencyRecorder>;
   drainMs: number | undefined;
   faults: TimeWindow[];
   phases: TimeWindow[];
@@ -133,6 +135,7 @@ export async function checkLedgers(files: readonly string[], options: CheckOptio
     anomalies,
     counts: { ...publicCounts(ctx.counts), messages: ctx.table.size, groups: ctx.groups.length },
     latencies: latencySummaries(ctx),
+    latencyRecorders: ctx.latencies,
     drainMs: drainMsOf(ctx),
     faults: ctx.faults.map((f) => (f.endMs === undefined ? { ...f, endMs } : f)),
     phases: ctx.phases,

@@ -1,0 +1,112 @@
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemClock } from '../../lib/clock.ts';
+import { writeReports } from '../../reports/index.ts';
+import { ExitCode } from '../cli/exit-codes.ts';
+import { type CounterSnapshot, LedgerFormatError, LedgerWriter } from '../ledger/index.ts';
+import { checkLedgers } from './engine.ts';
+import { evaluateGates, type Gate, parseGates } from './gates.ts';
+import { buildReport } from './report.ts';
+
+/**
+ * `mqdrill check LEDGER... [--gates FILE] [--out DIR]`. A LEDGER argument may also be a JSON file of broker
+ * counter snapshots (`{"type":"counters","ts":...,"src":...,"in":{...}}` or a list of them) for `reconcile`.
+ */
+export async function runCheckCommand(ledgers: string[], opts: { gates?: string; out: string }): Promise<number> {
+  const say = (text: string) => process.stderr.write(`mqdrill check: ${text}\n`);
+  let gates: Gate[] = [];
+  if (opts.gates !== undefined) {
+    const parsed = await loadGates(opts.gates);
+    if (parsed.errors.length > 0) {
+      say(`invalid gates file ${opts.gates}:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}`);
+      return ExitCode.INVALID_SPEC;
+    }
+    gates = parsed.gates;
+  }
+  let files: string[];
+  try {
+    files = await withCounterFiles(ledgers, opts.out);
+  } catch (err) {
+    say((err as Error).message);
+    return ExitCode.INVALID_SPEC;
+  }
+  let result: Awaited<ReturnType<typeof checkLedgers>>;
+  try {
+    result = await checkLedgers(files);
+  } catch (err) {
+    if (err instanceof LedgerFormatError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      say((err as Error).message);
+      return ExitCode.INVALID_SPEC;
+    }
+    throw err;
+  }
+  const report = buildReport(result, evaluateGates(gates, result), systemClock.wallMs());
+  const paths = await writeReports(report, opts.out);
+  const line = (a: { name: string; verdict: string; count: number; allowed: boolean }) =>
+    `  ${a.verdict.padEnd(7)} ${a.name.padEnd(12)} ${String(a.count).padStart(8)}${a.allowed ? '  (allowed)' : ''}`;
+  process.stdout.write(
+    [
+      ...report.anomalies.map(line),
+      ...report.gates.map((g) => `  ${g.status.padEnd(7)} gate ${g.source}  (actual ${g.actual ?? 'none'})`),
+      `${report.verdict.toUpperCase()}: ${report.exitReason}`,
+      `reports: ${paths.join(' ')}`,
+      '',
+    ].join('\n'),
+  );
+  return report.exitCode;
+}
+
+async function loadGates(path: string): Promise<{ gates: Gate[]; errors: string[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { gates: [], errors: [`cannot read it: ${(err as Error).message}`] };
+  }
+  try {
+    return parseGates(JSON.parse(text));
+  } catch (err) {
+    return { gates: [], errors: [`not JSON: ${(err as Error).message}`] };
+  }
+}
+
+/** Replaces counter-snapshot JSON files by a small ledger written into the output folder. */
+async function withCounterFiles(paths: string[], outDir: string): Promise<string[]> {
+  const files: string[] = [];
+  const snapshots: CounterSnapshot[] = [];
+  for (const path of paths) {
+    const head = await firstBytes(path, 512);
+    if (!/^\s*[[{]/.test(head) || /"type"\s*:\s*"header"/.test(head)) {
+      files.push(path);
+      continue;
+    }
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    for (const item of list as Record<string, unknown>[]) {
+      if (item?.type !== 'counters' || typeof item.ts !== 'number' || typeof item.src !== 'string') {
+        throw new Error(`${path}: neither a ledger nor counter snapshots ({"type":"counters","ts":...,"src":...})`);
+      }
+      const { type: _type, ...rest } = item;
+      snapshots.push({ ...(rest as Omit<CounterSnapshot, 't'>), t: 'ctr' });
+    }
+  }
+  if (snapshots.length > 0) {
+    const path = join(outDir, 'counters.ndjson');
+    const writer = new LedgerWriter(path, { process: 'counters', role: 'monitor', startedMs: snapshots[0]?.ts ?? 0 });
+    for (const s of snapshots.sort((a, b) => a.ts - b.ts)) writer.write(s);
+    await writer.close();
+    files.push(path);
+  }
+  return files;
+}
+
+async function firstBytes(path: string, count: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(count);
+    const { bytesRead } = await handle.read(buffer, 0, count, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
