@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ensureGoBuild, type GoBuildSpec, goBuildIsCurrent } from './go-build.ts';
+import { ensureGoBuild, findMainPackage, type GoBuildSpec, goBuildIsCurrent } from './go-build.ts';
 
 const execFileAsync = promisify(execFile);
 const silent = () => {};
@@ -20,7 +20,7 @@ describe('go build stamp (real go toolchain)', () => {
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'mqdrill-go-build-'));
     const moduleDir = path.join(dir, 'module');
-    await execFileAsync('mkdir', ['-p', moduleDir]);
+    await mkdir(moduleDir, { recursive: true });
     await writeFile(path.join(moduleDir, 'go.mod'), 'module example.com/tiny\n\ngo 1.21\n');
     await writeFile(path.join(moduleDir, 'main.go'), mainGo('first'));
     spec = { moduleDir, outputPath: path.join(dir, 'bin', 'tiny'), stampPath: path.join(dir, 'stamps', 'tiny') };
@@ -63,6 +63,23 @@ describe('go build stamp (real go toolchain)', () => {
     await unlink(spec.outputPath);
     expect((await ensureGoBuild(spec, silent)).action).toBe('built');
     expect(await run()).toBe('first');
+  });
+
+  test('a module whose main package is under cmd/ is built from there; no main package is an error', async () => {
+    await unlink(path.join(spec.moduleDir, 'main.go'));
+    await writeFile(path.join(spec.moduleDir, 'lib.go'), 'package tiny\n\nconst Greeting = "from cmd"\n');
+    await expect(ensureGoBuild(spec, silent)).rejects.toThrow(/expected one main package.*found: none/);
+    await mkdir(path.join(spec.moduleDir, 'cmd', 'tiny'), { recursive: true });
+    const main =
+      'package main\n\nimport (\n\t"fmt"\n\n\ttiny "example.com/tiny"\n)\n\nfunc main() { fmt.Println(tiny.Greeting) }\n';
+    await writeFile(path.join(spec.moduleDir, 'cmd', 'tiny', 'main.go'), main);
+    expect(await findMainPackage(spec.moduleDir)).toBe('./cmd/tiny');
+    const messages: string[] = [];
+    expect((await ensureGoBuild(spec, (m) => messages.push(m))).action).toBe('built');
+    expect(messages.join('\n')).toContain('go build -o');
+    expect(messages.join('\n')).toContain('./cmd/tiny');
+    expect(await run()).toBe('from cmd');
+    expect((await ensureGoBuild(spec, silent)).action).toBe('up-to-date');
   });
 
   test('a build failure is reported with the compiler output and leaves no stamp', async () => {

@@ -12,6 +12,8 @@ import { firstLine, type Log } from './shell.ts';
  */
 export interface GoBuildSpec {
   moduleDir: string;
+  /** The main package, relative to moduleDir; default: findMainPackage() (./, or the one folder under cmd/). */
+  packagePath?: string;
   outputPath: string;
   stampPath: string;
 }
@@ -23,9 +25,11 @@ export async function ensureGoBuild(spec: GoBuildSpec, log: Log): Promise<GoBuil
   const stampHash = existsSync(spec.stampPath) ? (await readFile(spec.stampPath, 'utf8')).trim() : undefined;
   if (existsSync(spec.outputPath) && stampHash === sourceHash) return { action: 'up-to-date', sourceHash };
   const reason = !existsSync(spec.outputPath) ? 'no binary yet' : 'sources changed since the last build';
-  log(`go build -o ${spec.outputPath} ./ in ${spec.moduleDir} (${reason})`);
+  const packagePath = spec.packagePath ?? (await findMainPackage(spec.moduleDir));
+  log(`go build -o ${spec.outputPath} ${packagePath} in ${spec.moduleDir} (${reason})`);
   await mkdir(path.dirname(spec.outputPath), { recursive: true });
-  const result = await $({ cwd: spec.moduleDir, quiet: true, nothrow: true })`go build -o ${spec.outputPath} ./`;
+  const build = $({ cwd: spec.moduleDir, quiet: true, nothrow: true });
+  const result = await build`go build -o ${spec.outputPath} ${packagePath}`;
   if (result.exitCode !== 0) {
     throw new Error(`go build failed in ${spec.moduleDir} (exit ${result.exitCode}):\n${result.stderr.trim()}`);
   }
@@ -39,6 +43,33 @@ export async function goBuildIsCurrent(spec: GoBuildSpec): Promise<boolean> {
   if (!existsSync(spec.outputPath) || !existsSync(spec.stampPath)) return false;
   const stampHash = (await readFile(spec.stampPath, 'utf8')).trim();
   return stampHash === (await hashGoSources(spec.moduleDir));
+}
+
+/**
+ * The module's main package: `./` when the module root has `package main` files, otherwise the single folder under
+ * `cmd/` that does (the usual Go layout). Anything else is an error naming what was looked at.
+ */
+export async function findMainPackage(moduleDir: string): Promise<string> {
+  if (await isMainPackage(moduleDir)) return './';
+  const cmdDir = path.join(moduleDir, 'cmd');
+  const entries = existsSync(cmdDir) ? await readdir(cmdDir, { withFileTypes: true }) : [];
+  const mains: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await isMainPackage(path.join(cmdDir, entry.name)))) mains.push(`./cmd/${entry.name}`);
+  }
+  if (mains.length === 1) return mains[0]!;
+  const found = mains.length === 0 ? 'none' : mains.join(', ');
+  throw new Error(`${moduleDir}: expected one main package, in ./ or in one folder under ./cmd/ (found: ${found})`);
+}
+
+async function isMainPackage(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith('.go') || entry.name.endsWith('_test.go')) continue;
+    const text = await readFile(path.join(dir, entry.name), 'utf8');
+    if (/^package\s+main\b/m.test(text)) return true;
+  }
+  return false;
 }
 
 export async function hashGoSources(moduleDir: string): Promise<string> {
