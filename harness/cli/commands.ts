@@ -113,7 +113,7 @@ export function registerCommands(program: Command): void {
     .requiredOption('--endpoint <host:port>', 'the broker access point')
     .addOption(new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']))
     .option('--out <dir>', 'folder for the ledger and the summary')
-    .action(notBuilt(6));
+    .action(lazy(() => import('../load/cli.ts'), 'runLoadCommand'));
 
   program
     .command('check <ledger...>')

@@ -106,7 +106,7 @@ export class MetricRegistry {
     const s = this.get(name, tags);
     s.trend ??= { histogram: newHistogram(), minMs: Number.POSITIVE_INFINITY, maxMs: 0, sumMs: 0, count: 0 };
     const t = s.trend;
-    const v = valueMs > 0 ? valueMs : 0;
+    const v = Math.max(valueMs, 0);
     t.histogram.recordValue(Math.round(v * US_PER_MS));
     t.minMs = Math.min(t.minMs, v);
     t.maxMs = Math.max(t.maxMs, v);
@@ -185,6 +185,12 @@ export class MetricRegistry {
     return [...new Set([...this.series.values()].map((s) => s.name))].sort();
   }
 
+  /** True when some series of `name` matches the tag filter. */
+  has(name: string, filter: Tags = {}): boolean {
+    for (const _ of this.matching(name, filter)) return true;
+    return false;
+  }
+
   /** Sum of a counter over every series matching the tag filter. */
   total(name: string, filter: Tags = {}): number {
     let sum = 0;
@@ -221,6 +227,7 @@ export class MetricRegistry {
       const passes = list.reduce((n, s) => n + (s.passes ?? 0), 0);
       if (aggregation.kind === 'rate') return total > 0 ? passes / total : undefined;
       if (aggregation.kind === 'count') return passes;
+      if (aggregation.kind === 'value') return total;
       return undefined;
     }
     const gauges = list.map((s) => s.gauge).filter((g) => g !== undefined);

@@ -85,7 +85,7 @@ function metricValues(
       : type === 'counter'
         ? ['count', 'rate']
         : type === 'rate'
-          ? ['rate', 'count']
+          ? ['rate', 'count', 'value']
           : ['value', 'min', 'max'];
   const values: Record<string, number> = {};
   for (const stat of stats) {
@@ -108,7 +108,8 @@ export function buildSummary(input: {
   const { registry, elapsedMs } = input;
   const thresholdResults = evaluateThresholds(registry, input.thresholds, elapsedMs);
   const metrics: Record<string, MetricSummary> = {};
-  const add = (key: string, name: string, tags: Tags) => {
+  const add = (key: string, name: string, tags: Tags, force = false) => {
+    if (!force && !registry.has(name, tags)) return;
     const values = metricValues(registry, name, tags, elapsedMs);
     if (!values) return;
     const type = METRICS[name]?.type ?? 'counter';
@@ -121,7 +122,7 @@ export function buildSummary(input: {
       for (const sc of scenarioNames) add(`${name}{scenario:${sc}}`, name, { scenario: sc });
   }
   for (const m of input.thresholds) {
-    if (!metrics[m.key]) add(m.key, m.metric, m.tags);
+    if (!metrics[m.key]) add(m.key, m.metric, m.tags, true);
     metrics[m.key] ??= { type: METRICS[m.metric]?.type ?? 'counter', contains: 'default', values: {} };
     const entry = metrics[m.key] as MetricSummary;
     entry.thresholds = {};
@@ -173,9 +174,12 @@ export function formatSummary(summary: LoadSummary, options: { color: boolean })
   for (const key of keys) {
     const m = summary.metrics[key] as MetricSummary;
     const time = m.contains === 'time';
-    const parts = Object.entries(m.values).map(([stat, v]) =>
-      m.type === 'trend' ? `${stat}=${formatValue(stat, v, time)}` : formatValue(stat, v, time),
-    );
+    const parts =
+      m.type === 'rate'
+        ? [`${((m.values.rate ?? 0) * 100).toFixed(2)}%`, `${m.values.count ?? 0} out of ${m.values.value ?? 0}`]
+        : Object.entries(m.values).map(([stat, v]) =>
+            m.type === 'trend' ? `${stat}=${formatValue(stat, v, time)}` : formatValue(stat, v, time),
+          );
     const mark = m.thresholds ? (Object.values(m.thresholds).every((t) => t.ok) ? '✓ ' : '✗ ') : '  ';
     lines.push(`    ${mark}${key.padEnd(width, '.')}: ${parts.join(' ')}`);
   }

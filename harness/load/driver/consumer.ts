@@ -31,8 +31,6 @@ export class ConsumerRunner {
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
   private readonly tags: Record<string, string>;
-  private handled = 0;
-  private crashes = 0;
 
   constructor(
     private readonly behaviour: ConsumerBehaviour,
@@ -99,7 +97,6 @@ export class ConsumerRunner {
       for (const d of deliveries) {
         if (this.crashDue(++sinceStart)) {
           // Crash: the rest of the batch is never acked and comes back after the invisible duration.
-          this.crashes++;
           this.ctx.metrics.count('consumer_crashes', this.tags);
           void client.close().catch(() => {});
           client = undefined;
@@ -178,7 +175,6 @@ export class ConsumerRunner {
     const processMs = sample(b.processingTimeMs, random);
     await sleep(clock, processMs);
     metrics.trend('process_duration', processMs, this.tags);
-    this.handled++;
     const id = d.properties[PROPERTY_ID] ?? d.messageId;
     const poison =
       d.properties[PROPERTY_POISON] === '1' ||

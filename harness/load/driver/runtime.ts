@@ -25,7 +25,6 @@ export class DriverRuntime {
   private producerClient: ProducerClient | undefined;
   private cancelMetrics: (() => void) | undefined;
   private finished = false;
-  private startedMs = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -104,7 +103,6 @@ export class DriverRuntime {
   private start(): void {
     const plan = this.plan;
     if (!plan) throw new Error('start before plan');
-    this.startedMs = this.clock.monotonicMs();
     this.cancelMetrics = this.clock.setTimer(plan.metricsIntervalMs, () => this.postMetrics());
     const { scenario } = plan;
     if (scenario.role === 'producer') {

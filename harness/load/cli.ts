@@ -1,0 +1,126 @@
+/**
+ * `mqdrill load <scenario> --endpoint HOST:PORT [--driver node|go] [--out DIR]`: runs a k6-style scenario module
+ * against a running broker. Credentials and TLS come from the environment (MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY,
+ * MQDRILL_NAMESPACE, MQDRILL_TLS=1), so they stay out of shell history. Prints the description before anything
+ * runs, a progress line on stderr, and the k6-style summary on stdout; returns the exit code (99: a threshold failed).
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { runLoad } from './engine.ts';
+import { type DriverLauncher, nodeWorkerLauncher, processLauncher } from './launchers.ts';
+import { describe, validateOptions } from './options.ts';
+import type { TargetEndpoint } from './protocol.ts';
+import { formatSummary } from './summary.ts';
+
+export interface LoadCommandOptions {
+  endpoint: string;
+  driver?: 'node' | 'go';
+  out?: string;
+}
+
+/** The Go driver binary `mqdrill setup` builds from drivers/go. */
+export const GO_DRIVER_PATH = resolve(import.meta.dirname, '../../.tools/bin/mqdrill-driver-go');
+
+function resolveScenario(scenario: string): string {
+  for (const candidate of [scenario, join('scenarios', scenario), join('scenarios', `${scenario}.ts`)]) {
+    if (existsSync(candidate)) return resolve(candidate);
+  }
+  throw new CliError(`scenario ${scenario} not found (a path, or a name in scenarios/)`, ExitCode.INVALID_SPEC);
+}
+
+async function loadOptions(path: string): Promise<unknown> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new CliError(`cannot load scenario ${path}: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
+  }
+  const options = mod.options ?? (mod.default as { options?: unknown } | undefined)?.options;
+  if (options === undefined) throw new CliError(`scenario ${path} does not export \`options\``, ExitCode.INVALID_SPEC);
+  return options;
+}
+
+export function targetFromEnvironment(endpoint: string, env = process.env): TargetEndpoint {
+  if (!/^[^:;\s]+:\d+(;[^:;\s]+:\d+)*$/.test(endpoint)) {
+    throw new CliError(`--endpoint ${endpoint}: expected HOST:PORT`, ExitCode.USAGE);
+  }
+  return {
+    endpoint,
+    tls: env.MQDRILL_TLS === '1' || env.MQDRILL_TLS === 'true',
+    namespace: env.MQDRILL_NAMESPACE ?? '',
+    ...(env.MQDRILL_ACCESS_KEY ? { accessKey: env.MQDRILL_ACCESS_KEY } : {}),
+    ...(env.MQDRILL_SECRET_KEY ? { secretKey: env.MQDRILL_SECRET_KEY } : {}),
+  };
+}
+
+function launcherFor(driver: 'node' | 'go'): DriverLauncher {
+  if (driver === 'node') return nodeWorkerLauncher();
+  if (!existsSync(GO_DRIVER_PATH)) {
+    throw new CliError(
+      `the Go driver is not built (${GO_DRIVER_PATH}); it is tracked in issue #6. Use --driver node for now.`,
+      ExitCode.SETUP_MISSING,
+    );
+  }
+  return processLauncher(GO_DRIVER_PATH);
+}
+
+/** A progress reporter: rewrites one line on a TTY, prints a line every 10 s otherwise. */
+function progressPrinter(stream: NodeJS.WriteStream): { print: (line: string) => void; end: () => void } {
+  if (stream.isTTY) {
+    return {
+      print: (line) => stream.write(`\r\u001b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`),
+      end: () => stream.write('\r\u001b[2K'),
+    };
+  }
+  let lastMs = 0;
+  return {
+    print: (line) => {
+      if (Date.now() - lastMs < 10_000) return;
+      lastMs = Date.now();
+      stream.write(`${line}\n`);
+    },
+    end: () => {},
+  };
+}
+
+export async function runLoadCommand(scenario: string, opts: LoadCommandOptions): Promise<number> {
+  const path = resolveScenario(scenario);
+  const options = await loadOptions(path);
+  const { plan, errors } = validateOptions(options);
+  if (!plan) {
+    process.stderr.write(`invalid scenario ${path} (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n`);
+    for (const e of errors) process.stderr.write(`  ${e}\n`);
+    return ExitCode.INVALID_SPEC;
+  }
+  const target = targetFromEnvironment(opts.endpoint);
+  const launcher = launcherFor(opts.driver ?? 'node');
+  const name = basename(path).replace(/\.[mc]?[tj]s$/, '');
+  const out = opts.out ?? join('runs', `load-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  process.stderr.write(`${describe(plan)}\nendpoint ${target.endpoint}, driver ${opts.driver ?? 'node'}, out ${out}\n`);
+  const progress = progressPrinter(process.stderr);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await runLoad(plan, target, {
+      launcher,
+      out,
+      runId: `${name}-${Date.now()}`,
+      onProgress: progress.print,
+      onLog: (line) => {
+        progress.end();
+        process.stderr.write(`${line}\n`);
+      },
+      signal: controller.signal,
+    });
+    progress.end();
+    process.stdout.write(`\n${formatSummary(result.summary, { color: Boolean(process.stdout.isTTY) })}\n\n`);
+    process.stderr.write(`summary: ${result.summaryPath}\nledgers: ${result.ledgerPaths.join(' ')}\n`);
+    if (result.failure) process.stderr.write(`load failed: ${result.failure}\n`);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
