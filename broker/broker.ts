@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BoundedQueue } from '../lib/bounded-queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { ClientRegistry } from './clients.ts';
+import { DelayTimer } from './delay/timer.ts';
 import { GroupTopicState, type InflightEntry } from './delivery/group-topic.ts';
 import { BrokerError, fail, topicNotFoundMessage } from './errors.ts';
 import { compileFilter, type FilterKind, type MessageFilter } from './filter/index.ts';
@@ -9,12 +10,28 @@ import { limits } from './limits.ts';
 import { dlqTopicOf, type GroupConfig, Metadata, type TopicConfig } from './metadata.ts';
 import type { BrokerMetrics } from './metrics/index.ts';
 import type { MessageProps, MessageRecord, MessageStore, MessageType, StoredMessage } from './store/types.ts';
+import { SystemLog } from './system-log.ts';
+import {
+  defaultTransactionConfig,
+  type Resolution,
+  type TransactionConfig,
+  TransactionService,
+} from './transactions/index.ts';
 
 export interface SendInput {
   topic: string;
   body: Buffer;
   props: MessageProps;
+  /** The sending client, preferred for transaction check-backs. */
+  clientId?: string;
 }
+
+/** Writes a check-back command to a producer's telemetry stream (set by the protocol layer). */
+export type TransactionCheckWriter = (
+  stream: { write(cmd: unknown): boolean },
+  message: StoredMessage,
+  transactionId: string,
+) => void;
 
 export interface SendOutput {
   queueId: number;
@@ -66,6 +83,10 @@ export interface BrokerOptions {
   /** Test-only canary faults that make the broker misbehave on purpose (see docs). */
   canary?: { dropAckedOneIn?: number };
   metrics?: BrokerMetrics;
+  /** Longest delay a DELAY message may ask for (RocketMQ: 24 h). */
+  delayMsMax?: number;
+  delayPendingMax?: number;
+  transactions?: Partial<TransactionConfig>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -93,6 +114,9 @@ export class Broker {
   private readonly autoRenewTimer: () => void;
   private canaryCounter = 0;
   closed = false;
+  readonly delayTimer: DelayTimer;
+  readonly transactions: TransactionService;
+  onTransactionCheck: TransactionCheckWriter | undefined;
 
   constructor(readonly options: BrokerOptions) {
     this.store = options.store;
@@ -101,6 +125,28 @@ export class Broker {
     this.inflightPerGroupMax = options.inflightPerGroupMax ?? 100_000;
     this.waiters = new BoundedQueue<Waiter>('receive-long-poll-waiters', options.waitersMax ?? 8192);
     this.autoRenewTimer = this.scheduleRenewSweep();
+    const onError = (err: unknown) =>
+      this.log('error', 'internal store write failed; will retry', { error: String(err) });
+    this.delayTimer = new DelayTimer({
+      log: new SystemLog(this.store, '%SYS_TIMER%'),
+      clock: this.clock,
+      pendingMax: options.delayPendingMax ?? 1_000_000,
+      onDelivered: (topic) => this.wakeTopic(topic),
+      onError,
+    });
+    this.transactions = new TransactionService({
+      log: new SystemLog(this.store, '%SYS_HALF%'),
+      clock: this.clock,
+      config: { ...defaultTransactionConfig, ...options.transactions },
+      requestCheck: (message, topic, clientId) => this.requestTransactionCheck(message, topic, clientId),
+      onCommitted: (topic) => this.wakeTopic(topic),
+      onError,
+    });
+  }
+
+  /** Rebuilds pending delayed and half messages from the store; call once after the store is open. */
+  recoverSystemState(): { delayed: number; halfMessages: number } {
+    return { delayed: this.delayTimer.recover(), halfMessages: this.transactions.recover() };
   }
 
   private log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
@@ -129,12 +175,54 @@ export class Broker {
     const queueId = this.chooseQueue(topic, input.props.messageGroup);
     if (this.canaryDropsThisSend()) return { queueId, queueOffset: 0, messageId: input.props.messageId };
     const record: MessageRecord = { topic: topic.name, queueId, body: input.body, props: input.props };
-    const [result] = await this.store.append([record]);
-    if (!result) return fail('INTERNAL_ERROR', 'store returned no append result');
+    const queueOffset = await this.storeByType(record, input.clientId);
     this.options.metrics?.messagesIn.inc({ topic: topic.name, message_type: input.props.messageType });
     this.options.metrics?.throughputIn.inc({ topic: topic.name }, input.body.length);
-    this.wakeTopic(topic.name);
-    return { queueId, queueOffset: result.queueOffset, messageId: input.props.messageId };
+    return { queueId, queueOffset, messageId: input.props.messageId };
+  }
+
+  /** NORMAL and FIFO go straight to their queue; DELAY waits in the timer; TRANSACTION waits as a half message. */
+  private async storeByType(record: MessageRecord, clientId: string | undefined): Promise<number> {
+    const { messageType, deliveryTimestampMs } = record.props;
+    if (messageType === 'DELAY' && deliveryTimestampMs !== undefined) {
+      const aheadMs = deliveryTimestampMs - this.clock.wallMs();
+      const delayMsMax = this.options.delayMsMax ?? limits.delayAheadMsMax;
+      if (aheadMs > delayMsMax) {
+        fail(
+          'ILLEGAL_DELIVERY_TIME',
+          `delivery time is ${aheadMs} ms ahead; this broker allows at most ${delayMsMax} ms`,
+        );
+      }
+      if (aheadMs > 0) return this.delayTimer.schedule(record, deliveryTimestampMs);
+    }
+    if (messageType === 'TRANSACTION') return this.transactions.prepare(record, clientId);
+    const [result] = await this.store.append([record]);
+    if (!result) return fail('INTERNAL_ERROR', 'store returned no append result');
+    this.wakeTopic(record.topic);
+    return result.queueOffset;
+  }
+
+  async endTransaction(topic: string, messageId: string, resolution: Resolution): Promise<void> {
+    this.requireTopic(topic);
+    await this.transactions.end(topic, messageId, resolution);
+  }
+
+  /** Check-back: the producer that sent the half message if it is still connected, else any producer of the topic. */
+  private requestTransactionCheck(message: StoredMessage, topic: string, clientId: string | undefined): boolean {
+    const writer = this.onTransactionCheck;
+    if (!writer) return false;
+    const preferred = clientId ? this.clients.get(clientId) : undefined;
+    const candidates = preferred?.streams.size ? [preferred] : [...this.clients.all()];
+    for (const session of candidates) {
+      if (session.streams.size === 0) continue;
+      if (session !== preferred && !(session.clientType === 'PRODUCER' && session.topics.includes(topic))) continue;
+      const [stream] = session.streams;
+      if (stream) {
+        writer(stream, message, message.props.messageId);
+        return true;
+      }
+    }
+    return false;
   }
 
   private chooseQueue(topic: TopicConfig, messageGroup: string | undefined): number {
@@ -488,6 +576,7 @@ export class Broker {
     const nowMs = this.clock.monotonicMs();
     for (const state of this.states.values()) {
       if (groupName !== undefined && state.group !== groupName) continue;
+      if (state.group.startsWith('%')) continue;
       const topic = this.metadata.topic(state.topic);
       if (!topic) continue;
       let ready = 0;
@@ -537,6 +626,8 @@ export class Broker {
   async close(): Promise<void> {
     this.closed = true;
     this.autoRenewTimer();
+    this.delayTimer.close();
+    this.transactions.close();
     for (const set of this.waitersByTopic.values()) for (const w of [...set]) w.wake();
     this.waiters.dispose();
   }

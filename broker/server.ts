@@ -108,6 +108,8 @@ export async function startBroker(
   for (const g of config.groups) metadata.upsertGroup(g);
   const stateFile = new CheckpointFile<GroupStateDocument>(path.join(config.dataDir, 'group-state.json'));
   restoreGroupStates(broker, stateFile, log);
+  const system = broker.recoverSystemState();
+  if (system.delayed || system.halfMessages) log('info', 'recovered pending delayed and half messages', system);
   const saveStates = () => saveGroupStates(broker as Broker, stateFile);
   const stateTimer = setInterval(() => {
     saveStates().catch((err) => log('error', 'saving group state failed', { error: String(err) }));

@@ -31,6 +31,11 @@ export function createMessagingService(opts: ProtocolOptions): {
   implementation: grpc.UntypedServiceImplementation;
 } {
   const { broker } = opts;
+  const storeHost = () => `${opts.listenAddress().host}:${opts.listenAddress().port}`;
+  broker.onTransactionCheck = (stream, message, transactionId) => {
+    const delivered = toDeliveredMessage(message, { namespace: '', storeHost: storeHost() });
+    stream.write({ recoverOrphanedTransactionCommand: { message: delivered, transactionId } });
+  };
   const unary = (name: string, fn: UnaryHandler): grpc.handleUnaryCall<Pb, Pb> => {
     return (call, callback) => {
       const t0 = performance.now();
@@ -122,9 +127,14 @@ export function createMessagingService(opts: ProtocolOptions): {
       );
       return { status: ok };
     }),
-    EndTransaction: unary('EndTransaction', () =>
-      fail('UNSUPPORTED', 'transactional messages are not supported by this broker yet (issue #4)'),
-    ),
+    EndTransaction: unary('EndTransaction', async (req) => {
+      const topic = validateTopicName(req.topic?.name);
+      const transactionId: string = req.transactionId ?? '';
+      if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
+      const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
+      await broker.endTransaction(topic, req.messageId || transactionId, resolution);
+      return { status: ok };
+    }),
     NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
       const clientId = clientIdOf(call);
       broker.releaseClient(clientId);
@@ -170,17 +180,14 @@ function commonStatus(entries: Array<{ status: { code: string; message: string }
 }
 
 async function sendMessage(broker: Broker, clock: Clock, req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>): Promise<Pb> {
-  clientIdOf(call);
+  const clientId = clientIdOf(call);
   const messages: Pb[] = req.messages ?? [];
   if (messages.length === 0) fail('MESSAGE_CORRUPTED', 'send request carries no message');
   const entries = await Promise.all(
     messages.map(async (m) => {
       try {
         const input = toStoredMessage(m, clock.wallMs());
-        if (input.props.messageType === 'DELAY' || input.props.messageType === 'TRANSACTION') {
-          fail('UNSUPPORTED', `${input.props.messageType} messages are not supported by this broker yet (issue #4)`);
-        }
-        const r = await broker.send(input);
+        const r = await broker.send({ ...input, clientId });
         return { status: ok, messageId: r.messageId, transactionId: r.messageId, offset: r.queueOffset };
       } catch (err) {
         return { status: statusOf(err), messageId: m?.systemProperties?.messageId ?? '', offset: 0 };
