@@ -53,6 +53,8 @@ export interface CheckContext {
   backlogTotal: number;
   /** Distinct messages observed in any DLQ. */
   deadLetterObservations: number;
+  /** A `dlq-scan` phase ended: the dead-letter queues were read completely. */
+  deadLetterScanned: boolean;
 }
 
 /**

@@ -140,6 +140,8 @@ export function makeOrderChecker(): Checker {
       findings.checked++;
       const pred = expectedPredecessor(ctx, group, i);
       if (pred < 0 || (group.columns.state[pred] as number) & (GRP.ACKED | GRP.DEAD_LETTERED)) return;
+      // The broker gives up on a message after maxAttempts (to the DLQ, seen or not) and moves on.
+      if ((group.columns.attemptMax[pred] as number) >= group.maxAttempts) return;
       for (const value of [i, pred, group.columns.index, fileIndex, line]) candidates.push(value);
     },
     finish(ctx, findings) {
@@ -158,11 +160,16 @@ export function makeOrderChecker(): Checker {
   };
 }
 
-/** The nearest earlier message of i's message group that the group must receive (skipping filtered-out ones). */
+/**
+ * The nearest earlier message of i's message group that the group must receive, skipping filtered-out ones and
+ * transactional messages that were never committed.
+ */
 function expectedPredecessor(ctx: CheckContext, group: GroupInfo, i: number): number {
   let pred = ctx.table.predecessor[i] as number;
   for (let steps = 0; pred >= 0 && steps < 64; steps++) {
-    if (expects(ctx, group, pred) !== false) return pred;
+    const flags = ctx.table.flags[pred] as number;
+    const uncommitted = (flags & MSG.TRANSACTIONAL) !== 0 && (flags & MSG.COMMIT) === 0;
+    if (!uncommitted && expects(ctx, group, pred) !== false) return pred;
     pred = ctx.table.predecessor[pred] as number;
   }
   return -1;

@@ -206,6 +206,7 @@ function makeContext(
     lastConsumeMs: undefined,
     backlogTotal: 0,
     deadLetterObservations: 0,
+    deadLetterScanned: false,
   };
   for (const header of headers) {
     for (const sub of header.subscriptions ?? []) {

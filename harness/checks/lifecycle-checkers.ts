@@ -59,6 +59,7 @@ export function makeFilterChecker(): Checker {
       const i = ctx.table.find(event.id);
       if (group === undefined || !group.declared || i === undefined) return;
       if ((group.columns.deliveries[i] as number) > 0) return;
+      if (!((ctx.table.flags[i] as number) & MSG.SEND_INVOKED)) return; // never sent: `unexpected` reports it
       findings.checked++;
       const expected = expects(ctx, group, i);
       if (expected === undefined) sqlUnchecked++;
@@ -106,9 +107,9 @@ export const deadLetterChecker: Checker = {
       }
     }
     if (findings.checked === 0) findings.applicable = false;
-    if (poisonMissing > 0 && ctx.deadLetterObservations === 0) {
+    if (poisonMissing > 0 && ctx.deadLetterObservations === 0 && !ctx.deadLetterScanned) {
       findings.undecided = true;
-      findings.notes.push('no dead-letter observations (dlq records) in the ledger: the DLQ was not inspected');
+      findings.notes.push('no dlq records and no dlq-scan phase in the ledger: the DLQ was not inspected');
     } else if (poisonMissing > 0 && ctx.drainEndMs === undefined) {
       findings.undecided = true;
       findings.notes.push('no drain end marker: poison messages may still reach the DLQ');
