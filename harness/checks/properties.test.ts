@@ -161,15 +161,20 @@ function injectAfterConsuming(
   const first = messages[0] as Message;
   switch (inject) {
     case 'unexpected':
-      return deliverAndAck('ghost', 'cg-all');
+      deliverAndAck('ghost', 'cg-all');
+      return;
     case 'duplicate':
-      return deliverAndAck(first.id, 'cg-all', 5);
+      deliverAndAck(first.id, 'cg-all', 5);
+      return;
     case 'recovered':
-      return deliverAndAck((messages.find((m) => m.outcome === 'unknown') as Message).id, 'cg-all');
+      deliverAndAck((messages.find((m) => m.outcome === 'unknown') as Message).id, 'cg-all');
+      return;
     case 'transaction':
-      return deliverAndAck((messages.find((m) => m.kind === 'rollback') as Message).id, 'cg-all');
+      deliverAndAck((messages.find((m) => m.kind === 'rollback') as Message).id, 'cg-all');
+      return;
     case 'filter':
-      return deliverAndAck((messages.find((m) => m.tg === 'cart' && m.outcome === 'ok') as Message).id, 'cg-paid');
+      deliverAndAck((messages.find((m) => m.tg === 'cart' && m.outcome === 'ok') as Message).id, 'cg-paid');
+      return;
     default:
       return;
   }
