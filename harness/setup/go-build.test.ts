@@ -70,8 +70,11 @@ describe('go build stamp (real go toolchain)', () => {
     await writeFile(path.join(spec.moduleDir, 'lib.go'), 'package tiny\n\nconst Greeting = "from cmd"\n');
     await expect(ensureGoBuild(spec, silent)).rejects.toThrow(/expected one main package.*found: none/);
     await mkdir(path.join(spec.moduleDir, 'cmd', 'tiny'), { recursive: true });
-    const main =
-      'package main\n\nimport (\n\t"fmt"\n\n\ttiny "example.com/tiny"\n)\n\nfunc main() { fmt.Println(tiny.Greeting) }\n';
+    const main = [
+      'package main',
+      'import (\n\t"fmt"\n\ttiny "example.com/tiny"\n)',
+      'func main() { fmt.Println(tiny.Greeting) }',
+    ].join('\n\n');
     await writeFile(path.join(spec.moduleDir, 'cmd', 'tiny', 'main.go'), main);
     expect(await findMainPackage(spec.moduleDir)).toBe('./cmd/tiny');
     const messages: string[] = [];
