@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { CliError, ExitCode } from '../cli/exit-codes.ts';
 import { runLoad } from './engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher, processLauncher } from './launchers.ts';
@@ -33,7 +34,8 @@ function resolveScenario(scenario: string): string {
 async function loadOptions(path: string): Promise<unknown> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    // tsImport loads the module as ESM wherever it lives (a .ts outside a "type": "module" package included).
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
   } catch (err) {
     throw new CliError(`cannot load scenario ${path}: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
   }

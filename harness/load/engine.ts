@@ -160,6 +160,7 @@ class LoadRun {
           segment: { index, count: scenario.workers },
           target: this.target,
           scenario: { ...scenario, schedule: splitSchedule(scenario.schedule, index, scenario.workers) },
+          idPrefix: `${Math.floor(this.clock.wallMs() / 1000).toString(36)}-${id}`,
           seed: this.plan.seed * 7919 + this.drivers.length,
           ledgerPath,
           metricsIntervalMs: this.opts.metricsIntervalMs ?? 1000,

@@ -126,6 +126,11 @@ export interface ConsumerBehaviour {
   awaitDurationMs: number;
   /** The group's max delivery attempts, to count a failing last attempt as dead-lettered. */
   maxAttempts: number | undefined;
+  /**
+   * After the drain, read %DLQ%<group> with this (pre-created) consumer group and write a `dlq` ledger record per
+   * message, so the dead-letter check can decide. Absent: no scan.
+   */
+  deadLetterScanGroup: string | undefined;
 }
 
 export interface ScenarioPlan {
@@ -466,6 +471,7 @@ const CONSUMER_OPTIONS = [
   'awaitDuration',
   'maxAttempts',
   'retryDelay',
+  'deadLetterScanGroup',
 ];
 
 function validateConsumer(p: Problems, path: string, raw: unknown): ConsumerBehaviour | undefined {
@@ -511,6 +517,8 @@ function validateConsumer(p: Problems, path: string, raw: unknown): ConsumerBeha
     receiveBatchSize:
       p.number(`${path}.receiveBatchSize`, c.receiveBatchSize, { integer: true, min: 1, max: 32, fallback: 16 }) ?? 16,
     awaitDurationMs: p.duration(`${path}.awaitDuration`, c.awaitDuration, { fallbackMs: 2000, positive: true }) ?? 0,
+    deadLetterScanGroup:
+      c.deadLetterScanGroup === undefined ? undefined : p.string(`${path}.deadLetterScanGroup`, c.deadLetterScanGroup),
     maxAttempts:
       c.maxAttempts === undefined
         ? undefined

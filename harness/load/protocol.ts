@@ -35,6 +35,8 @@ export interface PlanMessage {
   target: TargetEndpoint;
   /** The scenario, with its schedule already divided for this segment. Durations in ms. */
   scenario: ScenarioPlan;
+  /** Prefix of harness message ids, unique per run: ids are `<idPrefix>-<n>`, unique across runs on one topic. */
+  idPrefix: string;
   /** Seed for this driver's randomness (key choice, body sizes, failure draws). */
   seed: number;
   /** Ledger file to write (docs/ledger.md); null = ledger off. */

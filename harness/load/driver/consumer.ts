@@ -138,6 +138,49 @@ export class ConsumerRunner {
     await client?.close().catch(() => {});
   }
 
+  /**
+   * Reads the group's dead-letter queue to the end with the scan group, writing one `dlq` record per message between
+   * `dlq-scan` phase markers (the dead-letter check decides only after a complete scan).
+   */
+  async scanDeadLetters(scanGroup: string, timeLimitMs = 30_000): Promise<number> {
+    const { clock, ledger, factory, target } = this.ctx;
+    const group = this.behaviour.group;
+    ledger?.write({ t: 'ph', ts: clock.wallMs(), n: 'dlq-scan', s: 'start' });
+    const client = await factory.simpleConsumer(target, {
+      group: scanGroup,
+      topic: `%DLQ%${group}`,
+      filter: { type: 'TAG', expression: '*' },
+      awaitDurationMs: 1000,
+    });
+    const deadlineMs = clock.monotonicMs() + timeLimitMs;
+    let found = 0;
+    let emptyInARow = 0;
+    let complete = false;
+    while (clock.monotonicMs() < deadlineMs) {
+      const batch = await client.receive(32, 30_000).catch(() => []);
+      if (batch.length === 0 && ++emptyInARow >= 2) {
+        complete = true;
+        break;
+      }
+      if (batch.length > 0) emptyInARow = 0;
+      for (const d of batch) {
+        const id = d.properties[PROPERTY_ID];
+        ledger?.write({
+          t: 'dlq',
+          ts: clock.wallMs(),
+          cg: group,
+          ...(id !== undefined ? { id } : {}),
+          bid: d.messageId,
+        });
+        found++;
+        await client.ack(d).catch(() => {});
+      }
+    }
+    await client.close().catch(() => {});
+    ledger?.write({ t: 'ph', ts: clock.wallMs(), n: 'dlq-scan', s: 'end', ok: complete });
+    return found;
+  }
+
   private recordDelivery(d: Delivery, c: string, o: number | undefined): void {
     const { clock, metrics, ledger } = this.ctx;
     const nowWallMs = clock.wallMs();

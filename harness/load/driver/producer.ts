@@ -27,7 +27,8 @@ export interface ProducerContext {
   random: Random;
   metrics: MetricRegistry;
   ledger: LedgerWriter | undefined;
-  driverId: string;
+  /** Prefix of harness message ids (unique per run and driver). */
+  idPrefix: string;
   segment: { index: number; count: number };
   scenario: string;
 }
@@ -46,7 +47,7 @@ export class ProducerRunner {
     private readonly client: ProducerClient,
     private readonly ctx: ProducerContext,
   ) {
-    this.planner = new MessagePlanner(spec, ctx.driverId, ctx.segment, ctx.random);
+    this.planner = new MessagePlanner(spec, ctx.idPrefix, ctx.segment, ctx.random);
     this.tags = { scenario: ctx.scenario, topic: spec.topic };
     this.bodyPool = Buffer.alloc(BODY_POOL_BYTES);
     for (let i = 0; i < BODY_POOL_BYTES; i += 4) this.bodyPool.writeUInt32LE(ctx.random.int(0, 0x3fffffff), i);

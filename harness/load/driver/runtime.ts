@@ -89,7 +89,7 @@ export class DriverRuntime {
         random: seededRandom(plan.seed),
         metrics: this.metrics,
         ledger: this.ledger,
-        driverId: plan.driverId,
+        idPrefix: plan.idPrefix,
         segment: plan.segment,
         scenario: scenario.name,
       });
@@ -173,6 +173,19 @@ export class DriverRuntime {
       return; // finish() runs when the executor settles.
     }
     await this.consumer?.stop();
+    const scanGroup = this.plan?.scenario.consumer?.deadLetterScanGroup;
+    if (this.consumer && scanGroup && this.plan?.segment.index === 0) {
+      try {
+        await this.consumer.scanDeadLetters(scanGroup);
+      } catch (err) {
+        this.post({
+          type: 'log',
+          driverId: this.driverId,
+          level: 'warn',
+          message: `DLQ scan failed: ${errorText(err)}`,
+        });
+      }
+    }
     await this.finish(this.progress());
   }
 
