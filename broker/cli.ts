@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { CliError, ExitCode } from '../harness/cli/exit-codes.ts';
+import { validateAuthConfig } from './auth/index.ts';
 import { type BrokerConfig, defaultBrokerConfig, startBroker } from './server.ts';
 
 export interface BrokerCommandOptions {
@@ -30,6 +31,10 @@ const configKeys = new Set([
   'groups',
   'autoCreateGroups',
   'canary',
+  'auth',
+  'tls',
+  'delayMsMax',
+  'transactions',
 ]);
 
 export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
@@ -46,6 +51,9 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
     } catch (err) {
       throw new CliError(`config ${opts.config} is not JSON: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
     }
+    const authErrors = fromFile.auth === undefined ? [] : validateAuthConfig(fromFile.auth);
+    if (authErrors.length)
+      throw new CliError(`config ${opts.config}:\n  ${authErrors.join('\n  ')}`, ExitCode.INVALID_SPEC);
     const unknown = Object.keys(fromFile).filter((k) => !configKeys.has(k));
     if (unknown.length) {
       throw new CliError(

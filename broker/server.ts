@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type Clock, systemClock } from '../lib/clock.ts';
-import { createAdminHandler } from './admin/http.ts';
+import { type AdminOperation, createAdminHandler } from './admin/http.ts';
+import { type AuthConfig, Authenticator } from './auth/index.ts';
 import { Broker } from './broker.ts';
 import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
@@ -33,6 +34,17 @@ export interface BrokerConfig {
   autoCreateGroups: boolean;
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number };
+  auth?: AuthConfig;
+  /** PEM files; without them a self-signed certificate is made on first start and kept in <data>/tls/. */
+  tls?: { certFile?: string; keyFile?: string };
+  /** Longest delay of a DELAY message (default 24 h). */
+  delayMsMax?: number;
+  transactions?: {
+    checkFirstMs?: number;
+    checkIntervalMs?: number;
+    checkMax?: number;
+    defaultAction?: 'ROLLBACK' | 'COMMIT';
+  };
 }
 
 export const defaultBrokerConfig: Omit<BrokerConfig, 'dataDir'> = {
@@ -164,9 +176,17 @@ async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDo
 
 /**
  * One TCP port for everything: the first bytes of a connection say what it is. "PRI * HTTP/2.0" is gRPC (handed to
- * grpc-js through a connection injector); anything else is HTTP/1.1 for the admin API. TLS (0x16) comes in issue #4.
+ * grpc-js through a connection injector); 0x16 is a TLS handshake (gRPC over TLS, as Java and Go clients default to);
+ * anything else is HTTP/1.1 for the admin API.
  */
 async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metrics: BrokerMetrics, log: LogFn) {
+  const auth = new Authenticator(config.auth ?? { enabled: false, accounts: [] });
+  const tlsCredentials = await loadOrCreateCertificate(config, log);
+  const auditFile = path.join(config.dataDir, 'audit.ndjson');
+  const audit = (op: AdminOperation) => {
+    fs.appendFileSync(auditFile, `${JSON.stringify({ time: new Date().toISOString(), ...op })}\n`);
+    log('info', 'admin', { ...op } as Record<string, unknown>);
+  };
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': 130 * 1024 * 1024,
     'grpc.max_send_message_length': 130 * 1024 * 1024,
@@ -179,14 +199,17 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     brokerName: config.brokerName,
     advertise: config.advertise,
     listenAddress: () => ({ host: config.host, port: boundPort }),
+    auth,
   });
   grpcServer.addService(service.definition, service.implementation);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const tlsInjector = grpcServer.createConnectionInjector(tlsCredentials);
   const adminHandler = createAdminHandler({
     broker,
     metrics,
     startedWallMs: Date.now(),
-    onAdminOperation: (op) => log('info', 'admin', op),
+    auth,
+    onAdminOperation: audit,
   });
   const httpServer = http.createServer(adminHandler);
   const sockets = new Set<net.Socket>();
@@ -194,7 +217,8 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     sniff(socket, (head) => {
-      if (head.toString('latin1').startsWith('PRI')) injector.injectConnection(socket);
+      if (head[0] === 0x16) tlsInjector.injectConnection(socket);
+      else if (head.toString('latin1').startsWith('PRI')) injector.injectConnection(socket);
       else httpServer.emit('connection', socket);
     });
   });
@@ -221,8 +245,10 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
       for (const session of broker.clients.all()) for (const stream of session.streams) stream.end();
       adminServer?.close();
       injector.drain(1000);
+      tlsInjector.drain(1000);
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       injector.destroy();
+      tlsInjector.destroy();
       for (const s of sockets) s.destroy();
       httpServer.close();
     },
@@ -248,4 +274,39 @@ function sniff(socket: net.Socket, dispatch: (head: Buffer) => void): void {
   };
   socket.on('readable', onReadable);
   socket.on('close', () => clearTimeout(timer));
+}
+
+/** The configured certificate, or a self-signed one made on first start and reused afterwards. */
+async function loadOrCreateCertificate(config: BrokerConfig, log: LogFn): Promise<grpc.ServerCredentials> {
+  let certFile = config.tls?.certFile;
+  let keyFile = config.tls?.keyFile;
+  if (!certFile || !keyFile) {
+    const dir = path.join(config.dataDir, 'tls');
+    certFile = path.join(dir, 'cert.pem');
+    keyFile = path.join(dir, 'key.pem');
+    if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
+      const { generate } = await import('selfsigned');
+      const pems = await generate([{ name: 'commonName', value: 'mqdrill-broker' }], {
+        keyType: 'ec',
+        notAfterDate: new Date(Date.now() + 3650 * 86_400_000),
+        algorithm: 'sha256',
+        extensions: [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'localhost' },
+              { type: 7, ip: '127.0.0.1' },
+            ],
+          },
+        ],
+      });
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(keyFile, pems.private, { mode: 0o600 });
+      fs.writeFileSync(certFile, pems.cert);
+      log('info', 'generated a self-signed TLS certificate', { certFile });
+    }
+  }
+  const cert = fs.readFileSync(certFile);
+  const key = fs.readFileSync(keyFile);
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
 }

@@ -16,7 +16,7 @@ async function call(broker: string, method: string, path: string, body?: unknown
   try {
     res = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...credentialsHeader() },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(requestTimeoutMs),
     });
@@ -33,6 +33,13 @@ async function call(broker: string, method: string, path: string, body?: unknown
     throw new CliError(`${err?.code ?? res.status}: ${err?.message ?? text}`, ExitCode.INVALID_SPEC);
   }
   return json;
+}
+
+/** With auth on, admin calls use an admin account's keys from MQDRILL_ACCESS_KEY / MQDRILL_SECRET_KEY. */
+function credentialsHeader(): Record<string, string> {
+  const ak = process.env.MQDRILL_ACCESS_KEY;
+  const sk = process.env.MQDRILL_SECRET_KEY;
+  return ak && sk ? { authorization: `Basic ${Buffer.from(`${ak}:${sk}`).toString('base64')}` } : {};
 }
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

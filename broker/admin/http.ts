@@ -1,7 +1,17 @@
 import type http from 'node:http';
+import type { Authenticator } from '../auth/index.ts';
 import type { Broker } from '../broker.ts';
 import { BrokerError } from '../errors.ts';
 import type { BrokerMetrics } from '../metrics/index.ts';
+
+export interface AdminOperation {
+  method: string;
+  path: string;
+  status: number;
+  remote?: string;
+  accessKey?: string;
+  error?: string;
+}
 
 const bodyBytesMax = 1024 * 1024;
 const httpStatusOf: Record<string, number> = {
@@ -16,8 +26,9 @@ export interface AdminContext {
   broker: Broker;
   metrics: BrokerMetrics;
   startedWallMs: number;
-  /** Called after every successful control-plane change (audit log hook). */
-  onAdminOperation?: (op: { method: string; path: string; status: number; remote?: string }) => void;
+  auth?: Authenticator;
+  /** Called after every control-plane change attempt, allowed or not (the audit log). */
+  onAdminOperation?: (op: AdminOperation) => void;
 }
 
 /**
@@ -27,32 +38,39 @@ export interface AdminContext {
  */
 export function createAdminHandler(ctx: AdminContext): http.RequestListener {
   return (req, res) => {
-    handle(ctx, req)
+    let accessKey: string | undefined;
+    const audit = (status: number, error?: string) => {
+      if (req.method === 'GET') return;
+      ctx.onAdminOperation?.({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status,
+        remote: req.socket.remoteAddress,
+        accessKey,
+        error,
+      });
+    };
+    const open = req.method === 'GET' && (req.url === '/health' || req.url === '/metrics');
+    Promise.resolve()
+      .then(() => {
+        if (!open && ctx.auth?.enabled) {
+          accessKey = claimedAccessKey(req.headers.authorization); // recorded in the audit log even when refused
+          ctx.auth.authenticateAdmin(req.headers.authorization);
+        }
+        return handle(ctx, req);
+      })
       .then(({ status, body, contentType }) => {
         res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
         res.end(typeof body === 'string' ? body : JSON.stringify(body, null, 2));
-        if (req.method !== 'GET') {
-          ctx.onAdminOperation?.({
-            method: req.method ?? '',
-            path: req.url ?? '',
-            status,
-            remote: req.socket.remoteAddress,
-          });
-        }
+        audit(status);
       })
       .catch((err: unknown) => {
         const code = err instanceof BrokerError ? err.code : 'INTERNAL_ERROR';
         const status = err instanceof BrokerError ? (httpStatusOf[code] ?? 400) : 500;
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code, message: err instanceof Error ? err.message : String(err) } }));
-        if (req.method !== 'GET') {
-          ctx.onAdminOperation?.({
-            method: req.method ?? '',
-            path: req.url ?? '',
-            status,
-            remote: req.socket.remoteAddress,
-          });
-        }
+        const message = err instanceof Error ? err.message : String(err);
+        res.end(JSON.stringify({ error: { code, message } }));
+        audit(status, message);
       });
   };
 }
@@ -134,4 +152,13 @@ async function readJson(req: http.IncomingMessage): Promise<any> {
   } catch (err) {
     throw new BrokerError('BAD_REQUEST', `request body is not a JSON object: ${(err as Error).message}`);
   }
+}
+
+function claimedAccessKey(authorization: string | undefined): string | undefined {
+  const m = /^Basic\s+(.+)$/i.exec(authorization ?? '');
+  return m
+    ? Buffer.from(m[1] as string, 'base64')
+        .toString('utf8')
+        .split(':')[0]
+    : undefined;
 }

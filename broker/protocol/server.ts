@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../lib/clock.ts';
+import type { Account, Action, Authenticator } from '../auth/index.ts';
 import type { Broker, Delivered } from '../broker.ts';
 import type { ClientType } from '../clients.ts';
 import { fail } from '../errors.ts';
@@ -20,10 +21,12 @@ export interface ProtocolOptions {
   /** The listen address, used when a request names no endpoints. */
   listenAddress: () => { host: string; port: number };
   metrics?: BrokerMetrics;
+  /** Access keys and permissions; absent or disabled means anonymous access. */
+  auth?: Authenticator;
 }
 
 const ok = { code: 'OK', message: 'OK' };
-type UnaryHandler = (req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>) => Promise<Pb> | Pb;
+type UnaryHandler = (req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>, account: Account | undefined) => Promise<Pb> | Pb;
 
 /** gRPC MessagingService handlers: thin translation between proto objects and the Broker core. */
 export function createMessagingService(opts: ProtocolOptions): {
@@ -31,6 +34,8 @@ export function createMessagingService(opts: ProtocolOptions): {
   implementation: grpc.UntypedServiceImplementation;
 } {
   const { broker } = opts;
+  const authz = (account: Account | undefined, resource: string, action: Action) =>
+    opts.auth?.authorize(account, resource, action);
   const storeHost = () => `${opts.listenAddress().host}:${opts.listenAddress().port}`;
   broker.onTransactionCheck = (stream, message, transactionId) => {
     const delivered = toDeliveredMessage(message, { namespace: '', storeHost: storeHost() });
@@ -47,10 +52,11 @@ export function createMessagingService(opts: ProtocolOptions): {
         callback(null, res);
       };
       try {
+        const account = authenticate(opts, call);
         if (isMalformed(call.request)) {
           fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
         }
-        Promise.resolve(fn(call.request, call)).then(finish, (err) => finish({ status: statusOf(err) }));
+        Promise.resolve(fn(call.request, call, account)).then(finish, (err) => finish({ status: statusOf(err) }));
       } catch (err) {
         finish({ status: statusOf(err) });
       }
@@ -73,16 +79,19 @@ export function createMessagingService(opts: ProtocolOptions): {
   });
 
   const implementation: grpc.UntypedServiceImplementation = {
-    QueryRoute: unary('QueryRoute', (req) => {
+    QueryRoute: unary('QueryRoute', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
+      authorizeEither(opts, account, `topic:${topic.name}`);
       const endpoints = endpointsFor(req);
       const types = acceptTypes(topic);
       const queues = Array.from({ length: topic.queues }, (_, id) => queueOf(req.topic, id, endpoints, types));
       return { status: ok, messageQueues: queues };
     }),
-    QueryAssignment: unary('QueryAssignment', (req) => {
+    QueryAssignment: unary('QueryAssignment', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
       const group = broker.requireGroup(validateGroupName(req.group?.name));
+      authz(account, `topic:${topic.name}`, 'sub');
+      authz(account, `group:${group.name}`, 'sub');
       const endpoints = endpointsFor(req);
       const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
       return { status: ok, assignments: ids.map((id) => ({ messageQueue: queueOf(req.topic, id, endpoints) })) };
@@ -93,10 +102,15 @@ export function createMessagingService(opts: ProtocolOptions): {
       if (req.group?.name) session.group = req.group.name;
       return { status: ok };
     }),
-    SendMessage: unary('SendMessage', (req, call) => sendMessage(broker, opts.clock, req, call)),
-    AckMessage: unary('AckMessage', (req) => {
+    SendMessage: unary('SendMessage', (req, call, account) => {
+      for (const m of req.messages ?? []) authz(account, `topic:${m?.topic?.name}`, 'pub');
+      return sendMessage(broker, opts.clock, req, call);
+    }),
+    AckMessage: unary('AckMessage', (req, _call, account) => {
       const group = validateGroupName(req.group?.name);
       const topic = validateTopicName(req.topic?.name);
+      authz(account, `topic:${topic}`, 'sub');
+      authz(account, `group:${group}`, 'sub');
       const entries = (req.entries ?? []).map((e: Pb) => {
         try {
           broker.ack(group, topic, e.receiptHandle ?? '');
@@ -108,7 +122,9 @@ export function createMessagingService(opts: ProtocolOptions): {
       if (entries.length === 0) fail('BAD_REQUEST', 'ack request has no entries');
       return { status: commonStatus(entries), entries };
     }),
-    ChangeInvisibleDuration: unary('ChangeInvisibleDuration', (req) => {
+    ChangeInvisibleDuration: unary('ChangeInvisibleDuration', (req, _call, account) => {
+      authz(account, `topic:${req.topic?.name}`, 'sub');
+      authz(account, `group:${req.group?.name}`, 'sub');
       const invisibleMs = durationToMs(req.invisibleDuration);
       if (invisibleMs === undefined) fail('ILLEGAL_INVISIBLE_TIME', 'invisible_duration is missing');
       const handle = broker.changeInvisibleDuration(
@@ -119,7 +135,9 @@ export function createMessagingService(opts: ProtocolOptions): {
       );
       return { status: ok, receiptHandle: handle };
     }),
-    ForwardMessageToDeadLetterQueue: unary('ForwardMessageToDeadLetterQueue', async (req) => {
+    ForwardMessageToDeadLetterQueue: unary('ForwardMessageToDeadLetterQueue', async (req, _call, account) => {
+      authz(account, `topic:${req.topic?.name}`, 'sub');
+      authz(account, `group:${req.group?.name}`, 'sub');
       await broker.forwardToDlq(
         validateGroupName(req.group?.name),
         validateTopicName(req.topic?.name),
@@ -127,8 +145,9 @@ export function createMessagingService(opts: ProtocolOptions): {
       );
       return { status: ok };
     }),
-    EndTransaction: unary('EndTransaction', async (req) => {
+    EndTransaction: unary('EndTransaction', async (req, _call, account) => {
       const topic = validateTopicName(req.topic?.name);
+      authz(account, `topic:${topic}`, 'pub');
       const transactionId: string = req.transactionId ?? '';
       if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
       const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
@@ -222,7 +241,10 @@ async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableSt
   try {
     const req = call.request;
     if (isMalformed(req)) fail('MESSAGE_CORRUPTED', `malformed ReceiveMessage request: ${req[MALFORMED].message}`);
+    const account = authenticate(opts, call);
     const input = receiveInputOf(opts, call);
+    opts.auth?.authorize(account, `topic:${input.topic}`, 'sub');
+    opts.auth?.authorize(account, `group:${input.group}`, 'sub');
     const delivered = await broker.receive(input, abort.signal);
     code = delivered.length ? 'OK' : 'MESSAGE_NOT_FOUND';
     end(delivered.length ? ok : { code: 'MESSAGE_NOT_FOUND', message: 'no new message' }, delivered, req);
@@ -302,6 +324,7 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
   const { broker, clock } = opts;
   let clientId: string;
   try {
+    authenticate(opts, call);
     clientId = clientIdOf(call);
   } catch (err) {
     call.write({ status: statusOf(err) });
@@ -340,4 +363,22 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
   call.on('error', closed);
   call.on('cancelled', closed);
   call.on('close', closed);
+}
+
+function authenticate(opts: ProtocolOptions, call: { metadata: grpc.Metadata }): Account | undefined {
+  if (!opts.auth?.enabled) return undefined;
+  return opts.auth.authenticate((name) => {
+    const v = call.metadata.get(name)[0];
+    return v === undefined ? undefined : String(v);
+  });
+}
+
+/** QueryRoute serves producers and consumers alike: either permission on the topic will do. */
+function authorizeEither(opts: ProtocolOptions, account: Account | undefined, resource: string): void {
+  if (!opts.auth?.enabled) return;
+  try {
+    opts.auth.authorize(account, resource, 'pub');
+  } catch {
+    opts.auth.authorize(account, resource, 'sub');
+  }
 }

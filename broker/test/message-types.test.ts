@@ -18,7 +18,7 @@ const FILTER_TYPE_SQL = 2;
 
 let b: TestBroker;
 
-const topics = [
+const topics: Array<{ name: string; queues: number; type?: 'FIFO' | 'DELAY' | 'TRANSACTION' }> = [
   { name: 'fifo-orders', queues: 4, type: 'FIFO' },
   { name: 'delayed', queues: 2, type: 'DELAY' },
   { name: 'payments', queues: 2, type: 'TRANSACTION' },
