@@ -69,7 +69,14 @@ export class CommitLog {
     private readonly storeFs: StoreFs,
     readonly segments: Segment[],
   ) {
-    const last = segments.at(-1);
+    this.assignedEndOffset = 0;
+    this.assignedSegmentBase = 0;
+    this.resetAssignment();
+  }
+
+  /** After recovery cut the tail: the next record goes where the log now ends. */
+  resetAssignment(): void {
+    const last = this.segments.at(-1);
     this.assignedEndOffset = last ? last.baseOffset + last.sizeBytes : 0;
     this.assignedSegmentBase = last ? last.baseOffset : 0;
   }

@@ -137,6 +137,7 @@ class Recovery {
     const loaded = checkpointFile.loadSync();
     const checkpoint = loaded.value;
     this.recoverLogTail(checkpoint?.indexedLogOffset);
+    this.log.resetAssignment();
     this.logStart = this.log.startOffset;
     this.logEnd = this.log.writtenEndOffset;
     this.loadIndexFiles(checkpoint, loaded.reason);
