@@ -90,6 +90,8 @@ export interface BrokerOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
+const attemptCacheMax = 4096;
+
 interface Waiter {
   topic: string;
   wake(): void;
@@ -113,6 +115,8 @@ export class Broker {
   private readonly inflightPerGroupMax: number;
   private readonly autoRenewTimer: () => void;
   private canaryCounter = 0;
+  /** Recent batches by attempt id (bounded, oldest dropped first). */
+  private readonly attempts = new Map<string, Delivered[]>();
   closed = false;
   readonly delayTimer: DelayTimer;
   readonly transactions: TransactionService;
@@ -249,14 +253,46 @@ export class Broker {
     this.requireTopic(input.topic);
     const group = this.requireGroup(input.group);
     const filter = compileFilter(input.filter.kind, input.filter.expression);
+    const repeated = this.repeatAttempt(input);
+    if (repeated) return repeated;
     const deadlineMs = this.clock.monotonicMs() + input.pollMs;
     for (;;) {
       const out = this.tryReceive(group, input, filter);
+      if (out.length > 0) this.rememberAttempt(input, out);
       if (out.length > 0 || this.closed || abort?.aborted) return out;
       const remainingMs = deadlineMs - this.clock.monotonicMs();
       if (remainingMs <= 0) return out;
       await this.waitForWork(input.topic, group, remainingMs, abort);
     }
+  }
+
+  /**
+   * A receive retried with the same attempt id (the client lost the response) gets the same batch back, with the
+   * same receipt handles, while those messages are still in flight: idempotent retries, as RocketMQ's FIFO pop does.
+   */
+  private repeatAttempt(input: ReceiveInput): Delivered[] | undefined {
+    if (!input.attemptId) return undefined;
+    const key = `${input.group}\u0000${input.topic}\u0000${input.attemptId}`;
+    const batch = this.attempts.get(key);
+    if (!batch) return undefined;
+    const state = this.states.get(`${input.group}\u0000${input.topic}`);
+    const nowMs = this.clock.monotonicMs();
+    const live = batch.every((d) => {
+      const [, q, o, seq] = d.receiptHandle.split('.');
+      const e = state?.lookup(Number(q), Number(o));
+      return e !== undefined && e.seq === Number(seq) && e.visibleAtMs > nowMs;
+    });
+    if (!live) this.attempts.delete(key);
+    return live ? batch : undefined;
+  }
+
+  private rememberAttempt(input: ReceiveInput, out: Delivered[]): void {
+    if (!input.attemptId) return;
+    if (this.attempts.size >= attemptCacheMax) {
+      const oldest = this.attempts.keys().next().value;
+      if (oldest !== undefined) this.attempts.delete(oldest);
+    }
+    this.attempts.set(`${input.group}\u0000${input.topic}\u0000${input.attemptId}`, out);
   }
 
   private waitForWork(topic: string, group: GroupConfig, remainingMs: number, abort?: AbortSignal): Promise<void> {

@@ -93,6 +93,7 @@ export async function startBroker(
       segmentBytesMax: config.segmentBytesMax,
       retentionMs: config.retentionMs,
       retentionBytesMax: config.retentionBytesMax,
+      clock,
     });
   const recovery = await store.open();
   for (const a of recovery.actions) if (a.case !== 'clean') log('warn', 'store recovery', { ...a });
