@@ -89,19 +89,25 @@ export function testRecord(
 type FsOp = 'write' | 'datasync';
 
 /**
- * A StoreFs over node:fs that records every write and fdatasync (with the file path), can hold fdatasync calls until
- * the test releases them, and can fail the next write or fdatasync of the commit log.
+ * A StoreFs over node:fs that records every write and fdatasync (with the file path), can hold commit log writes or
+ * fdatasyncs until the test releases them, and can fail the next commit log write or fdatasync.
  */
 export class TestStoreFs implements StoreFs {
   readonly calls: Array<{ op: FsOp; path: string }> = [];
-  holdDatasyncs = false;
-  private held: Array<() => void> = [];
-  private heldWaiters: Array<() => void> = [];
+  /** Commit log operations of these kinds wait for release() (index files are never held). */
+  readonly holding = new Set<FsOp>();
+  private held: Array<{ op: FsOp; release: () => void }> = [];
+  private heldWaiters: Array<{ op: FsOp; wake: () => void }> = [];
   private failures: Array<{ op: FsOp; error: Error }> = [];
 
   /** fdatasync calls on commit log segments (not index files). */
   get logDatasyncCount(): number {
-    return this.calls.filter((c) => c.op === 'datasync' && c.path.includes('commitlog')).length;
+    return this.logCalls().filter((op) => op === 'datasync').length;
+  }
+
+  /** The commit log operations in call order. */
+  logCalls(): FsOp[] {
+    return this.calls.filter((c) => c.path.includes('commitlog')).map((c) => c.op);
   }
 
   /** Makes the next commit log write or fdatasync fail with error. */
@@ -109,34 +115,35 @@ export class TestStoreFs implements StoreFs {
     this.failures.push({ op, error });
   }
 
-  /** Resolves once a commit log fdatasync is being held. */
-  whenDatasyncHeld(): Promise<void> {
-    if (this.held.length > 0) return Promise.resolve();
-    return new Promise((resolve) => this.heldWaiters.push(resolve));
+  /** Resolves once a commit log operation of this kind is being held. */
+  whenHeld(op: FsOp): Promise<void> {
+    if (this.held.some((h) => h.op === op)) return Promise.resolve();
+    return new Promise((wake) => this.heldWaiters.push({ op, wake }));
   }
 
-  get heldCount(): number {
-    return this.held.length;
-  }
-
-  releaseDatasyncs(): void {
-    for (const release of this.held.splice(0)) release();
+  /** Stops holding and lets every held operation go on. */
+  releaseAll(): void {
+    this.holding.clear();
+    for (const { release } of this.held.splice(0)) release();
   }
 
   async open(path: string, flags: StoreOpenFlags): Promise<StoreFileHandle> {
     const inner = await nodeStoreFs.open(path, flags);
     const isLog = path.includes('commitlog');
+    const gate = async (op: FsOp) => {
+      this.calls.push({ op, path });
+      if (!isLog) return;
+      if (this.holding.has(op)) await this.hold(op);
+      this.maybeFail(op);
+    };
     return {
       fd: inner.fd,
       write: async (buffer, offset, length, position) => {
-        this.calls.push({ op: 'write', path });
-        if (isLog) this.maybeFail('write');
+        await gate('write');
         return inner.write(buffer, offset, length, position);
       },
       datasync: async () => {
-        this.calls.push({ op: 'datasync', path });
-        if (isLog && this.holdDatasyncs) await this.hold();
-        if (isLog) this.maybeFail('datasync');
+        await gate('datasync');
         return inner.datasync();
       },
       close: () => inner.close(),
@@ -147,10 +154,12 @@ export class TestStoreFs implements StoreFs {
     return nodeStoreFs.syncDir(path);
   }
 
-  private hold(): Promise<void> {
-    return new Promise((resolve) => {
-      this.held.push(resolve);
-      for (const wake of this.heldWaiters.splice(0)) wake();
+  private hold(op: FsOp): Promise<void> {
+    return new Promise((release) => {
+      this.held.push({ op, release });
+      const waking = this.heldWaiters.filter((w) => w.op === op);
+      this.heldWaiters = this.heldWaiters.filter((w) => w.op !== op);
+      for (const { wake } of waking) wake();
     });
   }
 

@@ -104,15 +104,15 @@ export class AppendPipeline {
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       while (!this.writeError) {
-        const batch = this.takeBatch();
-        if (batch.length > 0) {
-          await this.writeAndCommit(batch);
-        } else if (this.fsyncDue) {
+        // A due fsync goes first, so a steady stream of batches cannot starve the async policy's fsync.
+        if (this.fsyncDue) {
           this.fsyncDue = false;
           await this.log.sync();
-        } else {
-          break;
+          continue;
         }
+        const batch = this.takeBatch();
+        if (batch.length === 0) break;
+        await this.writeAndCommit(batch);
       }
     } catch (error) {
       this.failAll(error instanceof Error ? error : new Error(String(error)));

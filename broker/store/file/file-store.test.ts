@@ -18,7 +18,7 @@ describe('file store', () => {
     testFs = new TestStoreFs();
   });
   afterEach(async () => {
-    testFs.releaseDatasyncs();
+    testFs.releaseAll();
     for (const store of stores.splice(0)) await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -68,16 +68,16 @@ describe('file store', () => {
 
   test('flush sync: an append resolves only after the fdatasync that covers its record', async () => {
     const store = await openStore({ flush: 'sync' });
-    testFs.holdDatasyncs = true;
+    testFs.holding.add('datasync');
     let resolved = false;
     const sent = store.append([testRecord('t', 0, 0)]).then(() => {
       resolved = true;
     });
-    await testFs.whenDatasyncHeld();
-    expect(testFs.calls.filter((c) => c.op === 'write' && c.path.includes('commitlog'))).toHaveLength(1);
+    await testFs.whenHeld('datasync');
+    expect(testFs.logCalls()).toEqual(['write', 'datasync']);
     expect(resolved).toBe(false);
     expect(store.queueRange('t', 0).maxOffset).toBe(0);
-    testFs.releaseDatasyncs();
+    testFs.releaseAll();
     await sent;
     expect(resolved).toBe(true);
     expect(testFs.logDatasyncCount).toBe(1);
@@ -86,13 +86,12 @@ describe('file store', () => {
 
   test('flush sync: appends that arrive while an fsync runs share the next fsync (group commit)', async () => {
     const store = await openStore({ flush: 'sync' });
-    testFs.holdDatasyncs = true;
+    testFs.holding.add('datasync');
     const first = store.append([testRecord('t', 0, 0)]);
-    await testFs.whenDatasyncHeld();
+    await testFs.whenHeld('datasync');
     const later = Array.from({ length: 10 }, (_, i) => store.append([testRecord('t', 1, i)]));
     expect(store.stats().pendingAppends).toBe(11);
-    testFs.holdDatasyncs = false;
-    testFs.releaseDatasyncs();
+    testFs.releaseAll();
     await Promise.all([first, ...later]);
     expect(testFs.logDatasyncCount).toBe(2);
     expect(store.stats()).toMatchObject({ flushCount: 2, writeBatchCount: 2, pendingAppends: 0 });
@@ -104,13 +103,24 @@ describe('file store', () => {
     await store.append([testRecord('t', 0, 1)]);
     expect(testFs.logDatasyncCount).toBe(0);
     expect(store.read('t', 0, 0, 10)).toHaveLength(2);
-    testFs.holdDatasyncs = true;
+    testFs.holding.add('datasync');
     clock.advance(50);
-    await testFs.whenDatasyncHeld();
-    testFs.holdDatasyncs = false;
-    testFs.releaseDatasyncs();
+    await testFs.whenHeld('datasync');
+    testFs.releaseAll();
     await store.close();
     expect(testFs.logDatasyncCount).toBe(1);
+  });
+
+  test('flush async: a due fsync runs between batches even while appends keep coming', async () => {
+    const store = await openStore({ flush: 'async', flushIntervalMs: 50 });
+    testFs.holding.add('write');
+    const first = store.append([testRecord('t', 0, 0)]);
+    await testFs.whenHeld('write');
+    clock.advance(50);
+    const second = store.append([testRecord('t', 0, 1)]);
+    testFs.releaseAll();
+    await Promise.all([first, second]);
+    expect(testFs.logCalls()).toEqual(['write', 'datasync', 'write']);
   });
 
   test('a failed write is sticky: the append and every later one reject with that error', async () => {

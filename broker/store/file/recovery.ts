@@ -148,7 +148,8 @@ class Recovery {
     for (const queue of this.queues.values()) {
       queue.minOffset = queue.lowerBound(queue.baseOffset, this.logStart, (entry) => entry.commitLogOffset);
     }
-    const indexChanged = this.actions.length > 0 || checkpoint === undefined;
+    // An empty store needs no checkpoint: its next open has nothing to scan either way.
+    const indexChanged = this.actions.length > 0 || (checkpoint === undefined && this.queues.size > 0);
     if (this.actions.length === 0) {
       const detail = `index consistent; read ${this.bytesScanned} log bytes after the index checkpoint`;
       this.actions.push({ case: 'clean', file: this.dataDir, detail });
