@@ -41,6 +41,14 @@ function badge(verdict: string, extra = ''): string {
   return `<span class="badge ${esc(verdict)}">${esc(verdict)}${extra}</span>`;
 }
 
+/** A table; a header starting with `#` is a right-aligned number column. */
+function table(headers: string[], rows: string[][]): string {
+  const cls = (h: string | undefined) => (h?.startsWith('#') ? ' class="num"' : '');
+  const head = headers.map((h) => `<th${cls(h)}>${esc(h.replace(/^#/, ''))}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((cell, i) => `<td${cls(headers[i])}>${cell}</td>`).join('')}</tr>`);
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
 function cards(report: Report): string {
   const c = report.counts;
   const anomaly = (name: string) => report.anomalies.find((a) => a.name === name);
@@ -59,49 +67,61 @@ function cards(report: Report): string {
   return items
     .map(([title, value, sub]) => {
       const tone = title === 'Lost' && (lost?.count ?? 0) > 0 ? ' bad' : '';
-      return `<div class="card${tone}"><div class="card-title">${esc(title)}</div><div class="card-value">${esc(value)}</div><div class="card-sub">${esc(sub)}</div></div>`;
+      return (
+        `<div class="card${tone}"><div class="card-title">${esc(title)}</div>` +
+        `<div class="card-value">${esc(value)}</div><div class="card-sub">${esc(sub)}</div></div>`
+      );
     })
     .join('');
 }
+
+const DURATION_METRICS = new Set(['drain', 'send_duration', 'e2e_latency', 'send_delay', 'ack_duration']);
 
 function gateTable(report: Report): string {
   if (report.gates.length === 0) return '<p class="muted">No gates were given (<code>--gates FILE</code>).</p>';
-  const rows = report.gates
-    .map((g) => {
-      const actual = g.actual === undefined ? '—' : String(+g.actual.toFixed(4));
-      return `<tr><td><code>${esc(g.source)}</code></td><td class="num">${esc(actual)}</td><td>${badge(g.status)}</td><td class="muted">${esc(g.note)}</td></tr>`;
-    })
-    .join('');
-  return `<table><thead><tr><th>gate</th><th class="num">actual</th><th>result</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows = report.gates.map((g) => [
+    `<code>${esc(g.source)}</code>`,
+    esc(g.actual === undefined ? '—' : DURATION_METRICS.has(g.metric) ? ms(g.actual) : String(+g.actual.toFixed(4))),
+    badge(g.status),
+    `<span class="muted">${esc(g.note)}</span>`,
+  ]);
+  return table(['gate', '#actual', 'result', ''], rows);
 }
 
-function anomalyRow(a: AnomalyReport): string {
-  const extra = a.allowed ? ' · allowed' : a.applicable ? '' : ' · n/a';
-  const examples = a.examples
-    .map(
-      (e) =>
-        `<li><code>${esc(e.file ? `${e.file.split('/').at(-1)}:${e.line}` : '—')}</code> ${e.id ? `<code>${esc(e.id)}</code>` : ''} ${e.group ? `<span class="muted">${esc(e.group)}</span>` : ''} ${esc(e.detail)}</li>`,
-    )
-    .join('');
-  const notes = a.notes.map((n) => `<li class="muted">${esc(n)}</li>`).join('');
-  const error = a.error ? `<li class="error">checker error: ${esc(a.error)}</li>` : '';
-  const hasDetail = examples || notes || error;
-  const open = a.verdict === 'fail' ? ' open' : '';
-  const detail = hasDetail
-    ? `<details${open}><summary>details</summary><ul>${error}${notes}${examples}</ul></details>`
-    : '';
-  return `<tr class="row-${esc(a.verdict)}"><td><b>${esc(a.name)}</b><div class="muted small">${esc(a.description)}</div>${detail}</td><td>${badge(a.verdict, extra)}</td><td class="num">${num(a.count)}</td><td class="num">${num(a.checked)}</td><td class="num">${(a.rate * 100).toFixed(3)}%</td></tr>`;
+function exampleItem(e: AnomalyReport['examples'][number]): string {
+  const where = `<code>${esc(e.file ? `${e.file.split('/').at(-1)}:${e.line}` : '—')}</code>`;
+  const id = e.id ? ` <code>${esc(e.id)}</code>` : '';
+  const group = e.group ? ` <span class="muted">${esc(e.group)}</span>` : '';
+  return `<li>${where}${id}${group} ${esc(e.detail)}</li>`;
+}
+
+function anomalyRows(report: Report): string[][] {
+  return report.anomalies.map((a) => {
+    const extra = a.allowed ? ' · allowed' : a.applicable ? '' : ' · n/a';
+    const notes = a.notes.map((n) => `<li class="muted">${esc(n)}</li>`).join('');
+    const error = a.error ? `<li class="error">checker error: ${esc(a.error)}</li>` : '';
+    const items = `${error}${notes}${a.examples.map(exampleItem).join('')}`;
+    const open = a.verdict === 'fail' ? ' open' : '';
+    const detail = items ? `<details${open}><summary>details</summary><ul>${items}</ul></details>` : '';
+    const marker = `<span class="mark ${esc(a.verdict)}"></span>`;
+    return [
+      `${marker}<b>${esc(a.name)}</b><div class="muted small">${esc(a.description)}</div>${detail}`,
+      badge(a.verdict, extra),
+      num(a.count),
+      num(a.checked),
+      `${(a.rate * 100).toFixed(3)}%`,
+    ];
+  });
 }
 
 function latencyTable(report: Report): string {
-  const rows = Object.entries(report.latencies)
-    .map(
-      ([name, l]) =>
-        `<tr><td>${esc(name)}</td><td class="num">${num(l.count)}</td><td class="num">${ms(l.min)}</td><td class="num">${ms(l.avg)}</td><td class="num">${ms(l.med)}</td><td class="num">${ms(l.p90)}</td><td class="num">${ms(l.p99)}</td><td class="num">${ms(l.p999)}</td><td class="num">${ms(l.max)}</td></tr>`,
-    )
-    .join('');
-  if (rows === '') return '<p class="muted">No latencies were recorded.</p>';
-  return `<table><thead><tr><th>metric</th><th class="num">count</th><th class="num">min</th><th class="num">avg</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows = Object.entries(report.latencies).map(([name, l]) => [
+    esc(name),
+    num(l.count),
+    ...[l.min, l.avg, l.med, l.p90, l.p99, l.p999, l.max].map(ms),
+  ]);
+  if (rows.length === 0) return '<p class="muted">No latencies were recorded.</p>';
+  return table(['metric', '#count', '#min', '#avg', '#p50', '#p90', '#p99', '#p99.9', '#max'], rows);
 }
 
 function windowList(report: Report): string {
@@ -114,7 +134,8 @@ function windowList(report: Report): string {
   const items = all
     .map(
       (w) =>
-        `<li><span class="chip ${w.kind}">${w.kind}</span> <b>${esc(w.name)}</b> ${at(w.startMs)} → ${at(w.endMs)}</li>`,
+        `<li><span class="chip ${w.kind}">${w.kind}</span> <b>${esc(w.name)}</b> ` +
+        `${at(w.startMs)} → ${at(w.endMs)}</li>`,
     )
     .join('');
   return `<ul class="windows">${items}</ul>`;
@@ -122,28 +143,59 @@ function windowList(report: Report): string {
 
 const STYLE = `
 :root{--fg:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--pass:#15803d;--fail:#b91c1c;--unknown:#a16207}
-*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+*{box-sizing:border-box}
+body{
+  margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{padding:22px 32px;color:#fff;background:linear-gradient(120deg,#1e293b,#334155)}
-header.fail{background:linear-gradient(120deg,#7f1d1d,#b91c1c)}header.pass{background:linear-gradient(120deg,#14532d,#15803d)}
+header.fail{background:linear-gradient(120deg,#7f1d1d,#b91c1c)}
+header.pass{background:linear-gradient(120deg,#14532d,#15803d)}
 header.unknown{background:linear-gradient(120deg,#713f12,#a16207)}
-header h1{margin:0 0 4px;font-size:24px;font-weight:650}header .sub{opacity:.85}
+header h1{margin:0 0 4px;font-size:24px;font-weight:650}
+header .sub{opacity:.85}
 main{max-width:1280px;margin:0 auto;padding:20px 32px 48px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:12px;margin:4px 0 20px}
-.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.04)}
-.card.bad{border-color:#fecaca;background:#fef2f2}.card-title{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card-value{font-size:22px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}.card-sub{color:var(--muted);font-size:12px}
-section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin:0 0 18px;box-shadow:0 1px 2px rgba(0,0,0,.04)}
-h2{font-size:16px;margin:0 0 10px}.charts{display:grid;grid-template-columns:1fr;gap:8px}
-.chart{min-height:300px}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:650;text-transform:uppercase;letter-spacing:.03em;white-space:nowrap}
-.badge.pass{background:#dcfce7;color:var(--pass)}.badge.fail{background:#fee2e2;color:var(--fail)}.badge.unknown{background:#fef9c3;color:var(--unknown)}
-tr.row-fail td:first-child{box-shadow:inset 3px 0 var(--fail)}tr.row-unknown td:first-child{box-shadow:inset 3px 0 var(--unknown)}
-.muted{color:var(--muted)}.small{font-size:12px}.error{color:var(--fail)}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f1f5f9;padding:1px 4px;border-radius:4px}
-details{margin-top:4px}summary{cursor:pointer;color:#2563eb;font-size:12px}details ul{margin:6px 0 0;padding-left:18px}
+.card{
+  background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 14px;
+  box-shadow:0 1px 2px rgba(0,0,0,.04)}
+.card.bad{border-color:#fecaca;background:#fef2f2}
+.card-title{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.card-value{font-size:22px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
+.card-sub{color:var(--muted);font-size:12px}
+section{
+  background:#fff;border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin:0 0 18px;
+  box-shadow:0 1px 2px rgba(0,0,0,.04)}
+h2{font-size:16px;margin:0 0 10px}
+.charts{display:grid;grid-template-columns:1fr;gap:8px}
+.chart{min-height:300px}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.badge{
+  display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:650;text-transform:uppercase;
+  letter-spacing:.03em;white-space:nowrap}
+.badge.pass{background:#dcfce7;color:var(--pass)}
+.badge.fail{background:#fee2e2;color:var(--fail)}
+.badge.unknown{background:#fef9c3;color:var(--unknown)}
+td{position:relative}
+.mark.fail,.mark.unknown{position:absolute;left:0;top:6px;bottom:6px;width:3px;border-radius:2px}
+.mark.fail{background:var(--fail)}
+.mark.unknown{background:var(--unknown)}
+.muted{color:var(--muted)}
+.small{font-size:12px}
+.error{color:var(--fail)}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f1f5f9;padding:1px 4px;border-radius:4px}
+details{margin-top:4px}
+summary{cursor:pointer;color:#2563eb;font-size:12px}
+details ul{margin:6px 0 0;padding-left:18px}
 .windows{list-style:none;padding:0;margin:8px 0 0;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px}
-.chip{font-size:11px;padding:1px 7px;border-radius:999px;text-transform:uppercase}.chip.fault{background:#fee2e2;color:#991b1b}.chip.phase{background:#e2e8f0;color:#334155}
-.legend-note{font-size:12px;color:var(--muted);margin:0 0 6px}.legend-note i{display:inline-block;width:14px;height:10px;background:rgba(220,38,38,.18);border-left:2px solid rgba(220,38,38,.6);vertical-align:middle;margin-right:4px}
+.chip{font-size:11px;padding:1px 7px;border-radius:999px;text-transform:uppercase}
+.chip.fault{background:#fee2e2;color:#991b1b}
+.chip.phase{background:#e2e8f0;color:#334155}
+.legend-note{font-size:12px;color:var(--muted);margin:0 0 6px}
+.legend-note i{
+  display:inline-block;width:14px;height:10px;background:rgba(220,38,38,.18);border-left:2px solid rgba(220,38,38,.6);
+  vertical-align:middle;margin-right:4px}
 footer{color:var(--muted);font-size:12px;margin-top:18px}
 `;
 
@@ -156,32 +208,47 @@ export function renderHtml(report: Report): string {
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, ' UTC');
-  const anomalies = report.anomalies.map(anomalyRow).join('');
+  const anomalies = table(['anomaly', 'verdict', '#count', '#checked', '#rate'], anomalyRows(report));
   const ledgers = report.inputs.ledgers
-    .map(
-      (l) =>
-        `<code>${esc(l.path)}</code> (${esc(l.process)}, ${num(l.records)} records${l.malformed ? `, ${l.malformed} malformed` : ''})`,
-    )
+    .map((l) => {
+      const malformed = l.malformed ? `, ${l.malformed} malformed` : '';
+      return `<code>${esc(l.path)}</code> (${esc(l.process)}, ${num(l.records)} records${malformed})`;
+    })
     .join(', ');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${css}</style><style>${STYLE}</style></head>
-<body>
-<header class="${esc(report.verdict)}"><h1>${esc(title)}</h1>
-<div class="sub">${esc(report.exitReason)} · exit code ${report.exitCode} · guarantee <b>${esc(report.guarantee)}</b> · started ${esc(started)} · ${esc(duration)}</div></header>
-<main>
-<div class="cards">${cards(report)}</div>
-<section><h2>Over time</h2><p class="legend-note"><i></i>fault windows are shaded; dashed lines mark phases. Drag to zoom, double-click to reset.</p>
-<div class="charts"><div id="chart-throughput" class="chart"></div><div id="chart-latency" class="chart"></div><div id="chart-backlog" class="chart"></div></div>
-${windowList(report)}</section>
-<section><h2>Gates</h2>${gateTable(report)}</section>
-<section><h2>Anomalies</h2><table><thead><tr><th>anomaly</th><th>verdict</th><th class="num">count</th><th class="num">checked</th><th class="num">rate</th></tr></thead><tbody>${anomalies}</tbody></table></section>
-<section><h2>Latency</h2>${latencyTable(report)}</section>
-<footer>Ledgers: ${ledgers}. Checked ${num(report.checkStats.records)} records, ${num(report.checkStats.messages)} messages in ${ms(report.checkStats.durationMs)}. report.json schema ${esc(report.schema)} v${report.version}. Charts: uPlot (MIT).</footer>
-</main>
-<script type="application/json" id="report-data">${scriptJson(report)}</script>
-<script>${js}</script>
-<script>${client}</script>
-</body></html>
-`;
+  const stats = report.checkStats;
+  const sub = [
+    esc(report.exitReason),
+    `exit code ${report.exitCode}`,
+    `guarantee <b>${esc(report.guarantee)}</b>`,
+    `started ${esc(started)}`,
+    esc(duration),
+  ].join(' · ');
+  const charts = ['throughput', 'latency', 'backlog'].map((c) => `<div id="chart-${c}" class="chart"></div>`);
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width,initial-scale=1">',
+    `<title>${esc(title)}</title><style>${css}</style><style>${STYLE}</style></head>`,
+    '<body>',
+    `<header class="${esc(report.verdict)}"><h1>${esc(title)}</h1><div class="sub">${sub}</div></header>`,
+    '<main>',
+    `<div class="cards">${cards(report)}</div>`,
+    '<section><h2>Over time</h2>',
+    '<p class="legend-note"><i></i>fault windows are shaded; dashed lines mark phases. ' +
+      'Drag to zoom, double-click to reset.</p>',
+    `<div class="charts">${charts.join('')}</div>`,
+    `${windowList(report)}</section>`,
+    `<section><h2>Gates</h2>${gateTable(report)}</section>`,
+    `<section><h2>Anomalies</h2>${anomalies}</section>`,
+    `<section><h2>Latency</h2>${latencyTable(report)}</section>`,
+    `<footer>Ledgers: ${ledgers}. Checked ${num(stats.records)} records, ${num(stats.messages)} messages ` +
+      `in ${ms(stats.durationMs)}. report.json schema ${esc(report.schema)} v${report.version}. ` +
+      'Charts: uPlot (MIT).</footer>',
+    '</main>',
+    `<script type="application/json" id="report-data">${scriptJson(report)}</script>`,
+    `<script>${js}</script>`,
+    `<script>${client}</script>`,
+    '</body></html>',
+    '',
+  ].join('\n');
 }

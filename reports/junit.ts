@@ -27,7 +27,8 @@ export function renderJunit(report: Report): string {
     status: a.verdict,
     message: a.error ?? `${a.count} of ${a.checked} (${a.description})`,
     body: [
-      `${a.name}: ${a.verdict}${a.allowed ? ' (allowed by the guarantee level)' : ''}, count ${a.count} of ${a.checked}`,
+      `${a.name}: ${a.verdict}${a.allowed ? ' (allowed by the guarantee level)' : ''}, ` +
+        `count ${a.count} of ${a.checked}`,
       ...a.notes,
       ...a.examples.map((e) => `${e.file}:${e.line} ${e.id ?? ''} ${e.group ?? ''} ${e.detail}`.replace(/\s+/g, ' ')),
     ].join('\n'),
@@ -43,13 +44,17 @@ export function renderJunit(report: Report): string {
     const failures = cases.filter((c) => c.status === 'fail').length;
     const errors = cases.filter((c) => c.status === 'unknown').length;
     const body = cases.map((c) => renderCase(c)).join('\n');
-    return `  <testsuite name="${name}" tests="${cases.length}" failures="${failures}" errors="${errors}">\n${body}\n  </testsuite>`;
+    const open = `  <testsuite name="${name}" tests="${cases.length}" failures="${failures}" errors="${errors}">`;
+    return `${open}\n${body}\n  </testsuite>`;
   };
   const all = [...anomalyCases, ...gateCases];
+  const failures = all.filter((c) => c.status === 'fail').length;
+  const errors = all.filter((c) => c.status === 'unknown').length;
+  const seconds = (report.checkStats.durationMs / 1000).toFixed(3);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="mqdrill check" tests="${all.length}" failures="${all.filter((c) => c.status === 'fail').length}" ` +
-      `errors="${all.filter((c) => c.status === 'unknown').length}" time="${(report.checkStats.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="mqdrill check" tests="${all.length}" failures="${failures}" errors="${errors}" ` +
+      `time="${seconds}">`,
     suite('mqdrill.anomalies', anomalyCases),
     suite('mqdrill.gates', gateCases),
     '</testsuites>',

@@ -14,11 +14,12 @@ function ms(value: number | undefined): string {
 /** summary.md: the verdict, gates, anomalies and latencies, short enough for a CI job summary. */
 export function renderMarkdown(report: Report, examplesMax = 3): string {
   const c = report.counts;
+  const runName = report.run.id ? ` \`${report.run.id}\`` : '';
   const lines: string[] = [
     `## ${ICON[report.verdict]} mqdrill check: ${report.verdict.toUpperCase()}`,
     '',
     `${report.exitReason} (exit code ${report.exitCode}). Guarantee: \`${report.guarantee}\`. ` +
-      `Run${report.run.id ? ` \`${report.run.id}\`` : ''}: ${formatDurationMs(report.run.endMs - report.run.startMs)}, ` +
+      `Run${runName}: ${formatDurationMs(report.run.endMs - report.run.startMs)}, ` +
       `${c.sends ?? 0} sends (${c.sends_ok ?? 0} ok, ${c.sends_fail ?? 0} fail, ${c.sends_unknown ?? 0} unknown), ` +
       `${c.deliveries ?? 0} deliveries, ${report.faults.length} faults` +
       (report.drainMs !== undefined ? `, drained in ${ms(report.drainMs)}.` : '.'),

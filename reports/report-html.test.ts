@@ -62,7 +62,7 @@ describe('report.html in a real browser', () => {
         expect(chart.painted).toBeGreaterThan(2000);
       }
       expect(await page.locator('header h1').textContent()).toMatch(/FAIL/);
-      expect(await page.locator('tr.row-fail').count()).toBeGreaterThan(0);
+      expect(await page.locator('.mark.fail').count()).toBeGreaterThan(0);
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
       expect(problems).toEqual([]);
     } finally {

@@ -18,8 +18,8 @@ import { GRP, hashString, MSG } from './message-table.ts';
  * would hide every verdict.
  */
 export class EventApplier {
-  /** Ack / nack / forward operations in flight: (file, op id) -> message * 1024 + group. */
-  private readonly pendingOps = new Map<number, number>();
+  /** Ack / forward operations in flight, per file: op id -> message * 1024 + group. */
+  private readonly pendingOps: Map<number, number>[] = [];
   private readonly lastOkByKey: number[] = [];
   private readonly openFaults = new Map<number, number>();
   private readonly openPhases = new Map<string, number>();
@@ -217,12 +217,12 @@ export class EventApplier {
     }
     const i = this.ctx.table.row(id);
     const group = this.groupOf(groupName, this.ctx.table.topic[i] as number);
-    this.pendingOps.set(fileIndex * 2 ** 32 + op, i * 1024 + group.columns.index);
+    this.opsOf(fileIndex).set(op, i * 1024 + group.columns.index);
   }
 
   private ackInvoke(event: AckInvoke, fileIndex: number): void {
     this.remember(event.id, event.cg, fileIndex, event.o);
-    const packed = this.pendingOps.get(fileIndex * 2 ** 32 + event.o);
+    const packed = this.opsOf(fileIndex).get(event.o);
     if (packed === undefined) return;
     const group = this.ctx.groups[packed % 1024] as GroupInfo;
     const i = Math.floor(packed / 1024);
@@ -234,10 +234,10 @@ export class EventApplier {
   private ackComplete(event: AckComplete, fileIndex: number): void {
     const { counts } = this.ctx;
     counts[`acks_${event.r}`] = (counts[`acks_${event.r}`] ?? 0) + 1;
-    const key = fileIndex * 2 ** 32 + event.o;
-    const packed = this.pendingOps.get(key);
+    const ops = this.opsOf(fileIndex);
+    const packed = ops.get(event.o);
     if (packed === undefined) return;
-    this.pendingOps.delete(key);
+    ops.delete(event.o);
     const group = this.ctx.groups[packed % 1024] as GroupInfo;
     const i = Math.floor(packed / 1024);
     const state = group.columns.state[i] as number;
@@ -255,10 +255,10 @@ export class EventApplier {
   }
 
   private forwardComplete(outcome: string, fileIndex: number, op: number, ts: number): void {
-    const key = fileIndex * 2 ** 32 + op;
-    const packed = this.pendingOps.get(key);
+    const ops = this.opsOf(fileIndex);
+    const packed = ops.get(op);
     if (packed === undefined) return;
-    this.pendingOps.delete(key);
+    ops.delete(op);
     if (outcome === 'fail') return;
     const group = this.ctx.groups[packed % 1024] as GroupInfo;
     const i = Math.floor(packed / 1024);
@@ -339,6 +339,15 @@ export class EventApplier {
     let total = 0;
     for (const v of this.brokerBacklogByGroup.values()) total += v;
     this.ctx.timeline.setBrokerBacklog(ts, total);
+  }
+
+  private opsOf(fileIndex: number): Map<number, number> {
+    let ops = this.pendingOps[fileIndex];
+    if (ops === undefined) {
+      ops = new Map();
+      this.pendingOps[fileIndex] = ops;
+    }
+    return ops;
   }
 
   private skipped(): void {

@@ -133,18 +133,30 @@ export class MessageTable {
     return this.ids.length;
   }
 
+  /** Every checker looks up the same event's id in turn: remember the last answer (an identity compare). */
+  private lastId: string | undefined;
+  private lastRow = -1;
+
   find(id: string): number | undefined {
-    return this.index.get(id);
+    if (id === this.lastId) return this.lastRow;
+    const i = this.index.get(id);
+    if (i !== undefined) {
+      this.lastId = id;
+      this.lastRow = i;
+    }
+    return i;
   }
 
   /** The index of a message, creating its row on first sight. */
   row(id: string): number {
-    let i = this.index.get(id);
-    if (i !== undefined) return i;
-    i = this.ids.length;
+    const found = this.find(id);
+    if (found !== undefined) return found;
+    const i = this.ids.length;
     if (i === this.capacity) this.growTo(this.capacity * 2);
     this.index.set(id, i);
     this.ids.push(id);
+    this.lastId = id;
+    this.lastRow = i;
     return i;
   }
 

@@ -6,7 +6,7 @@ import { LEDGER_VERSION, type LedgerEvent, type LedgerHeader } from './types.ts'
 export interface LedgerWriterOptions {
   /** Lines are gathered in memory and handed to the file in chunks of this size (default 64 KiB). */
   chunkBytes?: number;
-  /** write() returns false once this many bytes wait for the disk (default 8 MiB): the caller should await drained(). */
+  /** write() returns false once this many bytes wait for the disk (default 8 MiB): the caller awaits drained(). */
   pendingBytesHigh?: number;
   /** write() throws once this many bytes wait for the disk (default 256 MiB): the caller ignored backpressure. */
   pendingBytesMax?: number;
