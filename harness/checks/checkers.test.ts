@@ -18,7 +18,7 @@ async function check(history: History, options: CheckOptions = {}) {
   return { result, by };
 }
 
-describe('checkers on hand-written histories', () => {
+describe('checkers: clean history and lost', () => {
   test('a clean history passes every checker', async () => {
     const h = new History({ subscriptions: SUB });
     h.send('m1').send('m2').consume('m1').consume('m2').drained();
@@ -49,7 +49,9 @@ describe('checkers on hand-written histories', () => {
     const { by } = await check(h);
     expect(by('lost').verdict).toBe('pass');
   });
+});
 
+describe('checkers: recovered, duplicate, unexpected', () => {
   test('recovered, not duplicate: an unknown send that is delivered once', async () => {
     const h = new History({ subscriptions: SUB });
     h.send('m1', { r: 'unknown' }).consume('m1').drained();
@@ -105,7 +107,9 @@ describe('checkers on hand-written histories', () => {
     const { by } = await check(h);
     expect(by('unexpected').verdict).toBe('pass');
   });
+});
 
+describe('checkers: order, delay, transaction, filter', () => {
   test('order: in a FIFO group message 3 delivered before message 2 was acknowledged', async () => {
     const h = new History({ subscriptions: FIFO });
     for (const q of [1, 2, 3]) h.send(`m${q}`, { g: 'order-7', q });
@@ -182,7 +186,9 @@ describe('checkers on hand-written histories', () => {
     expect(by('filter')).toMatchObject({ verdict: 'fail', count: 1 });
     expect(by('filter').examples[0]).toMatchObject({ id: 'm2', detail: expect.stringMatching(/tag cart/) });
   });
+});
 
+describe('checkers: dead-letter, drain, reconcile, crashes', () => {
   test('dead-letter: poison in the DLQ passes; poison missing and a healthy message there fail', async () => {
     const subs = [{ group: 'cg', topic: 'orders', maxAttempts: 2 }];
     const good = new History({ subscriptions: subs });

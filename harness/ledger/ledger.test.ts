@@ -15,7 +15,7 @@ import {
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mqd-ledger-'));
 
-describe('ledger', () => {
+describe('ledger writer', () => {
   test('writer: header first, then records in order, one JSON per line', async () => {
     const path = join(dir(), 'p1.ndjson');
     const writer = new LedgerWriter(path, { process: 'p1', startedMs: 1 });
@@ -52,7 +52,9 @@ describe('ledger', () => {
     expect(() => writer.write({ t: 'ph', ts: 3, n: 'x'.repeat(200), s: 'start' })).toThrow(LedgerOverflowError);
     await writer.close();
   });
+});
 
+describe('ledger reader', () => {
   test('reader: merges three files by time with file:line of every record', async () => {
     const d = dir();
     const files = ['a', 'b', 'c'].map((name) => join(d, `${name}.ndjson`));
