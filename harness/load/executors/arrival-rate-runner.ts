@@ -19,93 +19,111 @@ export interface ArrivalRateParams {
 }
 
 export function runArrivalRate(params: ArrivalRateParams, hooks: ExecutorHooks): RunningExecutor {
-  const { clock } = hooks;
-  const result = emptyResult();
-  const freeVUs = new BoundedQueue<number>(`load-free-vus:${params.name}`, params.maxVUs);
-  for (let vu = 0; vu < params.preAllocatedVUs; vu++) freeVUs.push(vu);
-  result.vusAllocatedMax = params.preAllocatedVUs;
-  let allocatedVUs = params.preAllocatedVUs;
-  let inFlight = 0;
-  let n = 0;
-  let nextMs: number | undefined;
-  let stopped = false;
-  let cancelTimer: () => void = () => {};
-  let startMs = 0;
-  let settle: (r: ExecutorResult) => void = () => {};
-  const done = new Promise<ExecutorResult>((resolve) => {
-    settle = resolve;
-  });
-  let schedulingOver = false;
-  let finished = false;
+  return new ArrivalRateRun(params, hooks).begin();
+}
 
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    result.interruptedIterations = inFlight;
-    freeVUs.dispose();
-    settle({ ...result });
-  };
-  const endScheduling = () => {
-    if (schedulingOver) return;
-    schedulingOver = true;
-    cancelTimer();
-    if (inFlight === 0) finish();
-    else clock.setTimer(params.gracefulStopMs, finish);
-  };
-  const startArrival = (intendedMs: number, actualMs: number) => {
-    let vu = freeVUs.shift();
-    if (vu === undefined && allocatedVUs < params.maxVUs) {
-      vu = allocatedVUs++;
-      result.vusAllocatedMax = allocatedVUs;
+class ArrivalRateRun {
+  private readonly result = emptyResult();
+  private readonly freeVUs: BoundedQueue<number>;
+  private allocatedVUs: number;
+  private inFlight = 0;
+  private n = 0;
+  private nextMs: number | undefined;
+  private stopped = false;
+  private schedulingOver = false;
+  private finished = false;
+  private startMs = 0;
+  private cancelTimer: () => void = () => {};
+  private settle: (r: ExecutorResult) => void = () => {};
+
+  constructor(
+    private readonly params: ArrivalRateParams,
+    private readonly hooks: ExecutorHooks,
+  ) {
+    this.freeVUs = new BoundedQueue<number>(`load-free-vus:${params.name}`, params.maxVUs);
+    for (let vu = 0; vu < params.preAllocatedVUs; vu++) this.freeVUs.push(vu);
+    this.result.vusAllocatedMax = params.preAllocatedVUs;
+    this.allocatedVUs = params.preAllocatedVUs;
+  }
+
+  begin(): RunningExecutor {
+    const done = new Promise<ExecutorResult>((resolve) => {
+      this.settle = resolve;
+    });
+    const { clock } = this.hooks;
+    clock.setTimer(this.params.startTimeMs, () => {
+      this.startMs = clock.monotonicMs();
+      this.nextMs = this.params.arrivalAtMs(0);
+      this.tick();
+    });
+    return {
+      done,
+      stop: () => {
+        this.stopped = true;
+        this.endScheduling();
+      },
+      progress: () => ({ ...this.result, activeVUs: this.inFlight }),
+    };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.result.interruptedIterations = this.inFlight;
+    this.freeVUs.dispose();
+    this.settle({ ...this.result });
+  }
+
+  private endScheduling(): void {
+    if (this.schedulingOver) return;
+    this.schedulingOver = true;
+    this.cancelTimer();
+    if (this.inFlight === 0) this.finish();
+    else this.hooks.clock.setTimer(this.params.gracefulStopMs, () => this.finish());
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const nowMs = this.hooks.clock.monotonicMs() - this.startMs;
+    while (this.nextMs !== undefined && this.nextMs <= nowMs && !this.stopped) {
+      this.startArrival(this.nextMs, nowMs);
+      this.n++;
+      this.nextMs = this.params.arrivalAtMs(this.n);
+    }
+    if (this.nextMs === undefined || this.stopped) this.endScheduling();
+    else this.cancelTimer = this.hooks.clock.setTimer(this.nextMs - nowMs, () => this.tick());
+  }
+
+  private startArrival(intendedMs: number, actualMs: number): void {
+    let vu = this.freeVUs.shift();
+    if (vu === undefined && this.allocatedVUs < this.params.maxVUs) {
+      vu = this.allocatedVUs++;
+      this.result.vusAllocatedMax = this.allocatedVUs;
     }
     if (vu === undefined) {
-      result.droppedIterations++;
-      hooks.onDropped?.(intendedMs);
+      this.result.droppedIterations++;
+      this.hooks.onDropped?.(intendedMs);
       return;
     }
     const slot = vu;
-    inFlight++;
-    result.startedIterations++;
-    const ctx = { vu: slot, iteration: n, intendedStartMs: intendedMs, actualStartMs: actualMs };
+    this.inFlight++;
+    this.result.startedIterations++;
+    const ctx = { vu: slot, iteration: this.n, intendedStartMs: intendedMs, actualStartMs: actualMs };
     let promise: Promise<void>;
     try {
-      promise = hooks.iterate(ctx);
+      promise = this.hooks.iterate(ctx);
     } catch (err) {
       promise = Promise.reject(err);
     }
     promise
       .then(
-        () => result.completedIterations++,
-        () => result.failedIterations++,
+        () => this.result.completedIterations++,
+        () => this.result.failedIterations++,
       )
       .finally(() => {
-        inFlight--;
-        freeVUs.push(slot);
-        if (schedulingOver && inFlight === 0) finish();
+        this.inFlight--;
+        this.freeVUs.push(slot);
+        if (this.schedulingOver && this.inFlight === 0) this.finish();
       });
-  };
-  const tick = () => {
-    if (stopped) return;
-    const nowMs = clock.monotonicMs() - startMs;
-    while (nextMs !== undefined && nextMs <= nowMs && !stopped) {
-      startArrival(nextMs, nowMs);
-      n++;
-      nextMs = params.arrivalAtMs(n);
-    }
-    if (nextMs === undefined || stopped) endScheduling();
-    else cancelTimer = clock.setTimer(nextMs - nowMs, tick);
-  };
-  clock.setTimer(params.startTimeMs, () => {
-    startMs = clock.monotonicMs();
-    nextMs = params.arrivalAtMs(0);
-    tick();
-  });
-  return {
-    done,
-    stop() {
-      stopped = true;
-      endScheduling();
-    },
-    progress: () => ({ ...result, activeVUs: inFlight }),
-  };
+  }
 }

@@ -27,99 +27,127 @@ interface Vu {
 }
 
 export function runVuLoop(params: VuLoopParams, hooks: ExecutorHooks): RunningExecutor {
-  const { clock } = hooks;
-  const result = emptyResult();
-  const vus: Vu[] = [];
-  let startMs = 0;
-  let inFlight = 0;
-  let stopped = false;
-  let finished = false;
-  let sharedLeft = params.iterationsShared ?? Number.POSITIVE_INFINITY;
-  const timers: Array<() => void> = [];
-  let settle: (r: ExecutorResult) => void = () => {};
-  const done = new Promise<ExecutorResult>((resolve) => {
-    settle = resolve;
-  });
+  return new VuLoopRun(params, hooks).begin();
+}
 
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    for (const cancel of timers) cancel();
-    result.interruptedIterations += inFlight;
-    settle({ ...result });
-  };
-  const canStart = (vu: Vu) =>
-    !stopped &&
-    vu.active &&
-    clock.monotonicMs() - startMs < params.endMs &&
-    sharedLeft > 0 &&
-    vu.iterationsDone < (params.iterationsPerVU ?? Number.POSITIVE_INFINITY);
-  const allIdleAndExhausted = () => inFlight === 0 && (stopped || sharedLeft <= 0 || vus.every((vu) => !canStart(vu)));
+class VuLoopRun {
+  private readonly result = emptyResult();
+  private readonly vus: Vu[] = [];
+  private readonly timers: Array<() => void> = [];
+  private startMs = 0;
+  private inFlight = 0;
+  private stopped = false;
+  private finished = false;
+  private sharedLeft: number;
+  private settle: (r: ExecutorResult) => void = () => {};
 
-  const runNext = (vu: Vu) => {
-    if (!canStart(vu)) {
-      if (allIdleAndExhausted() && (stopped || noMoreWork())) finish();
+  constructor(
+    private readonly params: VuLoopParams,
+    private readonly hooks: ExecutorHooks,
+  ) {
+    this.sharedLeft = params.iterationsShared ?? Number.POSITIVE_INFINITY;
+  }
+
+  begin(): RunningExecutor {
+    const done = new Promise<ExecutorResult>((resolve) => {
+      this.settle = resolve;
+    });
+    const { clock } = this.hooks;
+    this.timers.push(
+      clock.setTimer(this.params.startTimeMs, () => {
+        this.startMs = clock.monotonicMs();
+        for (const change of this.params.vuChanges) {
+          if (change.atMs === 0) this.setActive(change.vus);
+          else if (change.atMs < this.params.endMs) {
+            this.timers.push(clock.setTimer(change.atMs, () => this.setActive(change.vus)));
+          }
+        }
+        this.timers.push(clock.setTimer(this.params.endMs, () => this.end()));
+        if (this.allIdleAndExhausted() && this.noMoreWork()) this.end();
+      }),
+    );
+    return { done, stop: () => this.end(), progress: () => ({ ...this.result, activeVUs: this.inFlight }) };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const cancel of this.timers) cancel();
+    this.result.interruptedIterations += this.inFlight;
+    this.settle({ ...this.result });
+  }
+
+  private end(): void {
+    this.stopped = true;
+    if (this.inFlight === 0) this.finish();
+    else this.timers.push(this.hooks.clock.setTimer(this.params.gracefulStopMs, () => this.finish()));
+  }
+
+  private elapsedMs(): number {
+    return this.hooks.clock.monotonicMs() - this.startMs;
+  }
+
+  private canStart(vu: Vu): boolean {
+    return (
+      !this.stopped &&
+      vu.active &&
+      this.elapsedMs() < this.params.endMs &&
+      this.sharedLeft > 0 &&
+      vu.iterationsDone < (this.params.iterationsPerVU ?? Number.POSITIVE_INFINITY)
+    );
+  }
+
+  private allIdleAndExhausted(): boolean {
+    return this.inFlight === 0 && (this.stopped || this.sharedLeft <= 0 || this.vus.every((vu) => !this.canStart(vu)));
+  }
+
+  /** True when no VU can ever start another iteration (limits reached, or no VU change is still to come). */
+  private noMoreWork(): boolean {
+    if (this.elapsedMs() >= this.params.endMs || this.sharedLeft <= 0) return true;
+    const perVU = this.params.iterationsPerVU;
+    if (perVU === undefined) return false;
+    const vusMax = Math.max(...this.params.vuChanges.map((c) => c.vus));
+    return this.vus.length >= vusMax && this.vus.every((vu) => vu.iterationsDone >= perVU);
+  }
+
+  private setActive(count: number): void {
+    while (this.vus.length < count)
+      this.vus.push({ id: this.vus.length, active: false, busy: false, iterationsDone: 0 });
+    this.result.vusAllocatedMax = Math.max(this.result.vusAllocatedMax, count);
+    this.vus.forEach((vu, i) => {
+      const wasActive = vu.active;
+      vu.active = i < count;
+      if (vu.active && !wasActive && !vu.busy) this.runNext(vu);
+    });
+  }
+
+  private runNext(vu: Vu): void {
+    if (!this.canStart(vu)) {
+      if (this.allIdleAndExhausted() && (this.stopped || this.noMoreWork())) this.finish();
       return;
     }
-    sharedLeft--;
+    this.sharedLeft--;
     vu.busy = true;
-    inFlight++;
-    const nowMs = clock.monotonicMs() - startMs;
-    const ctx = { vu: vu.id, iteration: result.startedIterations++, intendedStartMs: nowMs, actualStartMs: nowMs };
+    this.inFlight++;
+    const nowMs = this.elapsedMs();
+    const iteration = this.result.startedIterations++;
+    const ctx = { vu: vu.id, iteration, intendedStartMs: nowMs, actualStartMs: nowMs };
     let promise: Promise<void>;
     try {
-      promise = hooks.iterate(ctx);
+      promise = this.hooks.iterate(ctx);
     } catch (err) {
       promise = Promise.reject(err);
     }
     promise
       .then(
-        () => result.completedIterations++,
-        () => result.failedIterations++,
+        () => this.result.completedIterations++,
+        () => this.result.failedIterations++,
       )
       .finally(() => {
-        inFlight--;
+        this.inFlight--;
         vu.busy = false;
         vu.iterationsDone++;
-        runNext(vu);
+        this.runNext(vu);
       });
-  };
-  /** True when no VU can ever start another iteration (limits reached, or no VU change is still to come). */
-  const noMoreWork = () => {
-    const nowMs = clock.monotonicMs() - startMs;
-    if (nowMs >= params.endMs || sharedLeft <= 0) return true;
-    if (params.iterationsPerVU === undefined) return false;
-    const vusMax = Math.max(...params.vuChanges.map((c) => c.vus));
-    return vus.length >= vusMax && vus.every((vu) => vu.iterationsDone >= (params.iterationsPerVU as number));
-  };
-  const setActive = (count: number) => {
-    while (vus.length < count) vus.push({ id: vus.length, active: false, busy: false, iterationsDone: 0 });
-    result.vusAllocatedMax = Math.max(result.vusAllocatedMax, count);
-    vus.forEach((vu, i) => {
-      const wasActive = vu.active;
-      vu.active = i < count;
-      if (vu.active && !wasActive && !vu.busy) runNext(vu);
-    });
-  };
-  const end = () => {
-    stopped = true;
-    if (inFlight === 0) finish();
-    else timers.push(clock.setTimer(params.gracefulStopMs, finish));
-  };
-  timers.push(
-    clock.setTimer(params.startTimeMs, () => {
-      startMs = clock.monotonicMs();
-      for (const change of params.vuChanges) {
-        if (change.atMs === 0) setActive(change.vus);
-        else if (change.atMs < params.endMs) timers.push(clock.setTimer(change.atMs, () => setActive(change.vus)));
-      }
-      timers.push(clock.setTimer(params.endMs, end));
-      if (allIdleAndExhausted() && noMoreWork()) end();
-    }),
-  );
-  return {
-    done,
-    stop: end,
-    progress: () => ({ ...result, activeVUs: inFlight }),
-  };
+  }
 }
