@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { recordSizeBytes } from './file/record.ts';
-import { describeEachStore, testRecord } from './testing.ts';
+import { createStore, FileMessageStore, MemoryMessageStore } from './index.ts';
+import { defaultTestOptions, describeEachStore, makeTempDir, testRecord } from './testing.ts';
 import { StoreClosedError, StoreFullError } from './types.ts';
 
 describeEachStore('store conformance', (harness) => {
@@ -201,4 +203,19 @@ describeEachStore('store conformance', (harness) => {
     await expect(store.append([testRecord('t', 0, 1)])).rejects.toBeInstanceOf(StoreClosedError);
     await store.close();
   });
+});
+
+test('createStore makes a file store by default and a memory store on request', async () => {
+  const dataDir = makeTempDir();
+  try {
+    expect(createStore(defaultTestOptions(dataDir))).toBeInstanceOf(FileMessageStore);
+    const memory = createStore({ ...defaultTestOptions(dataDir), kind: 'memory' });
+    expect(memory).toBeInstanceOf(MemoryMessageStore);
+    await memory.open();
+    await memory.append([testRecord('t', 0, 0)]);
+    expect(memory.queueRange('t', 0)).toEqual({ minOffset: 0, maxOffset: 1 });
+    await memory.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
