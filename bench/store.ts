@@ -87,7 +87,7 @@ async function timeOpen(dataDir: string): Promise<{ ms: number; scannedBytes: nu
   const ms = systemClock.monotonicMs() - t0;
   await store.close();
   const cases = [...new Set(report.actions.map((a) => a.case))].join(',');
-  return { ms, scannedBytes: report.logBytesScanned, cases };
+  return { ms, scannedBytes: report.logBytesScanned ?? 0, cases };
 }
 
 async function benchOpen(): Promise<void> {

@@ -84,7 +84,7 @@ export interface RecoveryReport {
   messageCount: number;
   durationMs: number;
   /** Commit log bytes read to recover: only the tail after the index checkpoint when the index is consistent. */
-  logBytesScanned: number;
+  logBytesScanned?: number;
 }
 
 export interface StoreStats {
@@ -95,9 +95,9 @@ export interface StoreStats {
   /** Commit log fsyncs (fdatasync) since open. */
   flushCount: number;
   /** Group-commit batches written since open (each one write per segment touched). */
-  writeBatchCount: number;
+  writeBatchCount?: number;
   /** Appends rejected because 'store-pending-appends' was full. */
-  rejectedAppendCount: number;
+  rejectedAppendCount?: number;
 }
 
 export interface MessageStore {
