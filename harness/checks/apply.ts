@@ -318,7 +318,7 @@ export class EventApplier {
     const index = this.openPhases.get(event.n);
     if (index !== undefined) (ctx.phases[index] as { endMs?: number }).endMs = event.ts;
     this.openPhases.delete(event.n);
-    if (event.n === 'dlq-scan') ctx.deadLetterScanned = true;
+    if (event.n === 'dlq-scan' && event.ok !== false) ctx.deadLetterScanned = true;
     if (event.n === 'drain') {
       ctx.drainEndMs = event.ts;
       ctx.drainEndOk = event.ok !== false && ctx.drainEndOk !== false;
