@@ -32,7 +32,7 @@ export async function runCheckCommand(ledgers: string[], opts: { gates?: string;
   }
   let result: Awaited<ReturnType<typeof checkLedgers>>;
   try {
-    result = await checkLedgers(files);
+    result = await checkLedgers(files, { onProgress: progressLine() });
   } catch (err) {
     if (err instanceof LedgerFormatError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
       say((err as Error).message);
@@ -40,6 +40,7 @@ export async function runCheckCommand(ledgers: string[], opts: { gates?: string;
     }
     throw err;
   }
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const report = buildReport(result, evaluateGates(gates, result), systemClock.wallMs());
   const paths = await writeReports(report, opts.out);
   const line = (a: { name: string; verdict: string; count: number; allowed: boolean }) =>
@@ -54,6 +55,18 @@ export async function runCheckCommand(ledgers: string[], opts: { gates?: string;
     ].join('\n'),
   );
   return report.exitCode;
+}
+
+/** A live "records read" line on stderr, only on a terminal (no noise in CI logs). */
+function progressLine(): ((records: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let lastMs = 0;
+  return (records) => {
+    const nowMs = systemClock.monotonicMs();
+    if (nowMs - lastMs < 1000) return;
+    lastMs = nowMs;
+    process.stderr.write(`\rmqdrill check: ${records.toLocaleString('en-US')} records read`);
+  };
 }
 
 async function loadGates(path: string): Promise<{ gates: Gate[]; errors: string[] }> {

@@ -42,6 +42,8 @@ export interface CheckOptions {
   examplesMax?: number;
   /** Extra checkers, or replacements by name (tests use this to inject a crashing checker). */
   checkers?: Checker[];
+  /** Called about every 64k records with the records read so far (progress on long checks). */
+  onProgress?: (records: number) => void;
 }
 
 /** What one pass over the ledgers decided and measured; the report adds gates and the exit code. */
@@ -114,7 +116,8 @@ export async function checkLedgers(files: readonly string[], options: CheckOptio
       if (event.ts > endMs) endMs = event.ts;
     }
     records += batch.length;
-    if (++batches % 32 === 0) rssBytesMax = Math.max(rssBytesMax, process.memoryUsage.rss());
+    if (++batches % 8 === 0) options.onProgress?.(records);
+    if (batches % 32 === 0) rssBytesMax = Math.max(rssBytesMax, process.memoryUsage.rss());
   }
   checkers.forEach((checker, c) => {
     if (errors[c] !== undefined) return;

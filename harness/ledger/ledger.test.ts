@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../lib/clock.ts';
 import {
@@ -92,6 +93,17 @@ describe('ledger reader', () => {
       seen += batch.length;
     }
     expect(seen).toBe(count);
+  });
+
+  test('reader: a gzipped ledger reads the same as the plain one', async () => {
+    const d = dir();
+    const text =
+      '{"type":"header","version":1,"process":"p","startedMs":0}\n{"t":"ph","ts":5,"n":"load","s":"start"}\n';
+    writeFileSync(join(d, 'p.ndjson.gz'), gzipSync(text));
+    const events = await readAllEvents([join(d, 'p.ndjson.gz')]);
+    expect(events).toEqual([
+      { event: { t: 'ph', ts: 5, n: 'load', s: 'start' }, file: join(d, 'p.ndjson.gz'), line: 2 },
+    ]);
   });
 
   test('reader: a torn last line is reported, not fatal', async () => {

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { LEDGER_EVENT_TYPES, LEDGER_VERSION, type LedgerEvent, type LedgerHeader } from './types.ts';
 
 /** A line that is not a valid record. The last line of a file cut short by a crash is `torn`. */
@@ -50,7 +51,11 @@ export class LedgerFileCursor {
     readonly fileIndex: number,
     private readonly malformedKeptMax = 20,
   ) {
-    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+    const raw = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
+    // A finished ledger may be kept gzipped (`.gz`): it is read the same way, a chunk at a time.
+    const stream = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: READ_CHUNK_BYTES })) : raw;
+    stream.setEncoding('utf8');
+    raw.on('error', (err) => stream.destroy(err));
     this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<string>;
   }
 
