@@ -6,7 +6,7 @@ import {
   debianPackages,
   installDebianPackages,
 } from './debian-packages.ts';
-import { checkGoDriver, GO_DRIVER_PROGRAM, goDriverBuildSpec, installGoDriver } from './go-driver.ts';
+import { checkGoPrograms, GO_DRIVER_PROGRAM, goProgramPath, installGoDriver } from './go-driver.ts';
 import { ensureMavenArtifacts, type MavenArtifact, mavenArtifactsPresent } from './maven.ts';
 import { toolsMavenDir } from './paths.ts';
 import { checkPrerequisite, type PrerequisiteName } from './prerequisites.ts';
@@ -64,14 +64,15 @@ const toxiproxyComponent: Component = {
 
 const goDriverComponent: Component = {
   name: 'go-driver',
-  description: `${GO_DRIVER_PROGRAM}, built from drivers/go when it exists`,
+  description: `${GO_DRIVER_PROGRAM} and the other programs of drivers/go/cmd/*, built when they exist`,
   prerequisites: ['go'],
   async check() {
-    const state = await checkGoDriver();
-    const status = state === 'current' ? 'ok' : state === 'not built' ? 'missing' : state;
-    const row: CheckRow = { tool: GO_DRIVER_PROGRAM, version: '-', path: goDriverBuildSpec().outputPath, status };
-    if (state === 'stale' || state === 'not built') row.hint = 'run `mqdrill setup --only go-driver`';
-    return [row];
+    return (await checkGoPrograms()).map(({ program, state }) => {
+      const status = state === 'current' ? 'ok' : state === 'not built' ? 'missing' : state;
+      const row: CheckRow = { tool: program, version: '-', path: goProgramPath(program), status };
+      if (state === 'stale' || state === 'not built') row.hint = 'run `mqdrill setup --only go-driver`';
+      return row;
+    });
   },
   install: installGoDriver,
 };

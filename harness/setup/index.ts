@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CliError, ExitCode } from '../cli/exit-codes.ts';
 import { JAVA_CLIENT_ARTIFACTS, JAVA_CLIENT_NAME, javaClientDir } from './components.ts';
 import { debianPackages } from './debian-packages.ts';
-import { GO_DRIVER_PROGRAM } from './go-driver.ts';
+import { GO_CONFORMANCE_PROGRAM, GO_DRIVER_PROGRAM } from './go-driver.ts';
 import { MAVEN_MARKER_FILE } from './maven.ts';
 import { toolsBinDir, toolsDir, toolsMavenDir } from './paths.ts';
 import { findOnPathSync } from './shell.ts';
@@ -21,12 +21,14 @@ const cachedPrograms: Record<string, string> = {
   'toxiproxy-server': 'toxiproxy',
   'toxiproxy-cli': 'toxiproxy',
   [GO_DRIVER_PROGRAM]: 'go-driver',
+  [GO_CONFORMANCE_PROGRAM]: 'go-driver',
 };
 
 export type ToolName =
   | 'toxiproxy-server'
   | 'toxiproxy-cli'
   | typeof GO_DRIVER_PROGRAM
+  | typeof GO_CONFORMANCE_PROGRAM
   | typeof JAVA_CLIENT_NAME
   | (typeof debianPackages)[number]['program']
   | 'docker'
