@@ -545,7 +545,8 @@ export class Broker {
     const { state, e } = this.resolveHandle(group, topic, handle);
     e.autoRenew = false;
     state.setVisibleAt(e, this.clock.monotonicMs() + invisibleMs, true);
-    if (invisibleMs === 0) this.wakeTopic(topic);
+    // Waiting receives timed their sleep by the earliest visibility they saw; this one may be earlier now.
+    this.wakeTopic(topic);
     return this.handleOf(e);
   }
 
@@ -577,6 +578,7 @@ export class Broker {
           released++;
         }
       }
+      if (released > 0) this.wakeTopic(state.topic);
     }
     return released;
   }

@@ -10,6 +10,7 @@ import { Broker } from './broker.ts';
 import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
 import { BrokerMetrics } from './metrics/index.ts';
+import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
 import { createMessagingService } from './protocol/server.ts';
 import './filter/sql92/index.ts';
 import { CheckpointFile } from './store/checkpoint.ts';
@@ -188,6 +189,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     fs.appendFileSync(auditFile, `${JSON.stringify({ time: new Date().toISOString(), ...op })}\n`);
     log('info', 'admin', { ...op } as Record<string, unknown>);
   };
+  applyGrpcServerPatches();
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': 130 * 1024 * 1024,
     'grpc.max_send_message_length': 130 * 1024 * 1024,

@@ -1,6 +1,8 @@
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { packageDefinition, serviceName } from '../protocol/codec.ts';
+import { overflowingTimeoutHeader } from '../protocol/grpc-patches.ts';
 import { shutdownAll, startProducer, startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
 import { admin } from './process.ts';
 
@@ -68,6 +70,42 @@ function receive(request: unknown): Promise<Any[]> {
 }
 
 describe('broker protocol details', () => {
+  test('telemetry with a 60-year deadline (as the Java client opens it) gets its settings, not DEADLINE_EXCEEDED', async () => {
+    // Raw HTTP/2, because grpc-js clients never send this header value; the Java client does (31536000M).
+    const def = methods.Telemetry;
+    const session = http2.connect(`http://${b.endpoints}`);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': def.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': overflowingTimeoutHeader,
+      'x-mq-client-id': 'java-like@1',
+    });
+    const payload: Buffer = def.requestSerialize({
+      settings: { clientType: 'PRODUCER', publishing: { topics: [{ name: 'raw' }] } },
+    });
+    const frame = Buffer.alloc(5 + payload.length);
+    frame.writeUInt32BE(payload.length, 1);
+    payload.copy(frame, 5);
+    await new Promise((r) => setTimeout(r, 100)); // the client writes its settings a moment after opening the stream
+    stream.write(frame);
+    const reply = await new Promise<Any>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      stream.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) resolve(def.responseDeserialize(buf.subarray(5)));
+      });
+      stream.on('trailers', (t) => reject(new Error(`stream ended: ${t['grpc-status']} ${t['grpc-message']}`)));
+      stream.on('close', () => reject(new Error('stream closed before any reply')));
+      stream.on('error', reject);
+    });
+    expect(reply.status.code).toBe('OK');
+    expect(reply.settings.publishing.maxBodySize).toBe(4 * 1024 * 1024);
+    stream.close();
+    session.close();
+  });
+
   test('QueryRoute echoes the endpoint the client used, queue 0 first, READ_WRITE, concrete message types', async () => {
     const res = await unary('QueryRoute', {
       topic: { name: 'raw', resourceNamespace: 'ns1' },
