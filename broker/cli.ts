@@ -14,6 +14,7 @@ export interface BrokerCommandOptions {
   config?: string;
   flush?: 'sync' | 'async';
   readyFile?: string;
+  name?: string;
 }
 
 const configKeys = new Set([
@@ -35,6 +36,7 @@ const configKeys = new Set([
   'tls',
   'delayMsMax',
   'transactions',
+  'peers',
 ]);
 
 export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
@@ -75,6 +77,7 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
     adminPort,
     advertise: opts.advertise ?? fromFile.advertise,
     flush: opts.flush ?? fromFile.flush ?? defaultBrokerConfig.flush,
+    brokerName: fromFile.brokerName ?? opts.name ?? defaultBrokerConfig.brokerName,
   };
 }
 

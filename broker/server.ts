@@ -36,6 +36,8 @@ export interface BrokerConfig {
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number };
   auth?: AuthConfig;
+  /** Bundled multi-node deployment: the other nodes (name and the address clients should use for each). */
+  peers?: Array<{ name: string; endpoint: string }>;
   /** PEM files; without them a self-signed certificate is made on first start and kept in <data>/tls/. */
   tls?: { certFile?: string; keyFile?: string };
   /** Longest delay of a DELAY message (default 24 h). */
@@ -200,6 +202,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     clock,
     metrics,
     brokerName: config.brokerName,
+    peers: config.peers,
     advertise: config.advertise,
     listenAddress: () => ({ host: config.host, port: boundPort }),
     auth,

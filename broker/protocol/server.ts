@@ -16,6 +16,8 @@ export interface ProtocolOptions {
   broker: Broker;
   clock: Clock;
   brokerName: string;
+  /** Other broker nodes of a bundled cluster: routes list every node's queues (each node has its own 0..N-1). */
+  peers?: Array<{ name: string; endpoint: string }>;
   /** host:port put in routes; when absent, the address the client used (so a TCP proxy stays in the path). */
   advertise?: string;
   /** The listen address, used when a request names no endpoints. */
@@ -70,21 +72,28 @@ export function createMessagingService(opts: ProtocolOptions): {
     const { host, port } = opts.listenAddress();
     return { scheme: schemeOf(host), addresses: [{ host, port }] };
   };
-  const queueOf = (topicRes: Pb, id: number, endpoints: Pb, types?: string[]) => ({
+  const queueOf = (topicRes: Pb, id: number, broker: Pb, types?: string[]) => ({
     topic: topicRes,
     id,
     permission: 'READ_WRITE',
-    broker: { name: opts.brokerName, id: 0, endpoints },
+    broker,
     ...(types ? { acceptMessageTypes: types } : {}),
   });
+  /** This node (at the address the client used) and its peers, in name order so every node lists them alike. */
+  const brokersFor = (req: Pb): Pb[] =>
+    [
+      { name: opts.brokerName, id: 0, endpoints: endpointsFor(req) },
+      ...(opts.peers ?? []).map((p) => ({ name: p.name, id: 0, endpoints: endpointsOf(p.endpoint) })),
+    ].sort((a, b) => a.name.localeCompare(b.name));
 
   const implementation: grpc.UntypedServiceImplementation = {
     QueryRoute: unary('QueryRoute', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
       authorizeEither(opts, account, `topic:${topic.name}`);
-      const endpoints = endpointsFor(req);
       const types = acceptTypes(topic);
-      const queues = Array.from({ length: topic.queues }, (_, id) => queueOf(req.topic, id, endpoints, types));
+      const queues = brokersFor(req).flatMap((b) =>
+        Array.from({ length: topic.queues }, (_, id) => queueOf(req.topic, id, b, types)),
+      );
       return { status: ok, messageQueues: queues };
     }),
     QueryAssignment: unary('QueryAssignment', (req, _call, account) => {
@@ -92,9 +101,11 @@ export function createMessagingService(opts: ProtocolOptions): {
       const group = broker.requireGroup(validateGroupName(req.group?.name));
       authz(account, `topic:${topic.name}`, 'sub');
       authz(account, `group:${group.name}`, 'sub');
-      const endpoints = endpointsFor(req);
       const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
-      return { status: ok, assignments: ids.map((id) => ({ messageQueue: queueOf(req.topic, id, endpoints) })) };
+      const assignments = brokersFor(req).flatMap((b) =>
+        ids.map((id) => ({ messageQueue: queueOf(req.topic, id, b) })),
+      );
+      return { status: ok, assignments };
     }),
     Heartbeat: unary('Heartbeat', (req, call) => {
       const session = broker.clients.touch(clientIdOf(call), opts.clock.monotonicMs());

@@ -32,6 +32,7 @@ export function registerCommands(program: Command): void {
     .option('--port <port>', 'gRPC port (0 picks a free one)', '8081')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--advertise <host:port>', 'address put in routes instead of the one the client used')
+    .option('--name <name>', 'broker name in routes (each node of a bundled cluster has its own)', 'broker-0')
     .option('--admin-port <port>', 'an extra port for the admin API alone (it is always served on --port too)')
     .option('--config <file>', 'JSON config: flush policy, retention, topics and groups to create at start')
     .addOption(new Option('--flush <policy>', 'when a send is acknowledged').choices(['sync', 'async']))
