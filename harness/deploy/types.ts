@@ -1,0 +1,67 @@
+/**
+ * The target contract (issue #7): where a drill runs. `bundled` (broker child processes on loopback, 1..N nodes) and
+ * `external` (an endpoint with credentials) implement it now; `containers` and `rocketmq` plug in later. The drill
+ * engine talks only to this interface.
+ */
+
+export type TargetKind = 'bundled' | 'external' | 'containers' | 'rocketmq';
+
+export interface TopicSpec {
+  name: string;
+  queues: number;
+  type: 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION' | 'MIXED';
+}
+
+export interface GroupSpec {
+  name: string;
+  fifo?: boolean;
+  maxAttempts?: number;
+  retryPolicy?: 'customized' | 'exponential';
+}
+
+export interface BrokerNode {
+  name: string;
+  /** host:port clients use: the fault proxy's address when one is in front of the node. */
+  endpoint: string;
+  /** host:port of the node itself (bypassing any proxy): for provisioning, metrics and process faults. */
+  directEndpoint: string;
+}
+
+export interface Backlog {
+  topic: string;
+  group: string;
+  ready: number;
+  inflight: number;
+  retry: number;
+  dlq: number;
+}
+
+export interface ClientAccess {
+  /** The access point clients are configured with. */
+  endpoint: string;
+  tls: boolean;
+  namespace: string;
+  credentials?: { accessKey: string; secretKey: string };
+}
+
+/** Process-level faults a target can perform on one of its nodes. */
+export interface ProcessControl {
+  kill(node: string, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM'): Promise<void>;
+  /** Starts the node again on the same data and port (after a kill or SIGTERM). */
+  restart(node: string): Promise<void>;
+}
+
+export interface Target {
+  readonly kind: TargetKind;
+  readonly nodes: readonly BrokerNode[];
+  readonly access: ClientAccess;
+  /** Creates topics and groups on every node; idempotent. */
+  provision(topics: TopicSpec[], groups: GroupSpec[]): Promise<void>;
+  /** Backlog per (topic, group) summed over nodes; undefined when the target cannot tell (external). */
+  backlog(groups: string[]): Promise<Backlog[] | undefined>;
+  /** Broker counters (messages in/out, DLQ) for the reconcile check; undefined when unavailable. */
+  counters(): Promise<Record<string, number> | undefined>;
+  /** Present when the target can kill and restart its nodes. */
+  readonly processes?: ProcessControl;
+  stop(): Promise<void>;
+}
