@@ -25,6 +25,10 @@ export interface BrokerNode {
   endpoint: string;
   /** host:port of the node itself (bypassing any proxy): for provisioning, metrics and process faults. */
   directEndpoint: string;
+  /** The node's data folder, when the target owns one (bundled). */
+  dataDir?: string;
+  /** The node's log file, when the target writes one (bundled). */
+  logFile?: string;
 }
 
 export interface Backlog {

@@ -1,0 +1,105 @@
+/**
+ * Targets (issue #7): where a drill runs. `startTarget(spec)` validates a target spec (every error at once, unknown
+ * keys rejected) and starts it; the drill engine then talks only to the `Target` interface in types.ts.
+ */
+import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { type BundledTargetOptions, startBundledTarget } from './bundled.ts';
+import { endpointErrors, externalTarget } from './external.ts';
+import type { TargetLog } from './node-process.ts';
+import type { Target } from './types.ts';
+
+export { parsePrometheusCounters } from './admin.ts';
+export {
+  type BundledTarget,
+  type BundledTargetOptions,
+  type ExtraBrokerConfig,
+  startBundledTarget,
+} from './bundled.ts';
+export { type ExternalTargetOptions, externalTarget } from './external.ts';
+export { TargetBootError, type TargetLog } from './node-process.ts';
+export type * from './types.ts';
+
+/** The target part of a drill spec: what a user writes. */
+export type TargetSpec = BundledTargetSpec | ExternalTargetSpec;
+
+export interface BundledTargetSpec {
+  kind: 'bundled';
+  /** Broker processes; default 1. */
+  nodes?: number;
+  /** Default sync. */
+  flush?: 'sync' | 'async';
+}
+
+export interface ExternalTargetSpec {
+  kind: 'external';
+  endpoint: string;
+  accessKey?: string;
+  secretKey?: string;
+  tls?: boolean;
+  namespace?: string;
+  adminEndpoint?: string;
+}
+
+/** What the drill engine adds at run time (never in a user's spec). */
+export interface TargetRuntime {
+  /** Bundled: the parent folder of the node folders (kept); omitted = a temp folder removed by stop(). */
+  dataDir?: string;
+  /** Bundled: the client-facing (proxied) address of each node. */
+  proxied?: BundledTargetOptions['proxied'];
+  /** Bundled: extra broker config for every node, e.g. a canary. */
+  config?: BundledTargetOptions['config'];
+  log?: TargetLog;
+}
+
+const keysOf: Record<TargetSpec['kind'], readonly string[]> = {
+  bundled: ['kind', 'nodes', 'flush'],
+  external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint'],
+};
+
+/** Every problem with a target spec, as `target.<key>: ...` lines; empty when it is valid. */
+export function validateTargetSpec(spec: unknown): string[] {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return ['target: must be an object'];
+  const s = spec as Record<string, unknown>;
+  const kind = s.kind;
+  if (kind !== 'bundled' && kind !== 'external') {
+    const hint = kind === 'containers' || kind === 'rocketmq' ? ' (not built yet)' : '';
+    return [`target.kind: must be bundled or external, not ${JSON.stringify(kind)}${hint}`];
+  }
+  const errors = Object.keys(s)
+    .filter((k) => !keysOf[kind].includes(k))
+    .map((k) => `target.${k}: unknown key for a ${kind} target (known: ${keysOf[kind].join(', ')})`);
+  if (kind === 'bundled') {
+    if (s.nodes !== undefined && (!Number.isInteger(s.nodes) || (s.nodes as number) < 1 || (s.nodes as number) > 16))
+      errors.push(`target.nodes: must be an integer from 1 to 16, not ${JSON.stringify(s.nodes)}`);
+    if (s.flush !== undefined && s.flush !== 'sync' && s.flush !== 'async')
+      errors.push(`target.flush: must be sync or async, not ${JSON.stringify(s.flush)}`);
+    return errors;
+  }
+  errors.push(...endpointErrors('endpoint', s.endpoint).map((e) => `target.${e}`));
+  for (const k of ['accessKey', 'secretKey', 'namespace', 'adminEndpoint'])
+    if (s[k] !== undefined && typeof s[k] !== 'string') errors.push(`target.${k}: must be a string`);
+  if (s.tls !== undefined && typeof s.tls !== 'boolean') errors.push('target.tls: must be true or false');
+  if ((s.accessKey === undefined) !== (s.secretKey === undefined))
+    errors.push('target.accessKey, target.secretKey: give both or neither');
+  if (typeof s.adminEndpoint === 'string' && !/^https?:\/\//i.test(s.adminEndpoint))
+    errors.push(...endpointErrors('adminEndpoint', s.adminEndpoint).map((e) => `target.${e}`));
+  return errors;
+}
+
+/** Validates, then starts the target. Invalid spec: CliError (exit 3); a node that does not boot: exit 4. */
+export async function startTarget(spec: TargetSpec, runtime: TargetRuntime = {}): Promise<Target> {
+  const errors = validateTargetSpec(spec);
+  if (errors.length) throw new CliError(`invalid target:\n  ${errors.join('\n  ')}`, ExitCode.INVALID_SPEC);
+  if (spec.kind === 'external') {
+    const { kind: _kind, ...rest } = spec;
+    return externalTarget({ ...rest, log: runtime.log });
+  }
+  return startBundledTarget({
+    nodes: spec.nodes ?? 1,
+    flush: spec.flush ?? 'sync',
+    dataDir: runtime.dataDir,
+    proxied: runtime.proxied,
+    config: runtime.config,
+    log: runtime.log,
+  });
+}
