@@ -132,6 +132,14 @@ describe('network faults through toxiproxy-server: toxics', () => {
     expect((await roundTrip(direct)).echoed).toBe('ping\n');
   });
 
+  test('creating a proxy name again replaces it, on the new upstream', async () => {
+    const dead = await faults.createProxy({ name: 'broker-3', upstream: '127.0.0.1:1' });
+    const again = await faults.createProxy({ name: 'broker-3', upstream: direct.upstream });
+    expect(faults.proxyNames()).toEqual(['broker-1', 'broker-2', 'broker-3']);
+    expect(again.upstream).not.toBe(dead.upstream);
+    expect((await roundTrip(again)).echoed).toBe('ping\n');
+  });
+
   test('a fault on an unknown proxy fails without touching the others', async () => {
     const fault: NetworkFault = {
       kind: 'latency',

@@ -47,10 +47,16 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
 
   /**
    * Creates a proxy and returns the address it listens on. Port 0 picks a free port here (not in Toxiproxy), so the
-   * proxy keeps its port when `down` disables and re-enables it.
+   * proxy keeps its port when `down` disables and re-enables it. Creating a name again replaces that proxy (a target
+   * that retries its boot with fresh ports asks again); faults in force on the old one are forgotten.
    */
   async createProxy(options: CreateProxyOptions): Promise<ProxyAddress> {
-    if (this.proxies.has(options.name)) throw new Error(`proxy ${options.name} exists already`);
+    const existing = this.proxies.get(options.name);
+    if (existing !== undefined) {
+      await existing.proxy.remove().catch(ignoreNotFound);
+      this.proxies.delete(options.name);
+      this.downHolds.delete(options.name);
+    }
     const { host, port } = splitListen(options.listen ?? '127.0.0.1:0');
     const attempts = port === 0 ? CREATE_ATTEMPTS_MAX : 1;
     let lastError: unknown;
