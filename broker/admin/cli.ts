@@ -22,7 +22,8 @@ async function call(broker: string, method: string, path: string, body?: unknown
     });
   } catch (err) {
     throw new CliError(
-      `cannot reach the broker admin API at ${broker}: ${(err as Error).message} (is \`mqdrill broker\` running there?)`,
+      `cannot reach the broker admin API at ${broker}: ${(err as Error).message}` +
+        ' (is `mqdrill broker` running there?)',
       ExitCode.TARGET_FAILED,
     );
   }

@@ -26,30 +26,19 @@ export class BrokerMetrics {
     },
   ) {
     const registers = [this.registry];
-    this.messagesIn = new Counter({
-      name: 'rocketmq_messages_in_total',
-      help: 'Messages stored, by topic',
-      labelNames: ['topic', 'message_type'],
-      registers,
-    });
-    this.throughputIn = new Counter({
-      name: 'rocketmq_throughput_in_total',
-      help: 'Message body bytes stored, by topic',
-      labelNames: ['topic'],
-      registers,
-    });
-    this.messagesOut = new Counter({
-      name: 'rocketmq_messages_out_total',
-      help: 'Messages delivered to consumers (including redeliveries)',
-      labelNames: ['topic', 'consumer_group'],
-      registers,
-    });
-    this.sendToDlq = new Counter({
-      name: 'rocketmq_send_to_dlq_messages_total',
-      help: 'Messages moved to a dead-letter topic',
-      labelNames: ['topic', 'consumer_group'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    this.messagesIn = counter('rocketmq_messages_in_total', 'Messages stored, by topic', ['topic', 'message_type']);
+    this.throughputIn = counter('rocketmq_throughput_in_total', 'Message body bytes stored, by topic', ['topic']);
+    this.messagesOut = counter(
+      'rocketmq_messages_out_total',
+      'Messages delivered to consumers (including redeliveries)',
+      ['topic', 'consumer_group'],
+    );
+    this.sendToDlq = counter('rocketmq_send_to_dlq_messages_total', 'Messages moved to a dead-letter topic', [
+      'topic',
+      'consumer_group',
+    ]);
     this.rpcLatency = new Histogram({
       name: 'rocketmq_rpc_latency',
       help: 'gRPC request latency in milliseconds',
@@ -74,26 +63,18 @@ export class BrokerMetrics {
     this.consumerLag = backlogGauge('rocketmq_consumer_lag_messages', 'Messages not yet acknowledged', 'lag');
     this.consumerInflight = backlogGauge('rocketmq_consumer_inflight_messages', 'Delivered, not acked', 'inflight');
     this.consumerReady = backlogGauge('rocketmq_consumer_ready_messages', 'Ready to be delivered', 'ready');
-    this.queueLength = new Gauge({
-      name: 'mqdrill_queue_length',
-      help: 'Length of every bounded in-memory queue',
-      labelNames: ['queue'],
+    this.queueLength = queueGauge(
       registers,
-      collect() {
-        this.reset();
-        for (const q of queueRegistry) this.set({ queue: q.name }, q.length);
-      },
-    });
-    this.queueRejected = new Gauge({
-      name: 'mqdrill_queue_rejected_total',
-      help: 'Items refused because a bounded queue was full',
-      labelNames: ['queue'],
+      'mqdrill_queue_length',
+      'Length of every bounded in-memory queue',
+      (q) => q.length,
+    );
+    this.queueRejected = queueGauge(
       registers,
-      collect() {
-        this.reset();
-        for (const q of queueRegistry) this.set({ queue: q.name }, q.rejectedTotal);
-      },
-    });
+      'mqdrill_queue_rejected_total',
+      'Items refused because a bounded queue was full',
+      (q) => q.rejectedTotal,
+    );
     this.clients = new Gauge({
       name: 'rocketmq_active_clients',
       help: 'Connected clients by type',
@@ -105,4 +86,22 @@ export class BrokerMetrics {
       },
     });
   }
+}
+
+function queueGauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  value: (q: { length: number; rejectedTotal: number }) => number,
+): Gauge<'queue'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['queue'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of queueRegistry) this.set({ queue: q.name }, value(q));
+    },
+  });
 }

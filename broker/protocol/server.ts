@@ -30,68 +30,88 @@ export interface ProtocolOptions {
 const ok = { code: 'OK', message: 'OK' };
 type UnaryHandler = (req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>, account: Account | undefined) => Promise<Pb> | Pb;
 
+type Unary = (name: string, fn: UnaryHandler) => grpc.handleUnaryCall<Pb, Pb>;
+type Handlers = grpc.UntypedServiceImplementation;
+
 /** gRPC MessagingService handlers: thin translation between proto objects and the Broker core. */
 export function createMessagingService(opts: ProtocolOptions): {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
 } {
-  const { broker } = opts;
-  const authz = (account: Account | undefined, resource: string, action: Action) =>
-    opts.auth?.authorize(account, resource, action);
   const storeHost = () => `${opts.listenAddress().host}:${opts.listenAddress().port}`;
-  broker.onTransactionCheck = (stream, message, transactionId) => {
+  opts.broker.onTransactionCheck = (stream, message, transactionId) => {
     const delivered = toDeliveredMessage(message, { namespace: '', storeHost: storeHost() });
     stream.write({ recoverOrphanedTransactionCommand: { message: delivered, transactionId } });
   };
-  const unary = (name: string, fn: UnaryHandler): grpc.handleUnaryCall<Pb, Pb> => {
-    return (call, callback) => {
-      const t0 = performance.now();
-      const finish = (res: Pb) => {
-        opts.metrics?.rpcLatency.observe(
-          { protocol_type: 'grpc', request_code: name, response_code: res?.status?.code ?? 'OK' },
-          performance.now() - t0,
-        );
-        callback(null, res);
-      };
-      try {
-        const account = authenticate(opts, call);
-        if (isMalformed(call.request)) {
-          fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
-        }
-        Promise.resolve(fn(call.request, call, account)).then(finish, (err) => finish({ status: statusOf(err) }));
-      } catch (err) {
-        finish({ status: statusOf(err) });
-      }
+  const unary = unaryWrapper(opts);
+  const implementation: Handlers = {
+    ...routeHandlers(opts, unary),
+    ...producerHandlers(opts, unary),
+    ...consumerHandlers(opts, unary),
+    ReceiveMessage: (call: grpc.ServerWritableStream<Pb, Pb>) => receiveMessage(opts, call),
+    Telemetry: (call: grpc.ServerDuplexStream<Pb, Pb>) => telemetry(opts, call),
+  };
+  return { definition: tolerantServiceDefinition() as grpc.ServiceDefinition, implementation };
+}
+
+/** Every unary RPC: authenticate, reject malformed requests in-band, time it, and turn errors into a Status. */
+function unaryWrapper(opts: ProtocolOptions): Unary {
+  return (name, fn) => (call, callback) => {
+    const t0 = performance.now();
+    const finish = (res: Pb) => {
+      opts.metrics?.rpcLatency.observe(
+        { protocol_type: 'grpc', request_code: name, response_code: res?.status?.code ?? 'OK' },
+        performance.now() - t0,
+      );
+      callback(null, res);
     };
+    try {
+      const account = authenticate(opts, call);
+      if (isMalformed(call.request)) {
+        fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
+      }
+      Promise.resolve(fn(call.request, call, account)).then(finish, (err) => finish({ status: statusOf(err) }));
+    } catch (err) {
+      finish({ status: statusOf(err) });
+    }
   };
+}
 
-  const endpointsFor = (req: Pb): Pb => {
-    if (opts.advertise) return endpointsOf(opts.advertise);
-    const first = req?.endpoints?.addresses?.[0];
-    if (first?.host) return { scheme: req.endpoints.scheme ?? schemeOf(first.host), addresses: [first] };
-    const { host, port } = opts.listenAddress();
-    return { scheme: schemeOf(host), addresses: [{ host, port }] };
-  };
-  const queueOf = (topicRes: Pb, id: number, broker: Pb, types?: string[]) => ({
-    topic: topicRes,
-    id,
-    permission: 'READ_WRITE',
-    broker,
-    ...(types ? { acceptMessageTypes: types } : {}),
-  });
-  /** This node (at the address the client used) and its peers, in name order so every node lists them alike. */
-  const brokersFor = (req: Pb): Pb[] =>
-    [
-      { name: opts.brokerName, id: 0, endpoints: endpointsFor(req) },
-      ...(opts.peers ?? []).map((p) => ({ name: p.name, id: 0, endpoints: endpointsOf(p.endpoint) })),
-    ].sort((a, b) => a.name.localeCompare(b.name));
+const authz = (opts: ProtocolOptions, account: Account | undefined, resource: string, action: Action) =>
+  opts.auth?.authorize(account, resource, action);
 
-  const implementation: grpc.UntypedServiceImplementation = {
+const queueOf = (topicRes: Pb, id: number, broker: Pb, types?: string[]) => ({
+  topic: topicRes,
+  id,
+  permission: 'READ_WRITE',
+  broker,
+  ...(types ? { acceptMessageTypes: types } : {}),
+});
+
+function endpointsFor(opts: ProtocolOptions, req: Pb): Pb {
+  if (opts.advertise) return endpointsOf(opts.advertise);
+  const first = req?.endpoints?.addresses?.[0];
+  if (first?.host) return { scheme: req.endpoints.scheme ?? schemeOf(first.host), addresses: [first] };
+  const { host, port } = opts.listenAddress();
+  return { scheme: schemeOf(host), addresses: [{ host, port }] };
+}
+
+/** This node (at the address the client used) and its peers, in name order so every node lists them alike. */
+function brokersFor(opts: ProtocolOptions, req: Pb): Pb[] {
+  return [
+    { name: opts.brokerName, id: 0, endpoints: endpointsFor(opts, req) },
+    ...(opts.peers ?? []).map((p) => ({ name: p.name, id: 0, endpoints: endpointsOf(p.endpoint) })),
+  ].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function routeHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
+  const { broker } = opts;
+  return {
     QueryRoute: unary('QueryRoute', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
       authorizeEither(opts, account, `topic:${topic.name}`);
       const types = acceptTypes(topic);
-      const queues = brokersFor(req).flatMap((b) =>
+      const queues = brokersFor(opts, req).flatMap((b) =>
         Array.from({ length: topic.queues }, (_, id) => queueOf(req.topic, id, b, types)),
       );
       return { status: ok, messageQueues: queues };
@@ -99,10 +119,10 @@ export function createMessagingService(opts: ProtocolOptions): {
     QueryAssignment: unary('QueryAssignment', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
       const group = broker.requireGroup(validateGroupName(req.group?.name));
-      authz(account, `topic:${topic.name}`, 'sub');
-      authz(account, `group:${group.name}`, 'sub');
+      authz(opts, account, `topic:${topic.name}`, 'sub');
+      authz(opts, account, `group:${group.name}`, 'sub');
       const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
-      const assignments = brokersFor(req).flatMap((b) =>
+      const assignments = brokersFor(opts, req).flatMap((b) =>
         ids.map((id) => ({ messageQueue: queueOf(req.topic, id, b) })),
       );
       return { status: ok, assignments };
@@ -113,15 +133,49 @@ export function createMessagingService(opts: ProtocolOptions): {
       if (req.group?.name) session.group = req.group.name;
       return { status: ok };
     }),
+    NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
+      const clientId = clientIdOf(call);
+      broker.releaseClient(clientId);
+      // End the client's telemetry streams from our side: the clients close their channel right after this call,
+      // and a stream still open then surfaces in the client as an unhandled "Connection dropped".
+      for (const stream of broker.clients.get(clientId)?.streams ?? []) stream.end();
+      broker.clients.remove(clientId);
+      return { status: ok };
+    }),
+  };
+}
+
+function producerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
+  const { broker } = opts;
+  return {
     SendMessage: unary('SendMessage', (req, call, account) => {
-      for (const m of req.messages ?? []) authz(account, `topic:${m?.topic?.name}`, 'pub');
+      for (const m of req.messages ?? []) authz(opts, account, `topic:${m?.topic?.name}`, 'pub');
       return sendMessage(broker, opts.clock, req, call);
     }),
-    AckMessage: unary('AckMessage', (req, _call, account) => {
-      const group = validateGroupName(req.group?.name);
+    EndTransaction: unary('EndTransaction', async (req, _call, account) => {
       const topic = validateTopicName(req.topic?.name);
-      authz(account, `topic:${topic}`, 'sub');
-      authz(account, `group:${group}`, 'sub');
+      authz(opts, account, `topic:${topic}`, 'pub');
+      const transactionId: string = req.transactionId ?? '';
+      if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
+      const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
+      await broker.endTransaction(topic, req.messageId || transactionId, resolution);
+      return { status: ok };
+    }),
+  };
+}
+
+function consumerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
+  const { broker } = opts;
+  const groupTopicOf = (req: Pb, account: Account | undefined) => {
+    const group = validateGroupName(req.group?.name);
+    const topic = validateTopicName(req.topic?.name);
+    authz(opts, account, `topic:${topic}`, 'sub');
+    authz(opts, account, `group:${group}`, 'sub');
+    return { group, topic };
+  };
+  return {
+    AckMessage: unary('AckMessage', (req, _call, account) => {
+      const { group, topic } = groupTopicOf(req, account);
       const entries = (req.entries ?? []).map((e: Pb) => {
         try {
           broker.ack(group, topic, e.receiptHandle ?? '');
@@ -134,50 +188,18 @@ export function createMessagingService(opts: ProtocolOptions): {
       return { status: commonStatus(entries), entries };
     }),
     ChangeInvisibleDuration: unary('ChangeInvisibleDuration', (req, _call, account) => {
-      authz(account, `topic:${req.topic?.name}`, 'sub');
-      authz(account, `group:${req.group?.name}`, 'sub');
+      const { group, topic } = groupTopicOf(req, account);
       const invisibleMs = durationToMs(req.invisibleDuration);
       if (invisibleMs === undefined) fail('ILLEGAL_INVISIBLE_TIME', 'invisible_duration is missing');
-      const handle = broker.changeInvisibleDuration(
-        validateGroupName(req.group?.name),
-        validateTopicName(req.topic?.name),
-        req.receiptHandle ?? '',
-        invisibleMs as number,
-      );
+      const handle = broker.changeInvisibleDuration(group, topic, req.receiptHandle ?? '', invisibleMs as number);
       return { status: ok, receiptHandle: handle };
     }),
     ForwardMessageToDeadLetterQueue: unary('ForwardMessageToDeadLetterQueue', async (req, _call, account) => {
-      authz(account, `topic:${req.topic?.name}`, 'sub');
-      authz(account, `group:${req.group?.name}`, 'sub');
-      await broker.forwardToDlq(
-        validateGroupName(req.group?.name),
-        validateTopicName(req.topic?.name),
-        req.receiptHandle ?? '',
-      );
+      const { group, topic } = groupTopicOf(req, account);
+      await broker.forwardToDlq(group, topic, req.receiptHandle ?? '');
       return { status: ok };
     }),
-    EndTransaction: unary('EndTransaction', async (req, _call, account) => {
-      const topic = validateTopicName(req.topic?.name);
-      authz(account, `topic:${topic}`, 'pub');
-      const transactionId: string = req.transactionId ?? '';
-      if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
-      const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
-      await broker.endTransaction(topic, req.messageId || transactionId, resolution);
-      return { status: ok };
-    }),
-    NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
-      const clientId = clientIdOf(call);
-      broker.releaseClient(clientId);
-      // End the client's telemetry streams from our side: the clients close their channel right after this call,
-      // and a stream still open then surfaces in the client as an unhandled "Connection dropped".
-      for (const stream of broker.clients.get(clientId)?.streams ?? []) stream.end();
-      broker.clients.remove(clientId);
-      return { status: ok };
-    }),
-    ReceiveMessage: (call: grpc.ServerWritableStream<Pb, Pb>) => receiveMessage(opts, call),
-    Telemetry: (call: grpc.ServerDuplexStream<Pb, Pb>) => telemetry(opts, call),
   };
-  return { definition: tolerantServiceDefinition() as grpc.ServiceDefinition, implementation };
 }
 
 function clientIdOf(call: { metadata: grpc.Metadata }): string {

@@ -126,7 +126,7 @@ describe('auth: access keys, signatures and permissions', () => {
 });
 
 describe('tls: TLS and plaintext on one port', () => {
-  test('a TLS client and a plaintext client both reach the broker; the certificate was generated on first start', async () => {
+  test('TLS and plaintext clients both reach the broker; the certificate was made on first start', async () => {
     const certPem = fs.readFileSync(path.join(b.dataDir, 'tls', 'cert.pem'));
     // biome-ignore lint/suspicious/noExplicitAny: proto-loader method definitions are untyped here.
     const method = (packageDefinition[serviceName] as Record<string, any>).QueryRoute;

@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 describe('broker process: durability and lifecycle', () => {
-  test('sync flush: SIGKILL in the middle of 20,000 sends, restart, drain: every acknowledged send is delivered', async () => {
+  test('sync flush: SIGKILL amid 20,000 sends, restart, drain: every acknowledged send is delivered', async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-crash-'));
     broker = await spawnBroker(dataDir, ['--flush', 'sync']);
     await admin(broker.endpoints, 'POST', '/topics', { name: 'crash', queues: 4 });

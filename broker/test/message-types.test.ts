@@ -168,7 +168,7 @@ describe('message types with the official nodejs client', () => {
 });
 
 describe('message types survive a restart', () => {
-  test('pending delayed and unresolved half messages are recovered: delayed arrive on time, halves get checked', async () => {
+  test('pending delayed and half messages are recovered: delayed arrive on time, halves get checked', async () => {
     const first = await startTestBroker({ topics, groups });
     const producer = await startProducer(first.endpoints, ['delayed']);
     const due = new Date(first.clock.wallMs() + 60_000);

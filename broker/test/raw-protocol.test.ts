@@ -70,7 +70,7 @@ function receive(request: unknown): Promise<Any[]> {
 }
 
 describe('broker protocol details', () => {
-  test('telemetry with a 60-year deadline (as the Java client opens it) gets its settings, not DEADLINE_EXCEEDED', async () => {
+  test('telemetry with a 60-year deadline (as Java opens it) gets its settings, not DEADLINE_EXCEEDED', async () => {
     // Raw HTTP/2, because grpc-js clients never send this header value; the Java client does (31536000M).
     const def = methods.Telemetry;
     const session = http2.connect(`http://${b.endpoints}`);
@@ -106,7 +106,7 @@ describe('broker protocol details', () => {
     session.close();
   });
 
-  test('QueryRoute echoes the endpoint the client used, queue 0 first, READ_WRITE, concrete message types', async () => {
+  test('QueryRoute echoes the endpoint the client used; queue 0 first, READ_WRITE, concrete types', async () => {
     const res = await unary('QueryRoute', {
       topic: { name: 'raw', resourceNamespace: 'ns1' },
       endpoints: { scheme: 'IPv4', addresses: [{ host: '127.0.0.9', port: 18081 }] },

@@ -25,6 +25,12 @@ function notBuilt(issue: number) {
 }
 
 export function registerCommands(program: Command): void {
+  registerBrokerCommand(program);
+  registerAdminCommands(program);
+  registerHarnessCommands(program);
+}
+
+function registerBrokerCommand(program: Command): void {
   program
     .command('broker')
     .description('start the bundled RocketMQ 5-compatible broker in this process (SIGTERM stops it gracefully)')
@@ -38,7 +44,9 @@ export function registerCommands(program: Command): void {
     .addOption(new Option('--flush <policy>', 'when a send is acknowledged').choices(['sync', 'async']))
     .option('--ready-file <file>', 'write {grpcPort, adminPort, pid} as JSON here once serving (for harnesses)')
     .action(lazy(() => import('../../broker/cli.ts'), 'runBrokerCommand'));
+}
 
+function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
     .description('manage topics and consumer groups of a running bundled broker through its admin API');
@@ -98,7 +106,9 @@ export function registerCommands(program: Command): void {
     .requiredOption('--timestamp <time>', 'ISO-8601 time or epoch milliseconds')
     .addOption(brokerOpt())
     .action(lazy(() => import('../../broker/admin/cli.ts'), 'groupResetOffset'));
+}
 
+function registerHarnessCommands(program: Command): void {
   program
     .command('drill [scenario]')
     .description('boot a target, drive a scenario with faults, heal, drain, check and report (the main job)')
@@ -106,7 +116,7 @@ export function registerCommands(program: Command): void {
     .option('--seed <n>', 'seed for key choice, body sizes and the fault schedule')
     .option('--duration <d>', 'override the load phase duration, e.g. 30s')
     .option('--out <dir>', 'report folder (default runs/<scenario>-<time>)')
-    .action(notBuilt(7));
+    .action(lazy(() => import('../drill/cli.ts'), 'runDrillCommand'));
 
   program
     .command('load <scenario>')
