@@ -224,4 +224,30 @@ describe('bundled target: a node that cannot boot', () => {
     expect(processesMentioning(folder)).toEqual([]);
     fs.rmSync(folder, { recursive: true, force: true });
   });
+
+  test('a reserved port taken before the node binds it: the boot is retried with fresh ports', async () => {
+    const squatters: net.Server[] = [];
+    const asked: string[] = [];
+    const target = await startBundledTarget({
+      nodes: 2,
+      proxied: async (name, direct) => {
+        asked.push(name);
+        if (name === 'broker-1' && squatters.length === 0) {
+          const squatter = net.createServer();
+          await new Promise<void>((r) => squatter.listen(Number(direct.split(':')[1]), '127.0.0.1', r));
+          squatters.push(squatter);
+        }
+        return undefined;
+      },
+    });
+    try {
+      expect(asked).toEqual(['broker-0', 'broker-1', 'broker-0', 'broker-1']);
+      const squatted = (squatters[0]!.address() as net.AddressInfo).port;
+      expect(target.nodes.map((n) => n.directEndpoint)).not.toContain(`127.0.0.1:${squatted}`);
+      await target.provision([{ name: 'after-retry', queues: 1, type: 'NORMAL' }], []);
+    } finally {
+      await target.stop();
+      for (const s of squatters) s.close();
+    }
+  });
 });

@@ -52,6 +52,9 @@ export interface BundledTargetOptions {
 export interface BundledTarget extends Target {
   readonly kind: 'bundled';
   readonly processes: ProcessControl;
+  /** Never undefined here; throws naming a node that does not answer. */
+  backlog(groups: string[]): Promise<Backlog[]>;
+  counters(): Promise<Record<string, number>>;
   /** The parent folder of the node folders. */
   readonly dataDir: string;
 }
