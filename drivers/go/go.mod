@@ -3,6 +3,7 @@ module github.com/mqdrill/mqdrill/drivers/go
 go 1.25
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/apache/rocketmq-clients/golang/v5 v5.1.4
 	go.uber.org/zap v1.27.0
 )

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { CliError, ExitCode } from '../cli/exit-codes.ts';
 import { runLoad } from './engine.ts';
-import { type DriverLauncher, nodeWorkerLauncher, processLauncher } from './launchers.ts';
+import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from './launchers.ts';
 import { describe, validateOptions } from './options.ts';
 import type { TargetEndpoint } from './protocol.ts';
 import { formatSummary } from './summary.ts';
@@ -20,9 +20,6 @@ export interface LoadCommandOptions {
   driver?: 'node' | 'go';
   out?: string;
 }
-
-/** The Go driver binary `mqdrill setup` builds from drivers/go. */
-export const GO_DRIVER_PATH = resolve(import.meta.dirname, '../../.tools/bin/mqdrill-driver-go');
 
 function resolveScenario(scenario: string): string {
   for (const candidate of [scenario, join('scenarios', scenario), join('scenarios', `${scenario}.ts`)]) {
@@ -57,15 +54,9 @@ export function targetFromEnvironment(endpoint: string, env = process.env): Targ
   };
 }
 
+/** node: worker threads; go: the binary `mqdrill setup` builds (a missing binary is exit 5, SETUP_MISSING). */
 function launcherFor(driver: 'node' | 'go'): DriverLauncher {
-  if (driver === 'node') return nodeWorkerLauncher();
-  if (!existsSync(GO_DRIVER_PATH)) {
-    throw new CliError(
-      `the Go driver is not built (${GO_DRIVER_PATH}); it is tracked in issue #6. Use --driver node for now.`,
-      ExitCode.SETUP_MISSING,
-    );
-  }
-  return processLauncher(GO_DRIVER_PATH);
+  return driver === 'node' ? nodeWorkerLauncher() : goDriverLauncher();
 }
 
 /** A progress reporter: rewrites one line on a TTY, prints a line every 10 s otherwise. */

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../lib/clock.ts';
+import { toolPath } from '../setup/index.ts';
 import type { ClientFactory } from './driver/client.ts';
 import { DriverRuntime } from './driver/runtime.ts';
 import { type DriverToEngine, decodeDriverLine, type EngineToDriver, encodeLine, lineSplitter } from './protocol.ts';
@@ -62,6 +63,17 @@ export function nodeWorkerLauncher(): DriverLauncher {
     );
     return conn;
   };
+}
+
+/** The program `mqdrill setup` builds from drivers/go/cmd/mqdrill-go-driver (.tools/bin). */
+export const GO_DRIVER_PROGRAM = 'mqdrill-go-driver';
+
+/**
+ * The Go driver (drivers/go/cmd/mqdrill-go-driver on the official Go client), found through toolPath: throws a
+ * CliError with exit code 5 (SETUP_MISSING) naming `mqdrill setup --only go-driver` when it is not built.
+ */
+export function goDriverLauncher(): DriverLauncher {
+  return processLauncher(toolPath(GO_DRIVER_PROGRAM));
 }
 
 /** A driver executable speaking NDJSON on stdio (the Go driver, drivers/go). */

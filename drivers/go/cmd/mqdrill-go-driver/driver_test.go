@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	rmq "github.com/apache/rocketmq-clients/golang/v5"
+	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/load"
+)
+
+func TestClassifySendError(t *testing.T) {
+	cases := map[string]struct {
+		err  error
+		want string
+	}{
+		"ok":          {nil, "ok"},
+		"timeout":     {fmt.Errorf("%w after 3s: %w", errTimeout, context.DeadlineExceeded), "unknown"},
+		"deadline":    {context.DeadlineExceeded, "unknown"},
+		"bad request": {&rmq.ErrRpcStatus{Code: int32(v2.Code_BAD_REQUEST), Message: "no"}, "fail"},
+		"forbidden":   {fmt.Errorf("send: %w", &rmq.ErrRpcStatus{Code: int32(v2.Code_FORBIDDEN)}), "fail"},
+		"internal":    {&rmq.ErrRpcStatus{Code: int32(v2.Code_INTERNAL_SERVER_ERROR)}, "unknown"},
+		"validation":  {errors.New("current message type not match with topic accept message types"), "fail"},
+		"transport":   {errors.New("rpc error: code = Unavailable desc = connection refused"), "unknown"},
+	}
+	for name, c := range cases {
+		if got := classifySendError(c.err); got != c.want {
+			t.Errorf("%s: %s, want %s", name, got, c.want)
+		}
+	}
+}
+
+func TestOutgoingMessageCarriesTheHarnessProperties(t *testing.T) {
+	spec := load.MessageSpec{Type: "FIFO", Topic: "orders", Properties: map[string]string{"region": "eu"},
+		BodySizeBytes: load.Distribution{Distribution: "constant", Value: 1024}}
+	plan := load.EngineMessage{IDPrefix: "run-orders-0", Seed: 7, Segment: load.Segment{Count: 1},
+		Scenario: load.Scenario{Name: "orders"}}
+	p := newProducer(spec, plan, load.NewRegistry(), nil)
+	m := load.PlannedMessage{ID: "run-orders-0-1", Key: "key-3", Seq: 2, Tag: "paid", BodySizeBytes: 1024,
+		Poison: true, DelayMs: 500, HasDelay: true}
+	msg := p.outgoing(m, 1_000_000)
+	props := msg.GetProperties()
+	want := map[string]string{propID: "run-orders-0-1", propKey: "key-3", propSeq: "2", propSentMs: "1000000",
+		propPoison: "1", "region": "eu"}
+	for k, v := range want {
+		if props[k] != v {
+			t.Errorf("property %s = %q, want %q", k, props[k], v)
+		}
+	}
+	if len(msg.Body) != 1024 || *msg.GetTag() != "paid" || *msg.GetMessageGroup() != "key-3" ||
+		msg.GetKeys()[0] != "key-3" || msg.GetDeliveryTimestamp().UnixMilli() != 1_000_500 {
+		t.Fatalf("%+v", msg)
+	}
+}
+
+func TestProtocolErrorsAreFatalAndBadLinesAreLogged(t *testing.T) {
+	var out bytes.Buffer
+	stdin := strings.NewReader("not json\n{\"type\":\"start\"}\n")
+	code := run([]string{"--driver-id", "x-0"}, stdin, &out, &bytes.Buffer{})
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], `"type":"log"`) ||
+		!strings.Contains(lines[1], `"type":"error"`) || !strings.Contains(lines[1], "start before plan") ||
+		!strings.Contains(lines[1], `"fatal":true`) {
+		t.Fatalf("exit %d, output:\n%s", code, out.String())
+	}
+}
