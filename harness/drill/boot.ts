@@ -1,0 +1,83 @@
+/**
+ * Boots a drill's target: for `bundled`, a real toxiproxy-server first, then the broker nodes, each advertising the
+ * address of its own proxy (so all client traffic after route discovery passes through Toxiproxy); for `external`,
+ * the endpoint as given. Returns the fault injectors the target supports and one stop() for everything.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { startTarget, type TargetLog } from '../deploy/index.ts';
+import type { Target } from '../deploy/types.ts';
+import { type FaultInjectors, NetworkFaults, ProcessFaults, ToxiproxyServer } from '../faults/index.ts';
+import { toolPath } from '../setup/index.ts';
+import type { DrillSpec } from './spec.ts';
+
+export interface BootedTarget {
+  target: Target;
+  injectors: FaultInjectors;
+  /** Heals what the injectors hold, stops the target and the proxy server; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export type BootTarget = (spec: DrillSpec, out: string, say: (line: string) => void) => Promise<BootedTarget>;
+
+/** The toxiproxy-server binary, installed through `mqdrill setup --only toxiproxy` when it is missing. */
+export async function ensureToxiproxy(say: (line: string) => void): Promise<void> {
+  try {
+    if (existsSync(toolPath('toxiproxy-server'))) return;
+  } catch {
+    // missing: install below
+  }
+  say('toxiproxy-server is missing: running `mqdrill setup --only toxiproxy` (needs Go; once per checkout)');
+  const { runSetupCommand } = await import('../setup/cli.ts');
+  const code = await runSetupCommand({ only: 'toxiproxy' });
+  if (code !== ExitCode.OK) {
+    throw new CliError(
+      'could not install toxiproxy-server; run `mqdrill setup` and see its output',
+      ExitCode.SETUP_MISSING,
+    );
+  }
+}
+
+export const bootTarget: BootTarget = async (spec, out, say) => {
+  const log: TargetLog = (level, msg, fields) => {
+    if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+  };
+  if (spec.target.spec.kind === 'external') {
+    const target = await startTarget(spec.target.spec, { log });
+    return { target, injectors: {}, stop: () => target.stop() };
+  }
+  await ensureToxiproxy(say);
+  const server = await ToxiproxyServer.start();
+  const network = new NetworkFaults(server);
+  let target: Target;
+  try {
+    target = await startTarget(spec.target.spec, {
+      dataDir: join(out, 'target'),
+      proxied: async (name, direct) => (await network.createProxy({ name, upstream: direct })).listen,
+      ...(spec.target.canary ? { config: { canary: spec.target.canary } } : {}),
+      log,
+    });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  const processes = target.processes;
+  const injectors: FaultInjectors = { network };
+  if (processes) {
+    injectors.process = new ProcessFaults({
+      kill: (node, signal) => processes.kill(node, signal as Parameters<typeof processes.kill>[1]),
+      restart: (node) => processes.restart(node),
+      nodes: () => target.nodes.map((n) => n.name),
+    });
+  }
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await network.healAll().catch(() => {});
+    await target.stop();
+    await server.close();
+  };
+  return { target, injectors, stop };
+};

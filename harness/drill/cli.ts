@@ -1,0 +1,107 @@
+/**
+ * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--out DIR]`.
+ * Validates the spec before anything boots (every problem at once, exit 3), prints what will run, shows progress on
+ * stderr, and ends on stdout with the verdict, the gate table and the path of report.html. The exit code is the
+ * verdict (harness/cli/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.
+ */
+import { join } from 'node:path';
+import { systemClock } from '../../lib/clock.ts';
+import { formatDurationMs } from '../../lib/duration.ts';
+import { ExitCode } from '../cli/exit-codes.ts';
+import { describeDrill } from './describe.ts';
+import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
+import { type DrillResult, runDrill } from './run.ts';
+import { type DrillOverrides, type DrillSpec, validateDrill } from './spec.ts';
+import { formatGateTable } from './verdict.ts';
+
+export interface DrillCommandOptions extends DrillOverrides {
+  out?: string;
+}
+
+/** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
+export async function prepareDrill(
+  nameOrPath: string,
+  opts: DrillOverrides,
+  write: (text: string) => void,
+): Promise<DrillSpec | undefined> {
+  const { name, path } = resolveDrill(nameOrPath);
+  const module = await loadDrillModule(path);
+  const { spec, errors } = validateDrill(name, path, module, opts);
+  if (spec) return spec;
+  write(`invalid drill ${path} (${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing was started):\n`);
+  for (const e of errors) write(`  - ${e}\n`);
+  return undefined;
+}
+
+/** A progress reporter: rewrites one line on a TTY, prints a line every 5 s otherwise. */
+function progressPrinter(stream: NodeJS.WriteStream) {
+  let lastMs = Number.NEGATIVE_INFINITY;
+  let shown = false;
+  return {
+    print(line: string) {
+      if (stream.isTTY) {
+        stream.write(`\r\u001b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`);
+        shown = true;
+        return;
+      }
+      const nowMs = systemClock.monotonicMs();
+      if (nowMs - lastMs < 5000) return;
+      lastMs = nowMs;
+      stream.write(`${line}\n`);
+    },
+    clear() {
+      if (shown) stream.write('\r\u001b[2K');
+      shown = false;
+    },
+  };
+}
+
+export async function runDrillCommand(scenario: string | undefined, opts: DrillCommandOptions): Promise<number> {
+  const err = process.stderr;
+  const spec = await prepareDrill(scenario ?? DEFAULT_SCENARIO, opts, (t) => err.write(t));
+  if (!spec) return ExitCode.INVALID_SPEC;
+  const stamp = new Date(systemClock.wallMs()).toISOString().replace(/[:.]/g, '-');
+  const out = opts.out ?? join('runs', `${spec.name}-${stamp}`);
+  err.write(`${describeDrill(spec)}\nout: ${out}\n`);
+  const progress = progressPrinter(err);
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let result: DrillResult;
+  try {
+    result = await runDrill({
+      spec,
+      out,
+      signal: controller.signal,
+      say: (line) => {
+        progress.clear();
+        err.write(`drill: ${line}\n`);
+      },
+      progress: (line) => progress.print(line),
+    });
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSigint);
+  }
+  process.stdout.write(formatResult(result));
+  return result.exitCode;
+}
+
+export function formatResult(result: DrillResult): string {
+  const lines: string[] = [''];
+  const report = result.report;
+  if (report) {
+    lines.push(`${report.verdict.toUpperCase()}: ${report.exitReason}`, formatGateTable(report));
+  } else {
+    lines.push(`NO VERDICT: the drill ended before its check (exit ${result.exitCode})`);
+  }
+  const drain = result.drainMs === undefined ? 'not drained' : formatDurationMs(result.drainMs);
+  lines.push(`drill took ${formatDurationMs(result.durationMs)}; drained after the heal in ${drain}`);
+  const html = result.reportPaths.find((p) => p.endsWith('report.html'));
+  if (html) lines.push(`report: ${html}`);
+  lines.push(`exit code ${result.exitCode}`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,117 @@
+/**
+ * Drills end to end with real parts on loopback: bundled broker processes, a real toxiproxy-server in front of every
+ * node, the node driver in worker threads. Each built-in scenario in its short form passes with its faults; the
+ * canary broker (it acknowledges but drops one send in 25) makes the drill fail and name `lost`; an invalid spec is
+ * rejected with every problem listed before anything boots.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { ExitCode } from '../cli/exit-codes.ts';
+import { prepareDrill } from './cli.ts';
+import { type DrillResult, runDrill } from './run.ts';
+import type { DrillSpec } from './spec.ts';
+
+const cli = resolve(import.meta.dirname, '../../bin/mqdrill.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'mqdrill-drill-it-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function drill(name: string): Promise<{ spec: DrillSpec; result: DrillResult; lines: string[] }> {
+  const lines: string[] = [];
+  const spec = await prepareDrill(name, {}, (t) => lines.push(t));
+  expect(lines).toEqual([]);
+  const result = await runDrill({ spec: spec as DrillSpec, out: join(dir, name), say: (l) => lines.push(l) });
+  return { spec: spec as DrillSpec, result, lines };
+}
+
+function expectPassed({ result, lines }: { result: DrillResult; lines: string[] }): void {
+  const report = result.report;
+  const failing = [
+    ...(report?.anomalies ?? []).filter((a) => a.verdict !== 'pass').map((a) => `${a.name}: ${a.examples[0]?.detail}`),
+    ...(report?.gates ?? []).filter((g) => g.status !== 'pass').map((g) => `${g.source} (${g.actual ?? g.note})`),
+  ];
+  expect({ exitCode: result.exitCode, failing }, lines.join('\n')).toEqual({ exitCode: 0, failing: [] });
+  expect(result.drainMs).toBeDefined();
+  expect(result.reportPaths.map((p) => p.split('/').at(-1))).toEqual([
+    'report.json',
+    'junit.xml',
+    'summary.md',
+    'report.html',
+  ]);
+  expect(report?.faults.length).toBeGreaterThan(0);
+  expect(report?.faults.every((f) => f.endMs !== undefined)).toBe(true);
+  const phases = report?.phases.map((p) => p.name) ?? [];
+  for (const phase of ['plan', 'boot', 'provision', 'warm-up', 'faults', 'heal', 'drain-wait', 'check']) {
+    expect(phases).toContain(phase);
+  }
+}
+
+describe('drill: built-in scenarios against the bundled broker, with faults', () => {
+  test('flash-sale: a 10x burst with latency on the broker drains within the SLO, nothing lost', async () => {
+    const run = await drill('flash-sale');
+    expectPassed(run);
+    expect(run.result.report?.gates.find((g) => g.source === 'drain < 30s')?.status).toBe('pass');
+  }, 120_000);
+
+  test('ordered: FIFO lifecycles keep their order through a broker kill and consumer crashes', async () => {
+    const run = await drill('ordered');
+    expectPassed(run);
+    const order = run.result.report?.anomalies.find((a) => a.name === 'order');
+    expect(order?.checked).toBeGreaterThan(0);
+    expect(run.result.report?.counts.sends_unknown ?? 0).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+
+  test('retry-storm: poison dead-letters, transient failures are processed, amplification reported', async () => {
+    const run = await drill('retry-storm');
+    expectPassed(run);
+    const deadLetter = run.result.report?.anomalies.find((a) => a.name === 'dead-letter');
+    expect(deadLetter?.checked).toBeGreaterThan(0);
+    const meta = run.result.report?.run.meta.drill as { retryAmplification: number };
+    expect(meta.retryAmplification).toBeGreaterThan(1);
+  }, 120_000);
+
+  test('delayed: no reminder early or late, none lost, under latency', async () => {
+    const run = await drill('delayed');
+    expectPassed(run);
+    expect(run.result.report?.anomalies.find((a) => a.name === 'delay')?.checked).toBeGreaterThan(0);
+  }, 120_000);
+
+  test('transactional: no rolled-back message delivered, every committed one is', async () => {
+    const run = await drill('transactional');
+    expectPassed(run);
+    expect(run.result.report?.anomalies.find((a) => a.name === 'transaction')?.checked).toBeGreaterThan(0);
+  }, 120_000);
+
+  test('fan-out: three groups with TAG and SQL92 filters on two nodes each get what they select', async () => {
+    const run = await drill('fan-out');
+    expectPassed(run);
+    expect(run.result.report?.anomalies.find((a) => a.name === 'filter')?.checked).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('drill: the command', () => {
+  test('canary: a broker that drops acknowledged sends fails the drill, exit 1, naming lost', () => {
+    const out = join(dir, 'canary');
+    const spec = join(import.meta.dirname, 'testdata/canary.json');
+    const run = spawnSync(process.execPath, [cli, 'drill', spec, '--out', out], { encoding: 'utf8', timeout: 90_000 });
+    expect(run.status, run.stderr).toBe(ExitCode.GUARANTEE_VIOLATED);
+    expect(run.stdout).toMatch(/^FAIL: guarantee violated: lost\b/m);
+    expect(run.stdout).toMatch(/^ {2}fail {5} {2}anomaly lost +\d+ of \d+$/m);
+    expect(run.stdout).toContain(`report: ${join(out, 'report.html')}`);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+  }, 120_000);
+
+  test('an invalid spec: every problem listed, exit 3, nothing booted', () => {
+    const out = join(dir, 'invalid');
+    const spec = join(import.meta.dirname, 'testdata/invalid.json');
+    const run = spawnSync(process.execPath, [cli, 'drill', spec, '--out', out, '--seed', 'x'], { encoding: 'utf8' });
+    expect(run.status).toBe(ExitCode.INVALID_SPEC);
+    expect(run.stderr).toContain('(14 problems; nothing was started)');
+    expect(run.stderr).toContain('  - --seed: must be a whole number >= 0 (got "x")');
+    expect(run.stderr).toContain('  - drill.drian: unknown option');
+    expect(run.stderr).not.toContain('boot');
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -1,0 +1,507 @@
+/**
+ * One drill, end to end (DESIGN.md "A drill, end to end"), each phase a `ph` marker in the drill's own ledger
+ * (ledger-drill.ndjson):
+ *
+ *   plan → boot → provision → warm-up → faults (load with the fault schedule running) → heal → drain-wait
+ *        → check → report → stop
+ *
+ * The load engine runs from warm-up to the end of its drain and writes its own `load` and `drain` markers. The fault
+ * schedule counts from the end of the warm-up; at the end of the load every fault is healed, then the drain waits
+ * until the target reports zero backlog for the scenario's groups and the ledger shows every acknowledged message
+ * delivered, or the drain deadline passes (then a `drain` end marker with ok:false fails the `drain` check). When the
+ * load engine's consumers go idle before that, drain rounds run the consumers again. Everything is bounded in time;
+ * an abort (Ctrl-C) heals, stops and ends with 130.
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Clock, systemClock } from '../../lib/clock.ts';
+import { formatDurationMs } from '../../lib/duration.ts';
+import { writeReports } from '../../reports/index.ts';
+import type { Report } from '../../reports/schema.ts';
+import { checkLedgers } from '../checks/engine.ts';
+import { evaluateGates } from '../checks/gates.ts';
+import { buildReport } from '../checks/report.ts';
+import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import type { Target } from '../deploy/types.ts';
+import { type FaultEvent, FaultRunner, faultLedgerRecord, type ScheduledFault } from '../faults/index.ts';
+import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
+import { type LoadResult, runLoad } from '../load/engine.ts';
+import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
+import type { LoadPlan } from '../load/options.ts';
+import type { TargetEndpoint } from '../load/protocol.ts';
+import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
+import { scheduleOf } from './describe.ts';
+import { drainState, listLedgers } from './drain.ts';
+import { type DrillSpec, drainGroups } from './spec.ts';
+import { drillExitCode, faultGate, retryAmplification, thresholdGates } from './verdict.ts';
+
+export interface DrillRunOptions {
+  spec: DrillSpec;
+  /** Folder for ledgers, the load summary, reports and the target's data. */
+  out: string;
+  clock?: Clock;
+  signal?: AbortSignal;
+  /** Status lines: phases, faults, results. */
+  say: (line: string) => void;
+  /** The live progress line while the load runs. */
+  progress?: (line: string) => void;
+  launcher?: DriverLauncher;
+  /** Tests may boot something else. */
+  boot?: BootTarget;
+  runId?: string;
+}
+
+export interface DrillResult {
+  exitCode: number;
+  report: Report | undefined;
+  reportPaths: string[];
+  /** From the end of the heal until zero backlog and every acknowledged message delivered (undefined: never). */
+  drainMs: number | undefined;
+  durationMs: number;
+  /** Duration of each phase, in order. */
+  phasesMs: Record<string, number>;
+  loadFailure: string | undefined;
+}
+
+const PROVISION_TIMEOUT_MS = 60_000;
+const HEAL_TIMEOUT_MS = 60_000;
+const PROGRESS_INTERVAL_MS = 200;
+const SAMPLE_INTERVAL_MS = 1000;
+/** What a drill writes into its --out folder (cleared when the folder is reused). */
+const STALE_OUTPUT =
+  /^(ledger-.*\.ndjson(\.gz)?|drain-round-\d+|target|summary\.json|report\.(json|html)|junit\.xml|summary\.md)$/;
+
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+export class DrillRun {
+  private readonly clock: Clock;
+  private readonly spec: DrillSpec;
+  private readonly plan: LoadPlan;
+  private readonly groups: string[];
+  private ledger: LedgerWriter | undefined;
+  private booted: BootedTarget | undefined;
+  private runner: FaultRunner | undefined;
+  private schedule: ScheduledFault[] = [];
+  private readonly phasesMs: Record<string, number> = {};
+  private readonly openPhases = new Map<string, number>();
+  private currentPhase = 'plan';
+  private drainStartMs: number | undefined;
+  private drainedAtMs: number | undefined;
+  private drainedAtWallMs: number | undefined;
+  private stopSampling: (() => void) | undefined;
+  private drainRounds = 0;
+
+  constructor(private readonly opts: DrillRunOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.spec = opts.spec;
+    this.plan = { ...opts.spec.plan, drainTimeoutMs: opts.spec.drainDeadlineMs };
+    this.groups = drainGroups(opts.spec);
+  }
+
+  private get runId(): string {
+    return this.opts.runId ?? `${this.spec.name}-${this.clock.wallMs()}`;
+  }
+
+  private get target(): Target {
+    if (!this.booted) throw new Error('no target');
+    return this.booted.target;
+  }
+
+  async execute(): Promise<DrillResult> {
+    const startedMs = this.clock.monotonicMs();
+    this.clearPreviousRun();
+    this.openLedger();
+    let report: Report | undefined;
+    let reportPaths: string[] = [];
+    let load: LoadResult | undefined;
+    let exitCode: number;
+    try {
+      await this.phase('plan', async () => {
+        this.schedule = scheduleOf(this.spec);
+      });
+      this.booted = await this.phase('boot', () =>
+        (this.opts.boot ?? bootTarget)(this.spec, this.opts.out, this.opts.say),
+      );
+      await this.phase('provision', () =>
+        this.bounded(this.target.provision(this.spec.topics, this.spec.groups), PROVISION_TIMEOUT_MS, 'provision'),
+      );
+      this.startSampling();
+      load = await this.loadWithFaults();
+      await this.drainUntilDone(load);
+      this.stopSampling?.();
+      ({ report, reportPaths } = await this.checkAndReport(load));
+      exitCode = drillExitCode(report, load.failure, false);
+    } catch (err) {
+      exitCode = this.failureCode(err);
+    } finally {
+      this.stopSampling?.();
+      await this.cleanUp();
+    }
+    const drainMs =
+      this.drainedAtMs !== undefined && this.drainStartMs !== undefined
+        ? this.drainedAtMs - this.drainStartMs
+        : undefined;
+    const durationMs = this.clock.monotonicMs() - startedMs;
+    return { exitCode, report, reportPaths, drainMs, durationMs, phasesMs: this.phasesMs, loadFailure: load?.failure };
+  }
+
+  private failureCode(err: unknown): number {
+    if (err instanceof Interrupted || this.opts.signal?.aborted) {
+      this.opts.say('interrupted: healing every fault and stopping the target');
+      return ExitCode.INTERRUPTED;
+    }
+    if (err instanceof CliError) {
+      this.opts.say(`${this.currentPhase} failed: ${err.message}`);
+      return err.exitCode;
+    }
+    this.opts.say(`${this.currentPhase} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return this.currentPhase === 'boot' || this.currentPhase === 'provision'
+      ? ExitCode.TARGET_FAILED
+      : ExitCode.INTERNAL;
+  }
+
+  private async cleanUp(): Promise<void> {
+    try {
+      if (this.runner) await this.bounded(this.runner.healAll(), HEAL_TIMEOUT_MS, 'heal');
+    } catch (err) {
+      this.opts.say(`heal failed: ${(err as Error).message}`);
+    }
+    try {
+      if (this.booted) await this.phase('stop', () => (this.booted as BootedTarget).stop(), true);
+    } catch (err) {
+      this.opts.say(`stopping the target failed: ${(err as Error).message}`);
+    }
+    await this.ledger?.close().catch(() => {});
+  }
+
+  /** A reused --out folder: the previous drill's ledgers, broker data and reports would mix with this one's. */
+  private clearPreviousRun(): void {
+    mkdirSync(this.opts.out, { recursive: true });
+    const stale = readdirSync(this.opts.out).filter((f) => STALE_OUTPUT.test(f));
+    if (stale.length > 0) this.opts.say(`clearing the previous drill in ${this.opts.out} (${stale.length} entries)`);
+    for (const f of stale) rmSync(join(this.opts.out, f), { recursive: true, force: true });
+  }
+
+  /** Subscriptions as the checker needs them: FIFO groups (order check) and max attempts (dead-letter check). */
+  private subscriptions(): Subscription[] {
+    return this.plan.scenarios.flatMap((s) => {
+      const c = s.consumer;
+      if (!c) return [];
+      const fifo = this.spec.groups.find((g) => g.name === c.group)?.fifo ?? false;
+      const sub: Subscription = {
+        group: c.group,
+        topic: c.topic,
+        filter: c.filter.expression,
+        filterType: c.filter.type,
+      };
+      return [{ ...sub, fifo, ...(c.maxAttempts !== undefined ? { maxAttempts: c.maxAttempts } : {}) }];
+    });
+  }
+
+  private openLedger(): void {
+    this.ledger = new LedgerWriter(
+      join(this.opts.out, 'ledger-drill.ndjson'),
+      {
+        process: 'drill',
+        role: 'drill',
+        run: this.runId,
+        startedMs: this.clock.wallMs(),
+        guarantee: this.spec.guarantee,
+        subscriptions: this.subscriptions(),
+        ...(this.spec.drainSloMs !== undefined ? { drainSloMs: this.spec.drainSloMs } : {}),
+        meta: {
+          scenario: this.spec.name,
+          source: this.spec.source,
+          seed: this.plan.seed,
+          target: this.spec.target.kind,
+          nodes: this.spec.target.nodes,
+        },
+      },
+      { clock: this.clock },
+    );
+  }
+
+  private mark(name: string, s: PhaseMarker['s'], extra: { ok?: boolean; ts?: number } = {}): void {
+    const ts = extra.ts ?? this.clock.wallMs();
+    this.ledger?.write({ t: 'ph', ts, n: name, s, ...(extra.ok !== undefined ? { ok: extra.ok } : {}) });
+    if (s === 'start') {
+      this.openPhases.set(name, this.clock.monotonicMs());
+      this.currentPhase = name;
+      return;
+    }
+    const startedMs = this.openPhases.get(name);
+    if (startedMs !== undefined) this.phasesMs[name] = this.clock.monotonicMs() - startedMs;
+    this.openPhases.delete(name);
+  }
+
+  /** Runs one phase between its markers; checks for an abort before it starts. */
+  private async phase<T>(name: string, work: () => Promise<T>, evenIfAborted = false): Promise<T> {
+    if (!evenIfAborted && this.opts.signal?.aborted) throw new Interrupted();
+    this.mark(name, 'start');
+    this.opts.say(`${name}...`);
+    try {
+      return await work();
+    } finally {
+      this.mark(name, 'end');
+    }
+  }
+
+  private bounded<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const cancel = this.clock.setTimer(timeoutMs, () =>
+        reject(new CliError(`${what}: no answer in ${formatDurationMs(timeoutMs)}`, ExitCode.TARGET_FAILED)),
+      );
+      work.then(resolve, reject).finally(cancel);
+    });
+  }
+
+  private endpoint(): TargetEndpoint {
+    const access = this.target.access;
+    return {
+      endpoint: access.endpoint,
+      tls: access.tls,
+      namespace: access.namespace,
+      ...(access.credentials
+        ? { accessKey: access.credentials.accessKey, secretKey: access.credentials.secretKey }
+        : {}),
+    };
+  }
+
+  /** Broker backlog samples (`bl` records) every second for the report's backlog chart. */
+  private startSampling(): void {
+    let cancel: (() => void) | undefined;
+    let stopped = false;
+    const tick = async () => {
+      const rows = await this.target.backlog(this.groups).catch(() => undefined);
+      if (stopped || rows === undefined) return;
+      const perGroup = new Map<string, number>();
+      for (const r of rows) perGroup.set(r.group, (perGroup.get(r.group) ?? 0) + r.ready + r.inflight + r.retry);
+      for (const [cg, n] of perGroup) this.ledger?.write({ t: 'bl', ts: this.clock.wallMs(), cg, n });
+    };
+    const arm = () => {
+      cancel = this.clock.setTimer(SAMPLE_INTERVAL_MS, () => void tick().finally(() => stopped || arm()));
+    };
+    arm();
+    this.stopSampling = () => {
+      stopped = true;
+      cancel?.();
+    };
+  }
+
+  /**
+   * Warm-up, load with faults, heal, and the drill's drain wait, while the load engine runs. The engine says when its
+   * load starts only through its first progress line, PROGRESS_INTERVAL_MS after the start.
+   */
+  private async loadWithFaults(): Promise<LoadResult> {
+    if (this.opts.signal?.aborted) throw new Interrupted();
+    const timers: Array<() => void> = [];
+    let loadDone = false;
+    const onStart = () => {
+      const startWallMs = this.clock.wallMs() - PROGRESS_INTERVAL_MS;
+      this.mark('warm-up', 'start', { ts: startWallMs });
+      this.opts.say(`warm-up (${formatDurationMs(this.spec.warmUpMs)}, no faults)...`);
+      const sinceStartMs = PROGRESS_INTERVAL_MS;
+      timers.push(this.clock.setTimer(this.spec.warmUpMs - sinceStartMs, () => this.startFaults()));
+      timers.push(
+        this.clock.setTimer(this.spec.loadDurationMs - sinceStartMs, () => {
+          if (!loadDone) this.healWatch ??= this.healThenWatchDrain(() => loadDone);
+        }),
+      );
+    };
+    let started = false;
+    const result = await runLoad(this.plan, this.endpoint(), {
+      launcher: this.opts.launcher ?? nodeWorkerLauncher(),
+      clock: this.clock,
+      out: this.opts.out,
+      runId: this.runId,
+      progressIntervalMs: PROGRESS_INTERVAL_MS,
+      onProgress: (line) => {
+        if (!started) {
+          started = true;
+          onStart();
+        }
+        this.opts.progress?.(this.progressLine(line));
+      },
+      onLog: (line) => this.opts.say(line),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    }).finally(() => {
+      loadDone = true;
+      for (const cancel of timers) cancel();
+    });
+    if (this.opts.signal?.aborted) throw new Interrupted();
+    this.healWatch ??= this.healThenWatchDrain(() => true);
+    await this.healWatch;
+    if (result.failure) this.opts.say(`load failed: ${result.failure}`);
+    return result;
+  }
+
+  private progressLine(line: string): string {
+    const active = this.runner?.activeFaults().map((f) => f.name) ?? [];
+    return `[${this.currentPhase}] ${line}${active.length > 0 ? ` | faults: ${active.join(', ')}` : ''}`;
+  }
+
+  private startFaults(): void {
+    this.mark('warm-up', 'end');
+    this.mark('faults', 'start');
+    const count = this.schedule.length;
+    this.opts.say(`load with faults (${count} scheduled)...`);
+    this.runner = new FaultRunner({
+      clock: this.clock,
+      schedule: this.schedule,
+      injectors: this.booted?.injectors ?? {},
+      onEvent: (event) => this.onFaultEvent(event),
+      onError: (e) => this.opts.say(`fault ${e.step} ${e.name} failed: ${e.error.message}`),
+    });
+    this.runner.start();
+  }
+
+  private onFaultEvent(event: FaultEvent): void {
+    this.ledger?.write(faultLedgerRecord(event));
+    this.opts.say(`${event.type === 'fault-start' ? 'fault in force' : 'fault healed'}: ${event.name}`);
+  }
+
+  private healWatch: Promise<void> | undefined;
+
+  /** Heals everything, then watches the drain until it is done, the load engine is done, or the deadline. */
+  private async healThenWatchDrain(engineDone: () => boolean): Promise<void> {
+    if (this.openPhases.has('warm-up')) this.mark('warm-up', 'end');
+    if (this.openPhases.has('faults')) this.mark('faults', 'end');
+    this.mark('heal', 'start');
+    this.opts.say('heal: every fault healed...');
+    if (this.runner)
+      await this.bounded(this.runner.healAll(), HEAL_TIMEOUT_MS, 'heal').catch((e) => this.opts.say(String(e)));
+    this.mark('heal', 'end');
+    this.mark('drain-wait', 'start');
+    this.drainStartMs = this.clock.monotonicMs();
+    this.opts.say(
+      'drain: until zero backlog and every acknowledged message delivered ' +
+        `(deadline ${formatDurationMs(this.spec.drainDeadlineMs)})...`,
+    );
+    await this.watchDrain(engineDone);
+  }
+
+  private deadlinePassed(): boolean {
+    return this.clock.monotonicMs() - (this.drainStartMs ?? 0) >= this.spec.drainDeadlineMs;
+  }
+
+  private async watchDrain(engineDone: () => boolean): Promise<void> {
+    while (this.drainedAtMs === undefined && !engineDone() && !this.deadlinePassed() && !this.opts.signal?.aborted) {
+      if (await this.pollDrain()) return;
+    }
+  }
+
+  /** One look at the drain condition; waits before returning false so polls are spaced by their own cost. */
+  private async pollDrain(): Promise<boolean> {
+    await this.ledger?.flush();
+    const state = await drainState(this.target, this.groups, this.opts.out, this.clock);
+    if (state.drained) {
+      this.drainedAtMs = this.clock.monotonicMs();
+      this.drainedAtWallMs = this.clock.wallMs();
+      const tookMs = this.drainedAtMs - (this.drainStartMs ?? 0);
+      this.opts.say(
+        `drained ${formatDurationMs(tookMs)} after the heal (backlog 0, every acknowledged message delivered)`,
+      );
+      return true;
+    }
+    const waitMs = Math.max(SAMPLE_INTERVAL_MS, 2 * state.checkMs);
+    await new Promise<void>((resolve) => this.clock.setTimer(waitMs, resolve));
+    return false;
+  }
+
+  /**
+   * After the load engine ends: if the drain condition does not hold yet, run the consumers again (a drain round:
+   * consumers only, until idle) until it holds or the deadline passes; then close the drain with its verdict.
+   */
+  private async drainUntilDone(load: LoadResult): Promise<void> {
+    while (this.drainedAtMs === undefined && !this.opts.signal?.aborted) {
+      if (await this.pollDrainOnce()) break;
+      if (this.deadlinePassed() || load.failure) break;
+      await this.drainRound();
+    }
+    if (this.opts.signal?.aborted) throw new Interrupted();
+    const ok = this.drainedAtMs !== undefined;
+    this.mark('drain-wait', 'end', { ok, ...(this.drainedAtWallMs !== undefined ? { ts: this.drainedAtWallMs } : {}) });
+    if (!ok) {
+      // Fails the `drain` check: the deadline passed with backlog left.
+      this.ledger?.write({ t: 'ph', ts: this.clock.wallMs(), n: 'drain', s: 'end', ok: false });
+      this.opts.say(`drain deadline (${formatDurationMs(this.spec.drainDeadlineMs)}) passed with messages undelivered`);
+    }
+  }
+
+  private async pollDrainOnce(): Promise<boolean> {
+    await this.ledger?.flush();
+    const state = await drainState(this.target, this.groups, this.opts.out, this.clock);
+    if (!state.drained) {
+      this.opts.say(`not drained yet: broker backlog ${state.backlog ?? 'unknown'}, ${state.undelivered} undelivered`);
+      return false;
+    }
+    this.drainedAtMs = this.clock.monotonicMs();
+    this.drainedAtWallMs = this.clock.wallMs();
+    this.opts.say(`drained ${formatDurationMs(this.drainedAtMs - (this.drainStartMs ?? 0))} after the heal`);
+    return true;
+  }
+
+  /** The scenario's consumers alone, until idle or what is left of the drain deadline. */
+  private async drainRound(): Promise<void> {
+    const leftMs = this.spec.drainDeadlineMs - (this.clock.monotonicMs() - (this.drainStartMs ?? 0));
+    const consumers = this.plan.scenarios
+      .filter((s) => s.role === 'consumer')
+      .map((s) => ({ ...s, schedule: { ...s.schedule, startTimeMs: 0, durationMs: 0 } }));
+    const round = ++this.drainRounds;
+    this.opts.say(`drain round ${round}: consumers again, for at most ${formatDurationMs(leftMs)}`);
+    await runLoad({ ...this.plan, scenarios: consumers, drainTimeoutMs: Math.max(1000, leftMs) }, this.endpoint(), {
+      launcher: this.opts.launcher ?? nodeWorkerLauncher(),
+      clock: this.clock,
+      out: join(this.opts.out, `drain-round-${round}`),
+      runId: this.runId,
+      onLog: (line) => this.opts.say(line),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
+  }
+
+  private async checkAndReport(load: LoadResult): Promise<{ report: Report; reportPaths: string[] }> {
+    this.mark('check', 'start');
+    await this.ledger?.flush();
+    this.opts.say('check...');
+    const result = await checkLedgers(listLedgers(this.opts.out));
+    this.mark('check', 'end');
+    const nowMs = this.clock.wallMs();
+    for (const p of result.phases) if (p.name === 'check' && p.endMs === undefined) p.endMs = nowMs;
+    const injected = this.runner?.events.filter((e) => e.type === 'fault-start').length ?? 0;
+    const gates = [
+      ...evaluateGates(this.spec.gates, result),
+      ...thresholdGates(load.summary),
+      ...[faultGate(this.schedule.length, injected, this.runner?.errors ?? [])].filter((g) => g !== undefined),
+    ];
+    const report = buildReport(result, gates, nowMs);
+    report.run.meta.drill = this.reportMeta(report, load);
+    return this.phase('report', async () => ({ report, reportPaths: await writeReports(report, this.opts.out) }));
+  }
+
+  private reportMeta(report: Report, load: LoadResult): Record<string, unknown> {
+    const drainMs =
+      this.drainedAtMs !== undefined && this.drainStartMs !== undefined ? this.drainedAtMs - this.drainStartMs : null;
+    return {
+      scenario: this.spec.name,
+      seed: this.plan.seed,
+      target: this.spec.target.kind,
+      nodes: this.spec.target.nodes,
+      faultsScheduled: this.schedule.map((f) => ({ name: f.name, startMs: f.startMs, endMs: f.endMs })),
+      drainedAfterHealMs: drainMs,
+      drainRounds: this.drainRounds,
+      retryAmplification: retryAmplification(report.counts) ?? null,
+      phasesMs: this.phasesMs,
+      loadSummary: load.summaryPath ?? null,
+    };
+  }
+}
+
+/** Runs a validated drill. */
+export function runDrill(options: DrillRunOptions): Promise<DrillResult> {
+  return new DrillRun(options).execute();
+}

@@ -1,0 +1,67 @@
+/**
+ * Flash sale: orders arrive at a base rate, burst to 10x for a few seconds, and fall back. The fulfilment consumers
+ * are bounded like a database (a fixed number of clients, 10 ms of work per order), so a backlog builds during the
+ * burst and must drain within the SLO once it ends. One network fault (latency on the broker) lands in the burst.
+ * Gates: nothing lost, the drain within 30 s, send p99 under 2 s (under the fault, on a laptop).
+ *
+ *   mqdrill drill flash-sale                  # the short form, about 30 s in all
+ *   mqdrill drill flash-sale --duration 5m    # the same shape stretched to 5 minutes
+ */
+const baseRate = 20;
+const burstRate = baseRate * 10;
+
+export const options = {
+  scenarios: {
+    orders: {
+      executor: 'ramping-arrival-rate',
+      startRate: baseRate,
+      timeUnit: '1s',
+      preAllocatedVUs: 64,
+      maxVUs: 256,
+      stages: [
+        { target: baseRate, duration: '4s' },
+        { target: burstRate, duration: '1s' },
+        { target: burstRate, duration: '3s' },
+        { target: baseRate, duration: '1s' },
+        { target: baseRate, duration: '3s' },
+      ],
+      role: 'producer',
+      message: {
+        type: 'NORMAL',
+        topic: 'orders',
+        tags: ['web', 'app'],
+        keys: { count: 5000, distribution: 'zipf', exponent: 1.1, prefix: 'customer-' },
+        bodySizeBytes: { distribution: 'uniform', min: 256, max: 2048 },
+      },
+    },
+    fulfilment: {
+      executor: 'constant-vus',
+      vus: 2,
+      duration: '12s',
+      role: 'consumer',
+      consumer: {
+        group: 'fulfilment',
+        topic: 'orders',
+        processingTime: '10ms',
+        receiveBatchSize: 16,
+        awaitDuration: '1s',
+        invisibleDuration: '10s',
+      },
+    },
+  },
+  thresholds: {
+    send_duration: ['p(99)<2000'],
+  },
+  drain: { idle: '3s', timeout: '60s' },
+  seed: 7,
+};
+
+export const drill = {
+  description: 'a burst of orders to 10x the base rate against consumers bounded like a database.',
+  target: { nodes: 1 },
+  warmUp: '2s',
+  faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 50, jitterMs: 10, at: '3s', duration: '3s' }],
+  gates: ['lost == 0', 'drain < 30s', 'send_duration: p(99)<2s'],
+  drain: { deadline: '60s', slo: '30s' },
+  guarantee: 'at-least-once',
+};

@@ -1,0 +1,59 @@
+/**
+ * Ordered: each order's lifecycle (created, paid, shipped, delivered...) is one FIFO message group, so the order
+ * service must see an order's events in sequence. The broker is killed (SIGKILL) and restarted mid-load, and the
+ * consumer crashes mid-batch every 150 messages (its unacknowledged messages come back after the invisible time:
+ * 10 s, the broker's minimum, hence the 11 s drain idle).
+ * Gates: no order violation within a message group, nothing lost.
+ */
+export const options = {
+  scenarios: {
+    lifecycle: {
+      executor: 'constant-arrival-rate',
+      rate: 40,
+      timeUnit: '1s',
+      duration: '10s',
+      preAllocatedVUs: 32,
+      maxVUs: 64,
+      role: 'producer',
+      message: {
+        type: 'FIFO',
+        topic: 'order-events',
+        tags: ['created', 'paid', 'shipped', 'delivered'],
+        keys: { count: 40, distribution: 'uniform', prefix: 'order-' },
+        bodySizeBytes: 512,
+      },
+    },
+    'order-service': {
+      executor: 'constant-vus',
+      vus: 2,
+      duration: '10s',
+      role: 'consumer',
+      consumer: {
+        group: 'order-service',
+        topic: 'order-events',
+        processingTime: '2ms',
+        crashAfter: 150,
+        restartDelay: '300ms',
+        invisibleDuration: '10s',
+        receiveBatchSize: 8,
+        awaitDuration: '1s',
+      },
+    },
+  },
+  thresholds: {
+    messages_acked: ['count>0'],
+  },
+  drain: { idle: '11s', timeout: '60s' },
+  seed: 11,
+};
+
+export const drill = {
+  description:
+    "each order's lifecycle as one FIFO message group, under a broker kill and restart and consumer crashes.",
+  target: { nodes: 1 },
+  warmUp: '2s',
+  faults: [{ kind: 'kill', target: 'broker-0', at: '2s', duration: '2s' }],
+  gates: ['order == 0', 'lost == 0'],
+  drain: { deadline: '60s' },
+  guarantee: 'at-least-once',
+};

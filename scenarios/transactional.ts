@@ -1,0 +1,44 @@
+/**
+ * Transactional: an order service writes its order and sends a half message in one local transaction; 70% commit,
+ * 20% roll back and 10% leave the outcome open so the broker's check-back decides (the producer answers commit).
+ * No rolled-back message may be delivered, no message before its commit, and every committed one must arrive, while
+ * the broker's network is slow for a few seconds.
+ */
+export const options = {
+  scenarios: {
+    checkout: {
+      executor: 'constant-arrival-rate',
+      rate: 30,
+      timeUnit: '1s',
+      duration: '8s',
+      preAllocatedVUs: 16,
+      maxVUs: 64,
+      role: 'producer',
+      message: {
+        type: 'TRANSACTION',
+        topic: 'order-tx',
+        transaction: { commit: 0.7, rollback: 0.2, unknown: 0.1 },
+        bodySizeBytes: 512,
+      },
+    },
+    ledger: {
+      executor: 'constant-vus',
+      vus: 2,
+      duration: '8s',
+      role: 'consumer',
+      consumer: { group: 'ledger-service', topic: 'order-tx', receiveBatchSize: 16, awaitDuration: '1s' },
+    },
+  },
+  drain: { idle: '5s', timeout: '90s' },
+  seed: 19,
+};
+
+export const drill = {
+  description: 'half messages committed, rolled back or left to the check-back, under latency on the broker.',
+  target: { nodes: 1 },
+  warmUp: '2s',
+  faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 60, jitterMs: 20, at: '1s', duration: '3s' }],
+  gates: ['transaction == 0', 'lost == 0'],
+  drain: { deadline: '90s' },
+  guarantee: 'at-least-once',
+};
