@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,32 @@ func TestProtocolErrorsAreFatalAndBadLinesAreLogged(t *testing.T) {
 		!strings.Contains(lines[1], `"type":"error"`) || !strings.Contains(lines[1], "start before plan") ||
 		!strings.Contains(lines[1], `"fatal":true`) {
 		t.Fatalf("exit %d, output:\n%s", code, out.String())
+	}
+}
+
+func TestConsumerPlanThenStopBeforeStartAnswersReadyAndDone(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "ledger-billing-0.ndjson")
+	plan := fmt.Sprintf(`{"type":"plan","protocol":1,"driverId":"billing-0","runId":"r1","idPrefix":"p",`+
+		`"segment":{"index":0,"count":1},"target":{"endpoint":"127.0.0.1:1","tls":false,"namespace":""},`+
+		`"scenario":{"name":"billing","role":"consumer","workers":1,"tags":{},`+
+		`"schedule":{"executor":"constant-vus","vus":2,"durationMs":1000,"startTimeMs":0,"gracefulStopMs":0},`+
+		`"message":null,"consumer":{"group":"g","topic":"t","kind":"simple","filter":{"type":"TAG","expression":"*"},`+
+		`"maxAttempts":3}},"seed":1,"ledgerPath":%q,"metricsIntervalMs":1000}`, ledgerPath)
+	var out bytes.Buffer
+	code := run([]string{"--driver-id", "billing-0", "--log-dir", dir}, strings.NewReader(plan+"\n"+
+		`{"type":"stop","reason":"aborted"}`+"\n"), &out, &bytes.Buffer{})
+	if code != 0 || !strings.Contains(out.String(), `"type":"ready"`) || !strings.Contains(out.String(),
+		`"type":"done"`) || !strings.Contains(out.String(), `"client":"golang/v5@`) {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	header, err := os.ReadFile(ledgerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"type":"header"`, `"process":"billing-0"`, `"maxAttempts":3`, `"group":"g"`} {
+		if !strings.Contains(string(header), want) {
+			t.Errorf("ledger header lacks %s: %s", want, header)
+		}
 	}
 }

@@ -140,12 +140,15 @@ func (d *driver) start() error {
 	if s.Schedule.Executor == "constant-vus" {
 		vus = s.Schedule.Vus
 	}
-	d.consumer = newConsumer(*s.Consumer, vus, d.plan, d.metrics, d.ledger, d.log)
+	c := newConsumer(*s.Consumer, vus, d.plan, d.metrics, d.ledger, d.log)
+	d.mu.Lock()
+	d.consumer = c
+	d.mu.Unlock()
 	time.AfterFunc(time.Duration(s.Schedule.StartTimeMs*float64(time.Millisecond)), func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if !d.stopped {
-			d.consumer.start()
+			c.start()
 		}
 	})
 	return nil
@@ -153,14 +156,14 @@ func (d *driver) start() error {
 
 func (d *driver) progress() load.Progress {
 	d.mu.Lock()
-	executor := d.executor
+	executor, c := d.executor, d.consumer
 	d.mu.Unlock()
 	if executor != nil {
 		return executor.Progress()
 	}
 	vus := 0
-	if d.consumer != nil {
-		vus = d.consumer.activeClients()
+	if c != nil {
+		vus = c.activeClients()
 	}
 	return load.Progress{Result: load.Result{VusAllocatedMax: vus}, ActiveVUs: vus}
 }
@@ -196,20 +199,20 @@ func (d *driver) metricsLoop(interval time.Duration) {
 func (d *driver) stop(reason string) {
 	d.mu.Lock()
 	d.stopped = true
-	executor := d.executor
+	executor, c := d.executor, d.consumer
 	d.mu.Unlock()
 	if executor != nil {
 		executor.Stop()
 		return
 	}
-	if !d.planned || d.producer != nil {
+	if !d.planned || d.producer != nil || c == nil {
+		// Stopped before start (the engine aborts when another driver fails to get ready): nothing ran.
 		d.finish(load.Result{})
 		return
 	}
-	d.consumer.stop()
-	c := d.plan.Scenario.Consumer
-	if c.DeadLetterScanGroup != "" && d.plan.Segment.Index == 0 {
-		if _, err := d.consumer.scanDeadLetters(c.DeadLetterScanGroup, dlqScanLimit); err != nil {
+	c.stop()
+	if scan := d.plan.Scenario.Consumer.DeadLetterScanGroup; scan != "" && d.plan.Segment.Index == 0 {
+		if _, err := c.scanDeadLetters(scan, dlqScanLimit); err != nil {
 			d.log("warn", fmt.Sprintf("DLQ scan failed (%s): %s", reason, errorText(err)))
 		}
 	}
