@@ -91,6 +91,8 @@ export interface BrokerOptions {
 }
 
 const attemptCacheMax = 4096;
+/** FIFO: how long an expired message waits before looking again when an earlier one of its group is in flight. */
+const fifoParkMs = 1000;
 
 interface Waiter {
   topic: string;
@@ -359,9 +361,19 @@ export class Broker {
     const expired = state.takeExpired(nowMs, batchMax * 4);
     expired.sort((a, b) => a.queueId - b.queueId || a.offset - b.offset);
     const putBack: InflightEntry[] = [];
+    // FIFO: a message may be redelivered only after every earlier message of its group, in this batch or acked.
+    const held = new Set<string>();
+    const released = new Set<InflightEntry>();
     for (const e of expired) {
+      const fifoGroup = e.messageGroup;
+      if (fifoGroup !== undefined && (held.has(fifoGroup) || state.hasEarlierInflight(e, released))) {
+        held.add(fifoGroup);
+        state.setVisibleAt(e, nowMs + fifoParkMs, false);
+        continue;
+      }
       if (out.length >= batchMax) {
         putBack.push(e);
+        if (fifoGroup !== undefined) held.add(fifoGroup);
         continue;
       }
       const [message] = this.store.read(input.topic, e.queueId, e.offset, 1);
@@ -371,9 +383,12 @@ export class Broker {
       }
       if (e.attempt >= group.maxAttempts) {
         this.moveToDlq(state, group, e, message);
+        if (fifoGroup !== undefined) held.add(fifoGroup);
         continue;
       }
       out.push(this.recordDelivery(state, message, input, nowMs));
+      const redelivered = state.lookup(e.queueId, e.offset);
+      if (redelivered) released.add(redelivered);
     }
     state.putBack(putBack);
   }

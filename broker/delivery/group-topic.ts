@@ -46,6 +46,8 @@ export class GroupTopicState {
   private seqNext = 1;
   /** FIFO: message groups with a delivered, unacknowledged message. */
   readonly blockedMessageGroups = new Map<string, number>();
+  /** FIFO: the in-flight entries of each message group. */
+  private readonly inflightByMessageGroup = new Map<string, Set<InflightEntry>>();
   dirty = false;
   retryCount = 0;
 
@@ -100,11 +102,32 @@ export class GroupTopicState {
     };
     this.inflight.set(k, entry);
     this.heap.push(entry.visibleAtMs, entry);
+    if (opts.messageGroup !== undefined) {
+      let set = this.inflightByMessageGroup.get(opts.messageGroup);
+      if (!set) {
+        set = new Set();
+        this.inflightByMessageGroup.set(opts.messageGroup, set);
+      }
+      if (previous) set.delete(previous);
+      set.add(entry);
+    }
     if (!previous && opts.messageGroup !== undefined) {
       this.blockedMessageGroups.set(opts.messageGroup, (this.blockedMessageGroups.get(opts.messageGroup) ?? 0) + 1);
     }
     this.dirty = true;
     return entry;
+  }
+
+  /**
+   * FIFO: whether an earlier message of e's message group (same queue) is in flight and not among `released`
+   * (entries redelivered in the current batch, which may precede e in it).
+   */
+  hasEarlierInflight(e: InflightEntry, released: ReadonlySet<InflightEntry>): boolean {
+    if (e.messageGroup === undefined) return false;
+    for (const o of this.inflightByMessageGroup.get(e.messageGroup) ?? []) {
+      if (o !== e && o.queueId === e.queueId && o.offset < e.offset && !released.has(o)) return true;
+    }
+    return false;
   }
 
   lookup(queueId: number, offset: number): InflightEntry | undefined {
@@ -147,6 +170,9 @@ export class GroupTopicState {
     if (entry) {
       this.inflight.delete(k);
       if (entry.messageGroup !== undefined) {
+        const set = this.inflightByMessageGroup.get(entry.messageGroup);
+        set?.delete(entry);
+        if (set?.size === 0) this.inflightByMessageGroup.delete(entry.messageGroup);
         const n = (this.blockedMessageGroups.get(entry.messageGroup) ?? 1) - 1;
         if (n <= 0) this.blockedMessageGroups.delete(entry.messageGroup);
         else this.blockedMessageGroups.set(entry.messageGroup, n);
