@@ -60,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
 const invokedDirectly = process.argv[1]?.endsWith('mqdrill.mjs') || process.argv[1]?.endsWith('main.ts');
 if (invokedDirectly) {
   const code = await main(process.argv.slice(2));
-  // Commands that keep servers running (broker) resolve only when they are done; then exit with the code.
+  // Commands that keep servers running (broker) resolve only when they are done; then exit with the code. A handle
+  // left open by a failed start (a store file, a timer) must not keep the process alive: give output 2 s to flush.
   process.exitCode = code;
+  setTimeout(() => process.exit(code), 2000).unref();
 }
