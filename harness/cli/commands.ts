@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { CliError, ExitCode } from './exit-codes.ts';
 
 /**
  * Each subcommand's implementation is imported only when it runs, so `mqdrill --help` stays fast and a broken
@@ -15,12 +14,6 @@ function lazy(load: () => Promise<Record<string, unknown>>, exportName: string) 
     const fn = mod[exportName] as Action;
     const code = await fn(...args.slice(0, -1));
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
-  };
-}
-
-function notBuilt(issue: number) {
-  return () => {
-    throw new CliError(`this command is not built yet (tracked in issue #${issue})`, ExitCode.NOT_BUILT);
   };
 }
 
