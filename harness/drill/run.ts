@@ -12,7 +12,7 @@
  * load engine's consumers go idle before that, drain rounds run the consumers again. Everything is bounded in time;
  * an abort (Ctrl-C) heals, stops and ends with 130.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
@@ -67,9 +67,10 @@ const PROVISION_TIMEOUT_MS = 60_000;
 const HEAL_TIMEOUT_MS = 60_000;
 const PROGRESS_INTERVAL_MS = 200;
 const SAMPLE_INTERVAL_MS = 1000;
+const DRIVER_LINES_SHOWN = 5;
 /** What a drill writes into its --out folder (cleared when the folder is reused). */
 const STALE_OUTPUT =
-  /^(ledger-.*\.ndjson(\.gz)?|drain-round-\d+|target|summary\.json|report\.(json|html)|junit\.xml|summary\.md)$/;
+  /^(ledger-.*\.ndjson(\.gz)?|drain-round-\d+|target|drivers\.log|summary\.(json|md)|report\.(json|html)|junit\.xml)$/;
 
 class Interrupted extends Error {
   constructor() {
@@ -95,6 +96,7 @@ export class DrillRun {
   private drainedAtWallMs: number | undefined;
   private stopSampling: (() => void) | undefined;
   private drainRounds = 0;
+  private driverLines = 0;
 
   constructor(private readonly opts: DrillRunOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -327,7 +329,7 @@ export class DrillRun {
         }
         this.opts.progress?.(this.progressLine(line));
       },
-      onLog: (line) => this.opts.say(line),
+      onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     }).finally(() => {
       loadDone = true;
@@ -338,6 +340,19 @@ export class DrillRun {
     await this.healWatch;
     if (result.failure) this.opts.say(`load failed: ${result.failure}`);
     return result;
+  }
+
+  /**
+   * Client libraries log a line per failed call during a fault; the first DRIVER_LINES_SHOWN are shown, all of them
+   * go to <out>/drivers.log.
+   */
+  private driverLog(line: string): void {
+    this.driverLines++;
+    appendFileSync(join(this.opts.out, 'drivers.log'), `${new Date(this.clock.wallMs()).toISOString()} ${line}\n`);
+    if (this.driverLines <= DRIVER_LINES_SHOWN) this.opts.say(line.length > 300 ? `${line.slice(0, 300)}...` : line);
+    if (this.driverLines === DRIVER_LINES_SHOWN) {
+      this.opts.say(`(further driver messages go to ${join(this.opts.out, 'drivers.log')} only)`);
+    }
   }
 
   private progressLine(line: string): string {
@@ -459,7 +474,7 @@ export class DrillRun {
       clock: this.clock,
       out: join(this.opts.out, `drain-round-${round}`),
       runId: this.runId,
-      onLog: (line) => this.opts.say(line),
+      onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
   }
