@@ -1,0 +1,146 @@
+/**
+ * The drill's phases without a real broker: the load engine drives the in-memory broker through inline drivers, the
+ * target is a fake whose backlog is whatever the test says, and the fault injectors only record what they are told.
+ * Covers the phase order in the ledger, heal before drain, the drain deadline and Ctrl-C (abort → heal, stop, 130).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { systemClock } from '../../lib/clock.ts';
+import { ExitCode } from '../cli/exit-codes.ts';
+import type { Target } from '../deploy/types.ts';
+import { MemoryBroker } from '../load/driver/memory-client.ts';
+import { inlineLauncher } from '../load/launchers.ts';
+import type { BootTarget } from './boot.ts';
+import { runDrill } from './run.ts';
+import { type DrillSpec, validateDrill } from './spec.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mqdrill-drill-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function spec(drill: Record<string, unknown> = {}): DrillSpec {
+  const { spec, errors } = validateDrill('memory', 'memory.ts', {
+    options: {
+      scenarios: {
+        orders: {
+          executor: 'constant-arrival-rate',
+          rate: 100,
+          duration: '1500ms',
+          preAllocatedVUs: 8,
+          role: 'producer',
+          message: { topic: 'orders' },
+        },
+        billing: {
+          executor: 'constant-vus',
+          vus: 1,
+          duration: '1s',
+          role: 'consumer',
+          consumer: { group: 'billing', topic: 'orders', awaitDuration: '100ms' },
+        },
+      },
+      drain: { idle: '300ms' },
+    },
+    drill: {
+      warmUp: '500ms',
+      faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 10, at: '200ms', duration: '300ms' }],
+      gates: ['lost == 0'],
+      drain: { deadline: '5s' },
+      ...drill,
+    },
+  });
+  expect(errors).toEqual([]);
+  return spec as DrillSpec;
+}
+
+function fakeBoot(events: string[], backlog: () => number): BootTarget {
+  return async () => {
+    const target: Target = {
+      kind: 'bundled',
+      nodes: [{ name: 'broker-0', endpoint: 'memory:1', directEndpoint: 'memory:1' }],
+      access: { endpoint: 'memory:1', tls: false, namespace: '' },
+      provision: async () => void events.push('provision'),
+      backlog: async (groups) =>
+        groups.map((group) => ({ topic: 'orders', group, ready: backlog(), inflight: 0, retry: 0, dlq: 0 })),
+      counters: async () => undefined,
+      stop: async () => void events.push('stop'),
+    };
+    const network = {
+      inject: async () => void events.push('inject'),
+      heal: async () => void events.push('heal'),
+    };
+    return { target, injectors: { network }, stop: async () => void events.push('stop') };
+  };
+}
+
+function phaseOrder(out: string): string[] {
+  return readFileSync(join(out, 'ledger-drill.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => JSON.parse(line))
+    .filter((r) => r.t === 'ph' && r.s === 'start')
+    .map((r) => r.n);
+}
+
+describe('drill phases against the in-memory broker', () => {
+  test('every phase in order in the ledger; the fault is healed before the drain', async () => {
+    const events: string[] = [];
+    const out = join(dir, 'pass');
+    const result = await runDrill({
+      spec: spec(),
+      out,
+      say: () => {},
+      launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
+      boot: fakeBoot(events, () => 0),
+    });
+    expect(result.exitCode).toBe(ExitCode.OK);
+    expect(events).toEqual(['provision', 'inject', 'heal', 'stop']);
+    expect(phaseOrder(out)).toEqual([
+      'plan',
+      'boot',
+      'provision',
+      'warm-up',
+      'faults',
+      'heal',
+      'drain-wait',
+      'check',
+      'report',
+      'stop',
+    ]);
+    expect(result.drainMs).toBeGreaterThanOrEqual(0);
+    expect(result.report?.faults.map((f) => f.name)).toEqual(['latency-broker-0']);
+  }, 30_000);
+
+  test('a backlog that never reaches zero: the drain deadline passes and the drain check fails (exit 1)', async () => {
+    const out = join(dir, 'stuck');
+    const result = await runDrill({
+      spec: spec({ drain: { deadline: '1s' } }),
+      out,
+      say: () => {},
+      launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
+      boot: fakeBoot([], () => 5),
+    });
+    expect(result.exitCode).toBe(ExitCode.GUARANTEE_VIOLATED);
+    expect(result.drainMs).toBeUndefined();
+    expect(result.report?.anomalies.find((a) => a.name === 'drain')?.verdict).toBe('fail');
+  }, 30_000);
+
+  test('Ctrl-C during the load: every fault healed, the target stopped, exit 130, no report', async () => {
+    const events: string[] = [];
+    const controller = new AbortController();
+    const result = await runDrill({
+      spec: spec({ faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 10, at: '100ms', duration: '5s' }] }),
+      out: join(dir, 'interrupted'),
+      signal: controller.signal,
+      say: (line) => {
+        if (line.startsWith('fault in force')) controller.abort();
+      },
+      launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
+      boot: fakeBoot(events, () => 0),
+    });
+    expect(result.exitCode).toBe(ExitCode.INTERRUPTED);
+    expect(events).toEqual(['provision', 'inject', 'heal', 'stop']);
+    expect(result.report).toBeUndefined();
+  }, 30_000);
+});
