@@ -105,7 +105,12 @@ function registerHarnessCommands(program: Command): void {
   program
     .command('drill [scenario]')
     .description('boot a target, drive a scenario with faults, heal, drain, check and report (the main job)')
-    .addOption(new Option('--target <kind>', 'where to drill').choices(['bundled', 'external']).default('bundled'))
+    .addOption(
+      new Option('--target <kind>', "where to drill (default: the spec's, else bundled)").choices([
+        'bundled',
+        'external',
+      ]),
+    )
     .option('--seed <n>', 'seed for key choice, body sizes and the fault schedule')
     .option('--duration <d>', 'override the load phase duration, e.g. 30s')
     .option('--out <dir>', 'report folder (default runs/<scenario>-<time>)')

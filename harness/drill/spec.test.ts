@@ -70,6 +70,18 @@ describe('drill spec: overrides', () => {
     expect(errors).toEqual(['drill.faults[0]: the external target takes no faults (no proxy in front of its brokers)']);
   });
 
+  test("without --target the spec's target kind holds", () => {
+    const { spec } = validateDrill('x', 'x.json', {
+      options: {
+        scenarios: {
+          p: { executor: 'constant-vus', vus: 1, duration: '5s', role: 'producer', message: { topic: 't' } },
+        },
+      },
+      drill: { target: { kind: 'external', endpoint: '10.0.0.2:8081' } },
+    });
+    expect(spec?.target.spec).toEqual({ kind: 'external', endpoint: '10.0.0.2:8081' });
+  });
+
   test('bad overrides are listed with the rest', async () => {
     const { errors } = await load('ordered', { target: 'cloud', seed: 'x', duration: 'soon' });
     expect(errors).toEqual([
