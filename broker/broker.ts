@@ -123,6 +123,8 @@ export class Broker {
   readonly delayTimer: DelayTimer;
   readonly transactions: TransactionService;
   onTransactionCheck: TransactionCheckWriter | undefined;
+  /** Observes how late each delayed message reached its topic (benchmarks). */
+  onDelayLateness: ((latenessMs: number) => void) | undefined;
 
   constructor(readonly options: BrokerOptions) {
     this.store = options.store;
@@ -139,6 +141,10 @@ export class Broker {
       pendingMax: options.delayPendingMax ?? 1_000_000,
       onDelivered: (topic) => this.wakeTopic(topic),
       onError,
+      onLateness: (ms) => {
+        this.options.metrics?.timerLateness.observe(ms);
+        this.onDelayLateness?.(ms);
+      },
     });
     this.transactions = new TransactionService({
       log: new SystemLog(this.store, '%SYS_HALF%'),

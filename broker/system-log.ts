@@ -23,13 +23,22 @@ export class SystemLog {
 
   /** Appends `extra` records (e.g. the real message) and the op marking `offset` finished, in one batch. */
   async finish(offset: number, outcome: string, extra: MessageRecord[] = []): Promise<void> {
-    const op: MessageRecord = {
-      topic: this.opTopic,
-      queueId: 0,
-      body: Buffer.from(JSON.stringify({ offset, outcome })),
-      props: { messageId: `op-${this.topic}-${offset}`, messageType: 'NORMAL' },
-    };
-    await this.store.append([...extra, op]);
+    await this.finishMany([{ offset, outcome, extra }]);
+  }
+
+  /** Several finishes in one store batch: each entry's extra records, then its op. */
+  async finishMany(items: Array<{ offset: number; outcome: string; extra?: MessageRecord[] }>): Promise<void> {
+    if (items.length === 0) return;
+    const records: MessageRecord[] = [];
+    for (const { offset, outcome, extra = [] } of items) {
+      records.push(...extra, {
+        topic: this.opTopic,
+        queueId: 0,
+        body: Buffer.from(JSON.stringify({ offset, outcome })),
+        props: { messageId: `op-${this.topic}-${offset}`, messageType: 'NORMAL' },
+      });
+    }
+    await this.store.append(records);
   }
 
   read(offset: number): StoredMessage | undefined {

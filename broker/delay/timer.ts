@@ -11,7 +11,12 @@ export interface DelayTimerDeps {
   /** Called after a due message has been appended to its real topic. */
   onDelivered: (topic: string) => void;
   onError: (err: unknown) => void;
+  /** Called for every moved message with how late (ms after its delivery time) it reached its real topic. */
+  onLateness?: (latenessMs: number) => void;
 }
+
+/** Due messages moved per store batch. */
+const moveBatchMax = 1024;
 
 interface Pending {
   dueWallMs: number;
@@ -29,7 +34,6 @@ export class DelayTimer {
   private armedForMs = Number.POSITIVE_INFINITY;
   private firing = false;
   private closed = false;
-  lateness: number[] = [];
 
   constructor(private readonly deps: DelayTimerDeps) {}
 
@@ -78,10 +82,11 @@ export class DelayTimer {
       for (;;) {
         const nowMs = this.deps.clock.wallMs();
         const due: Pending[] = [];
-        while (due.length < 256 && (this.heap.peekKey() ?? Number.POSITIVE_INFINITY) <= nowMs)
+        while (due.length < moveBatchMax && (this.heap.peekKey() ?? Number.POSITIVE_INFINITY) <= nowMs) {
           due.push(this.heap.pop() as Pending);
+        }
         if (due.length === 0) break;
-        await Promise.all(due.map((p) => this.move(p, nowMs)));
+        await this.moveBatch(due, nowMs);
       }
     } finally {
       this.firing = false;
@@ -89,29 +94,31 @@ export class DelayTimer {
     }
   }
 
-  private async move(p: Pending, nowMs: number): Promise<void> {
-    const m = this.deps.log.read(p.offset);
-    if (!m) return; // removed by retention: nothing left to deliver
-    const system = { ...m.props.system };
-    const topic = String(system.realTopic);
-    const queueId = Number(system.realQueueId);
-    delete system.realTopic;
-    delete system.realQueueId;
+  /** Moves due messages to their topics in one store batch (each with its finishing op): one write, one fsync. */
+  private async moveBatch(due: Pending[], nowMs: number): Promise<void> {
+    const moves: Array<{ offset: number; record: MessageRecord }> = [];
+    for (const p of due) {
+      const m = this.deps.log.read(p.offset);
+      if (!m) continue; // removed by retention: nothing left to deliver
+      const system = { ...m.props.system };
+      const topic = String(system.realTopic);
+      const queueId = Number(system.realQueueId);
+      delete system.realTopic;
+      delete system.realQueueId;
+      moves.push({ offset: p.offset, record: { topic, queueId, body: m.body, props: { ...m.props, system } } });
+    }
     try {
-      await this.deps.log.finish(p.offset, 'delivered', [
-        { topic, queueId, body: m.body, props: { ...m.props, system } },
-      ]);
-      this.recordLateness(nowMs - p.dueWallMs);
-      this.deps.onDelivered(topic);
+      await this.deps.log.finishMany(
+        moves.map((mv) => ({ offset: mv.offset, outcome: 'delivered', extra: [mv.record] })),
+      );
     } catch (err) {
       this.deps.onError(err);
-      this.heap.push(nowMs + 1000, { dueWallMs: p.dueWallMs, offset: p.offset });
+      for (const p of due) this.heap.push(nowMs + 1000, p);
+      return;
     }
-  }
-
-  private recordLateness(ms: number): void {
-    if (this.lateness.length >= 10_000) this.lateness.shift();
-    this.lateness.push(ms);
+    const movedWallMs = this.deps.clock.wallMs();
+    for (const p of due) this.deps.onLateness?.(movedWallMs - p.dueWallMs);
+    for (const topic of new Set(moves.map((mv) => mv.record.topic))) this.deps.onDelivered(topic);
   }
 
   close(): void {

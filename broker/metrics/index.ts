@@ -18,6 +18,7 @@ export class BrokerMetrics {
   readonly queueLength: Gauge<'queue'>;
   readonly queueRejected: Gauge<'queue'>;
   readonly clients: Gauge<'client_type'>;
+  readonly timerLateness: Histogram<string>;
 
   constructor(
     snapshot: () => {
@@ -60,6 +61,12 @@ export class BrokerMetrics {
           }
         },
       });
+    this.timerLateness = new Histogram({
+      name: 'mqdrill_timer_lateness_ms',
+      help: 'How late delayed messages reached their topic, in ms after their delivery time',
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    });
     this.consumerLag = backlogGauge('rocketmq_consumer_lag_messages', 'Messages not yet acknowledged', 'lag');
     this.consumerInflight = backlogGauge('rocketmq_consumer_inflight_messages', 'Delivered, not acked', 'inflight');
     this.consumerReady = backlogGauge('rocketmq_consumer_ready_messages', 'Ready to be delivered', 'ready');

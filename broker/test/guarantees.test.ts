@@ -53,7 +53,7 @@ async function restart(current: TestBroker): Promise<TestBroker> {
 }
 
 describe('broker guarantees under churn', () => {
-  test('fifo: 10,000 messages over 100 message groups, consumers dropped at random: no order violation, none lost', async () => {
+  test('fifo: 10,000 messages, 100 groups, consumers dropped at random: no order violation, none lost', async () => {
     b = await startTestBroker({ topics, groups });
     const broker = b;
     const producer = await startProducer(broker.endpoints, ['fifo-load']);
@@ -93,7 +93,7 @@ describe('broker guarantees under churn', () => {
     await shutdownAll(producer, consumer);
   });
 
-  test('delay: 0 early deliveries over 10,000 delayed messages with random delays, across a broker restart', async () => {
+  test('delay: 0 early deliveries of 10,000 messages with random delays, across a broker restart', async () => {
     b = await startTestBroker({ topics, groups });
     const producer = await startProducer(b.endpoints, ['delay-load']);
     const random = seededRandom(11);
@@ -136,7 +136,7 @@ describe('broker guarantees under churn', () => {
     await shutdownAll(consumer);
   }, 180_000);
 
-  test('transactions: no rolled-back message is delivered, every committed one is, across a restart with halves', async () => {
+  test('transactions: nothing rolled back delivered, everything committed is, across a restart', async () => {
     b = await startTestBroker({ topics, groups, transactions: { checkFirstMs: 6_000 } });
     const decide = (body: string) => (body.startsWith('commit') ? COMMIT : ROLLBACK);
     const producerOn = async (endpoints: string) => {

@@ -119,7 +119,7 @@ describe('node driver against the bundled broker', () => {
     expect((await backlog('it-billing')).every((t) => t.ready + t.inflight + t.retry === 0)).toBe(true);
   }, 240_000);
 
-  test('20% consumer failures retry; poison messages dead-letter after maxAttempts, in ledger, metrics and broker', async () => {
+  test('20% consumer failures retry; poison dead-letters after maxAttempts: ledger, metrics, broker', async () => {
     await adminPost('/topics', { name: 'it-retry', queues: 2, type: 'NORMAL' });
     await adminPost('/groups', { name: 'it-retry-cg', fifo: false, maxAttempts: 3 });
     await adminPost('/groups', { name: 'it-retry-cg-dlq-scan', fifo: false, maxAttempts: 16 });
