@@ -130,6 +130,19 @@ describe('checkers: order, delay, transaction, filter', () => {
     expect((await check(concurrent)).by('order').verdict).toBe('pass');
   });
 
+  test('order: consecutive messages of a group in one receive batch, in order, pass; across batches they fail', async () => {
+    const batched = new History({ subscriptions: FIFO });
+    for (const q of [1, 2, 3]) batched.send(`m${q}`, { g: 'order-7', q });
+    batched.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 41 });
+    batched.ack('m2').ack('m3').drained();
+    expect((await check(batched)).by('order')).toMatchObject({ verdict: 'pass', checked: 3 });
+    const split = new History({ subscriptions: FIFO });
+    for (const q of [1, 2, 3]) split.send(`m${q}`, { g: 'order-7', q });
+    split.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 42 });
+    split.ack('m2').ack('m3').drained();
+    expect((await check(split)).by('order')).toMatchObject({ verdict: 'fail', count: 1 });
+  });
+
   test('order: a predecessor never delivered is lost, not out of order', async () => {
     const h = new History({ subscriptions: FIFO });
     for (const q of [1, 2]) h.send(`m${q}`, { g: 'k', q });

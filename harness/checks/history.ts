@@ -64,7 +64,13 @@ export class History {
     return this.sendComplete(id, o, spec.r ?? 'ok', spec.bid ?? `B-${id}`, spec.d ?? 2);
   }
 
-  deliver(id: string | undefined, cg = 'cg', a = 1, bid?: string, extra: { tg?: string; tp?: string } = {}): this {
+  deliver(
+    id: string | undefined,
+    cg = 'cg',
+    a = 1,
+    bid?: string,
+    extra: { tg?: string; tp?: string; o?: number } = {},
+  ): this {
     const record: LedgerEvent = { t: 'rm', ts: this.tick(), cg, c: 'c1', a, ...extra };
     if (id !== undefined) Object.assign(record, { id, bid: bid ?? `B-${id}` });
     return this.push('consumer', record);
