@@ -80,8 +80,12 @@ export interface BrokerOptions {
   autoCreateGroups?: boolean;
   inflightPerGroupMax?: number;
   waitersMax?: number;
-  /** Test-only canary faults that make the broker misbehave on purpose (see docs). */
-  canary?: { dropAckedOneIn?: number };
+  /**
+   * Test-only canary faults that make the broker misbehave on purpose, so a drill can prove it notices:
+   * `dropAckedOneIn` acknowledges but drops one send in N; `swapFifoOneIn` delivers, one receive batch in N that
+   * holds two consecutive messages of a FIFO message group, the later one first.
+   */
+  canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
   metrics?: BrokerMetrics;
   /** Longest delay a DELAY message may ask for (RocketMQ: 24 h). */
   delayMsMax?: number;
@@ -117,6 +121,7 @@ export class Broker {
   private readonly inflightPerGroupMax: number;
   private readonly autoRenewTimer: () => void;
   private canaryCounter = 0;
+  private canarySwapCounter = 0;
   /** Recent batches by attempt id (bounded, oldest dropped first). */
   private readonly attempts = new Map<string, Delivered[]>();
   closed = false;
@@ -351,8 +356,10 @@ export class Broker {
     if (out.length < batchMax && state.inflight.size < this.inflightPerGroupMax) {
       this.deliverNew(state, group, input, filter, batchMax, out, nowMs);
     }
-    if (out.length > 0)
+    if (group.fifo) this.canarySwapFifo(out);
+    if (out.length > 0) {
       this.options.metrics?.messagesOut.inc({ topic: input.topic, consumer_group: group.name }, out.length);
+    }
     return out;
   }
 
@@ -689,6 +696,17 @@ export class Broker {
     this.transactions.close();
     for (const set of this.waitersByTopic.values()) for (const w of [...set]) w.wake();
     this.waiters.dispose();
+  }
+
+  /** Canary (tests only): swap the first two messages of one message group in this batch, one batch in N. */
+  private canarySwapFifo(out: Delivered[]): void {
+    const n = this.options.canary?.swapFifoOneIn;
+    if (!n) return;
+    const groupOf = (d: Delivered | undefined) => d?.message.props.messageGroup;
+    const first = out.findIndex((d, i) => out.some((e, j) => j > i && groupOf(e) === groupOf(d)));
+    if (first < 0 || ++this.canarySwapCounter % n !== 0) return;
+    const second = out.findIndex((d, j) => j > first && groupOf(d) === groupOf(out[first]));
+    [out[first], out[second]] = [out[second] as Delivered, out[first] as Delivered];
   }
 
   /** Canary (tests only): pretend to ack a send but drop it, one in N. */

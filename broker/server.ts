@@ -34,7 +34,7 @@ export interface BrokerConfig {
   groups: Array<Partial<GroupConfig> & { name: string }>;
   autoCreateGroups: boolean;
   /** Test-only canary faults (never on in a real run). */
-  canary?: { dropAckedOneIn?: number };
+  canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
   auth?: AuthConfig;
   /** Bundled multi-node deployment: the other nodes (name and the address clients should use for each). */
   peers?: Array<{ name: string; endpoint: string }>;

@@ -29,9 +29,12 @@ export function describeFaults(spec: DrillSpec): string {
 function describeTarget(spec: DrillSpec): string {
   if (spec.target.kind === 'external') return 'the external target (client-side network faults only)';
   const nodes = `${spec.target.nodes} bundled broker node${spec.target.nodes === 1 ? '' : 's'}`;
-  const canary = spec.target.canary
-    ? ` with the canary dropping one acknowledged send in ${spec.target.canary.dropAckedOneIn}`
-    : '';
+  const { dropAckedOneIn, swapFifoOneIn } = spec.target.canary ?? {};
+  const modes = [
+    dropAckedOneIn ? `dropping one acknowledged send in ${dropAckedOneIn}` : '',
+    swapFifoOneIn ? `swapping two messages of a FIFO group in one receive batch in ${swapFifoOneIn}` : '',
+  ].filter(Boolean);
+  const canary = modes.length ? ` with the canary ${modes.join(' and ')}` : '';
   return `${nodes} behind toxiproxy${canary}`;
 }
 

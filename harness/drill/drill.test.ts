@@ -92,6 +92,16 @@ describe('drill: built-in scenarios against the bundled broker, with faults', ()
 });
 
 describe('drill: the command', () => {
+  test('canary: a broker that swaps two messages of a FIFO group fails the drill, exit 1, naming order', () => {
+    const out = join(dir, 'canary-order');
+    const spec = join(import.meta.dirname, 'testdata/canary-order.json');
+    const run = spawnSync(process.execPath, [cli, 'drill', spec, '--out', out], { encoding: 'utf8', timeout: 90_000 });
+    expect(run.status, run.stderr).toBe(ExitCode.GUARANTEE_VIOLATED);
+    expect(run.stdout).toMatch(/^FAIL: guarantee violated: order\b/m);
+    expect(run.stdout).toMatch(/^\s+fail\s+anomaly order\s+[1-9]\d* of \d+$/m);
+    expect(run.stdout).toMatch(/^\s+pass\s+anomaly lost\s+0 of \d+$/m);
+  }, 120_000);
+
   test('canary: a broker that drops acknowledged sends fails the drill, exit 1, naming lost', () => {
     const out = join(dir, 'canary');
     const spec = join(import.meta.dirname, 'testdata/canary.json');

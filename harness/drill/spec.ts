@@ -64,7 +64,7 @@ export interface DrillSpec {
     /** Bundled nodes (0 for external). */
     nodes: number;
     /** Test-only broker misbehaviour: acknowledge but drop one send in N. */
-    canary: { dropAckedOneIn: number } | undefined;
+    canary: { dropAckedOneIn?: number; swapFifoOneIn?: number } | undefined;
   };
   topics: TopicSpec[];
   groups: GroupSpec[];
@@ -158,9 +158,14 @@ function validateTarget(
   const { canary: rawCanary, kind: _kind, ...rest } = given;
   let canary: DrillSpec['target']['canary'];
   if (rawCanary !== undefined) {
-    const c = p.object('drill.target.canary', rawCanary, ['dropAckedOneIn']) ?? {};
-    const n = p.number('drill.target.canary.dropAckedOneIn', c.dropAckedOneIn, { integer: true, min: 2 });
-    if (n !== undefined) canary = { dropAckedOneIn: n };
+    const c = p.object('drill.target.canary', rawCanary, ['dropAckedOneIn', 'swapFifoOneIn']) ?? {};
+    canary = {};
+    for (const key of ['dropAckedOneIn', 'swapFifoOneIn'] as const) {
+      if (c[key] === undefined) continue;
+      const n = p.number(`drill.target.canary.${key}`, c[key], { integer: true, min: 2 });
+      if (n !== undefined) canary[key] = n;
+    }
+    if (Object.keys(canary).length === 0) p.add('drill.target.canary', 'name a mode: dropAckedOneIn or swapFifoOneIn');
     if (kind !== 'bundled') p.add('drill.target.canary', 'only the bundled broker has canary modes');
   }
   let spec: TargetSpec;
