@@ -56,7 +56,15 @@ async function startBroker(flush: 'sync' | 'async'): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `mqdrill-bench-${flush}-`));
   const readyFile = path.join(dataDir, 'ready.json');
   const config = path.join(dataDir, 'config.json');
-  fs.writeFileSync(config, JSON.stringify({ topics: [{ name: 'bench', queues: 8 }] }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      topics: [
+        { name: 'bench', queues: 8 },
+        { name: 'bench-fifo', queues: 8, type: 'FIFO' },
+      ],
+    }),
+  );
   const child = spawn(
     process.execPath,
     [cli, 'broker', '--data', dataDir, '--port', '0', '--flush', flush, '--config', config, '--ready-file', readyFile],
@@ -71,7 +79,7 @@ async function startBroker(flush: 'sync' | 'async'): Promise<Target> {
   return { name: `broker, ${flush} flush`, port, child };
 }
 
-function load(port: number, concurrency: number): Record<string, number> {
+function load(port: number, concurrency: number, topic = 'bench', groups = 0): Record<string, number> {
   const out = execFileSync(
     process.execPath,
     [
@@ -79,9 +87,10 @@ function load(port: number, concurrency: number): Record<string, number> {
       'tsx',
       path.join(here, 'send-loadgen.ts'),
       `127.0.0.1:${port}`,
-      'bench',
+      topic,
       String(concurrency),
       String(durationMs),
+      String(groups),
     ],
     { encoding: 'utf8', timeout: durationMs + 60_000 },
   );
@@ -100,17 +109,21 @@ for (const start of [startNull, () => startBroker('sync'), () => startBroker('as
   const target = await start();
   try {
     load(target.port, 4); // warm-up: JIT, connections, first segment
-    for (const c of concurrencies) {
-      const r = load(target.port, c);
+    const cells: Array<[string, number, string, number]> = concurrencies.map((c) => [target.name, c, 'bench', 0]);
+    // FIFO sends over 100 message groups at the highest concurrency (the null server stores nothing either way).
+    if (!target.name.startsWith('null'))
+      cells.push([`${target.name}, FIFO 100 groups`, Math.max(...concurrencies), 'bench-fifo', 100]);
+    for (const [name, c, topic, groups] of cells) {
+      const r = load(target.port, c, topic, groups);
       rows.push({
-        target: target.name,
+        target: name,
         concurrency: c,
         ratePerSec: r.ratePerSec as number,
         p50Ms: r.p50Ms as number,
         p99Ms: r.p99Ms as number,
         failed: r.failed as number,
       });
-      process.stderr.write(`${target.name} c=${c}: ${r.ratePerSec} msg/s\n`);
+      process.stderr.write(`${name} c=${c}: ${r.ratePerSec} msg/s\n`);
     }
   } finally {
     target.child.kill('SIGTERM');

@@ -8,16 +8,26 @@ import * as grpc from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { packageDefinition, serviceName } from '../broker/protocol/codec.ts';
 
-const [endpoint = '', topic = 'bench', concurrencyText = '1', durationText = '5000'] = process.argv.slice(2);
+const [endpoint = '', topic = 'bench', concurrencyText = '1', durationText = '5000', groupsText = '0'] =
+  process.argv.slice(2);
+/** With groups > 0, every message is FIFO, in one of that many message groups. */
+const groups = Number(groupsText);
 const concurrency = Number(concurrencyText);
 const durationMs = Number(durationText);
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader method definition.
 const method = (packageDefinition[serviceName] as Record<string, any>).SendMessage;
 const body = Buffer.alloc(1024, 'x');
-const requests = Array.from({ length: 256 }, () =>
+const requests = Array.from({ length: 256 }, (_, i) =>
   method.requestSerialize({
     messages: [
-      { topic: { name: topic }, body, systemProperties: { messageId: randomUUID().replace(/-/g, '').toUpperCase() } },
+      {
+        topic: { name: topic },
+        body,
+        systemProperties: {
+          messageId: randomUUID().replace(/-/g, '').toUpperCase(),
+          ...(groups > 0 ? { messageGroup: `group-${i % groups}` } : {}),
+        },
+      },
     ],
   }),
 );

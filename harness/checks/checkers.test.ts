@@ -130,7 +130,7 @@ describe('checkers: order, delay, transaction, filter', () => {
     expect((await check(concurrent)).by('order').verdict).toBe('pass');
   });
 
-  test('order: a group's consecutive messages in one batch, in order, pass; across batches they fail', async () => {
+  test('order: consecutive messages of a group in one batch pass if in order; across batches they fail', async () => {
     const batched = new History({ subscriptions: FIFO });
     for (const q of [1, 2, 3]) batched.send(`m${q}`, { g: 'order-7', q });
     batched.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 41 });
