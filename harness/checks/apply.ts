@@ -9,6 +9,7 @@ import type {
   SendComplete,
   SendInvoke,
 } from '../ledger/index.ts';
+import { PROPERTY_ID, PROPERTY_KEY, PROPERTY_SEQ } from '../ledger/index.ts';
 import { addSubscription, type CheckContext, expects, type GroupInfo, makeGroupInfo } from './context.ts';
 import { GRP, hashString, MSG } from './message-table.ts';
 
@@ -110,7 +111,22 @@ export class EventApplier {
     table.sendTs[i] = event.ts;
     table.sendFile[i] = fileIndex;
     table.sendLine[i] = line;
+    if (this.ctx.sqlSubscriptions.length > 0) this.evaluateSqlFilters(event, i);
     if (event.it !== undefined) this.ctx.latencies.send_delay.record(event.ts - event.it);
+  }
+
+  /** SQL92 subscriptions of this topic, evaluated on the properties the broker would see (rocketmq-grpc.md §6.2). */
+  private evaluateSqlFilters(event: SendInvoke, i: number): void {
+    const topic = this.ctx.table.topic[i] as number;
+    const subs = this.ctx.sqlSubscriptions.filter((s) => s.topic === topic);
+    if (subs.length === 0) return;
+    const properties: Record<string, string> = { ...event.pr, [PROPERTY_ID]: event.id, UNIQ_KEY: event.id };
+    if (event.tg !== undefined) properties.TAGS = event.tg;
+    if (event.k !== undefined) properties.KEYS = properties[PROPERTY_KEY] = event.k;
+    if (event.q !== undefined) properties[PROPERTY_SEQ] = String(event.q);
+    let bits = 0;
+    for (const s of subs) if (s.evaluate(properties)) bits |= 1 << s.bit;
+    this.ctx.table.sqlMatch.set(i, bits);
   }
 
   private sendComplete(event: SendComplete): void {

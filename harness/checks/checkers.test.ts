@@ -201,6 +201,32 @@ describe('checkers: order, delay, transaction, filter', () => {
   });
 });
 
+describe('checkers: SQL92 filters, evaluated as the broker does', () => {
+  const sql = [
+    { group: 'cg', topic: 'orders', filter: "amount > 100 AND TAGS = 'paid'", filterType: 'SQL92' as const },
+  ];
+
+  test('filter: a message whose properties do not match the SQL92 expression was delivered', async () => {
+    const h = new History({ subscriptions: sql });
+    h.send('big', { tg: 'paid', pr: { amount: '250' } }).send('small', { tg: 'paid', pr: { amount: '50' } });
+    h.consume('big').consume('small').drained();
+    const { by } = await check(h);
+    expect(by('filter')).toMatchObject({ verdict: 'fail', count: 1 });
+    expect(by('filter').examples[0]).toMatchObject({ id: 'small' });
+  });
+
+  test('lost: a matching message never delivered is lost; a non-matching one is not expected', async () => {
+    const h = new History({ subscriptions: sql });
+    h.send('big', { tg: 'paid', pr: { amount: '250' } })
+      .send('cart', { tg: 'cart', pr: { amount: '900' } })
+      .drained();
+    const { by } = await check(h);
+    expect(by('lost')).toMatchObject({ verdict: 'fail', count: 1 });
+    expect(by('lost').examples[0]).toMatchObject({ id: 'big' });
+    expect(by('filter').verdict).toBe('pass');
+  });
+});
+
 describe('checkers: dead-letter, drain, reconcile, crashes', () => {
   test('dead-letter: poison in the DLQ passes; poison missing and a healthy message there fail', async () => {
     const subs = [{ group: 'cg', topic: 'orders', maxAttempts: 2 }];

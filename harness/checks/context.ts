@@ -1,7 +1,7 @@
 import type { AnomalyExample, TimeWindow } from '../../reports/schema.ts';
 import type { CounterSnapshot, GuaranteeLevel, LedgerEvent, LedgerHeader, Subscription } from '../ledger/index.ts';
 import type { AnomalyName } from './anomalies.ts';
-import { compileFilter, type FilterMatcher } from './filters.ts';
+import { compileFilter, compileSqlFilter, type FilterMatcher, type SqlFilter } from './filters.ts';
 import type { GroupColumns, Interner, MessageTable } from './message-table.ts';
 import type { LatencyRecorder, TimelineBuilder } from './stats.ts';
 
@@ -18,8 +18,18 @@ export interface GroupInfo {
   fifo: boolean;
   maxAttempts: number;
   /** Per topic id: the filter of the group's subscription to that topic. */
-  filters: Map<number, { matcher: FilterMatcher; subscription: Subscription }>;
+  filters: Map<number, { matcher: FilterMatcher; subscription: Subscription; sqlBit?: number }>;
 }
+
+/** A SQL92 subscription: evaluated on each send of its topic; the result is bit `bit` of table.sqlMatch. */
+export interface SqlSubscription {
+  topic: number;
+  bit: number;
+  evaluate: SqlFilter;
+}
+
+/** At most this many SQL92 subscriptions are evaluated (one bit each); more are "cannot tell". */
+export const SQL_SUBSCRIPTIONS_MAX = 30;
 
 /** Everything the checkers may read. The engine updates it after the checkers observed each event. */
 export interface CheckContext {
@@ -34,6 +44,7 @@ export interface CheckContext {
   readonly groupByName: Map<string, GroupInfo>;
   /** Per topic id: the groups that subscribed to it. */
   readonly groupsByTopic: GroupInfo[][];
+  readonly sqlSubscriptions: SqlSubscription[];
   readonly delayLateToleranceMs: number;
   readonly drainSloMs: number | undefined;
   readonly phases: TimeWindow[];
@@ -65,6 +76,10 @@ export function expects(ctx: CheckContext, group: GroupInfo, i: number): boolean
   const topic = ctx.table.topic[i] as number;
   const sub = group.filters.get(topic);
   if (sub === undefined) return false;
+  if (sub.sqlBit !== undefined) {
+    const bits = ctx.table.sqlMatch.get(i);
+    return bits === undefined ? undefined : (bits & (1 << sub.sqlBit)) !== 0;
+  }
   const tagId = ctx.table.tag[i] as number;
   return sub.matcher(tagId >= 0 ? ctx.tags.values[tagId] : undefined);
 }
@@ -86,7 +101,13 @@ export function makeGroupInfo(ctx: CheckContext, name: string, declared: boolean
 export function addSubscription(ctx: CheckContext, group: GroupInfo, subscription: Subscription): void {
   const topic = ctx.topics.id(subscription.topic);
   if (group.filters.has(topic)) return;
-  group.filters.set(topic, { matcher: compileFilter(subscription), subscription });
+  const sql = compileSqlFilter(subscription);
+  let sqlBit: number | undefined;
+  if (sql && ctx.sqlSubscriptions.length < SQL_SUBSCRIPTIONS_MAX) {
+    sqlBit = ctx.sqlSubscriptions.length;
+    ctx.sqlSubscriptions.push({ topic, bit: sqlBit, evaluate: sql });
+  }
+  group.filters.set(topic, { matcher: compileFilter(subscription), subscription, sqlBit });
   if (subscription.fifo) group.fifo = true;
   if (subscription.maxAttempts !== undefined) group.maxAttempts = subscription.maxAttempts;
   while (ctx.groupsByTopic.length <= topic) ctx.groupsByTopic.push([]);

@@ -188,6 +188,7 @@ function makeContext(
     groups: [],
     groupByName: new Map(),
     groupsByTopic: [],
+    sqlSubscriptions: [],
     delayLateToleranceMs:
       headers.map((h) => h.delayLateToleranceMs).find((v) => v !== undefined) ?? DELAY_LATE_TOLERANCE_MS_DEFAULT,
     drainSloMs: headers.map((h) => h.drainSloMs).find((v) => v !== undefined),

@@ -11,6 +11,7 @@ export interface SendSpec {
   g?: string;
   q?: number;
   tg?: string;
+  pr?: Record<string, string>;
   at?: number;
   tx?: 1;
   po?: 1;

@@ -114,6 +114,8 @@ export class MessageTable {
   /** Sparse per-message values: delivery time of delayed messages, commit time of transactional ones. */
   readonly deliverAtMs = new Map<number, number>();
   readonly commitTsMs = new Map<number, number>();
+  /** Per message, one bit per SQL92 subscription of its topic that selects it (only when such subscriptions exist). */
+  readonly sqlMatch = new Map<number, number>();
 
   constructor(capacity = 1 << 16) {
     this.capacity = capacity;
