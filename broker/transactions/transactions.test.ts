@@ -46,7 +46,7 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
 }
 
 describe('transactions: check-back schedule and the default action', () => {
-  test('first check after checkFirstMs, then every checkIntervalMs, at most checkMax, then the default (rollback)', async () => {
+  test('first check after checkFirstMs, then each checkIntervalMs, at most checkMax, then the default', async () => {
     const t = await setUp(
       { checkFirstMs: 6_000, checkIntervalMs: 30_000, checkMax: 3, defaultAction: 'ROLLBACK' },
       () => true,
