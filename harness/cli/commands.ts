@@ -143,4 +143,10 @@ function registerHarnessCommands(program: Command): void {
     .option('--check', 'only print what is installed (tool, version, path, ok/missing); exit 5 if something is missing')
     .option('--only <names>', 'comma-separated subset of tools to install or check')
     .action(lazy(() => import('../setup/cli.ts'), 'runSetupCommand'));
+
+  program
+    .command('dashboards')
+    .description('write the Grafana dashboards (typed with @grafana/schema) as JSON, to import or provision')
+    .option('--out <dir>', 'folder to write to', 'runs/dashboards')
+    .action(lazy(() => import('../../dashboards/cli.ts'), 'runDashboardsCommand'));
 }

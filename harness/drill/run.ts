@@ -13,6 +13,7 @@
  * an abort (Ctrl-C) heals, stops and ends with 130.
  */
 import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
@@ -23,7 +24,13 @@ import { evaluateGates } from '../checks/gates.ts';
 import { buildReport } from '../checks/report.ts';
 import { CliError, ExitCode } from '../cli/exit-codes.ts';
 import type { Target } from '../deploy/types.ts';
-import { type FaultEvent, FaultRunner, faultLedgerRecord, type ScheduledFault } from '../faults/index.ts';
+import {
+  type FaultEvent,
+  FaultRunner,
+  faultAnnotations,
+  faultLedgerRecord,
+  type ScheduledFault,
+} from '../faults/index.ts';
 import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
 import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
@@ -495,7 +502,14 @@ export class DrillRun {
     ];
     const report = buildReport(result, gates, nowMs);
     report.run.meta.drill = this.reportMeta(report, load);
-    return this.phase('report', async () => ({ report, reportPaths: await writeReports(report, this.opts.out) }));
+    return this.phase('report', async () => {
+      const reportPaths = await writeReports(report, this.opts.out);
+      // Fault windows as Grafana annotations (POST each to /api/annotations; the broker dashboard shows tag
+      // mqdrill-fault), beside the reports.
+      const annotations = faultAnnotations(this.runner?.events ?? []);
+      await writeFile(join(this.opts.out, 'annotations.json'), `${JSON.stringify(annotations, null, 2)}\n`);
+      return { report, reportPaths };
+    });
   }
 
   private reportMeta(report: Report, load: LoadResult): Record<string, unknown> {

@@ -51,7 +51,7 @@ export interface FaultAnnotation {
  * `fault-start` gives a point at its start, tagged `active` (replace it with the end's region once healed).
  */
 export function faultAnnotation(event: FaultEvent): FaultAnnotation {
-  const tags = ['fault', event.kind, `target:${event.target}`, `fault-id:${event.id}`];
+  const tags = ['mqdrill-fault', event.kind, `target:${event.target}`, `fault-id:${event.id}`];
   const text = describeFault(event.fault);
   if (event.type === 'fault-start')
     return { time: event.atWallMs, timeEnd: event.atWallMs, text, tags: [...tags, 'active'] };

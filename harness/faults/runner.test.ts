@@ -218,13 +218,13 @@ describe('fault events as ledger records and annotations', () => {
         time: t0 + 1_000,
         timeEnd: t0 + 3_000,
         text: 'latency 100ms ±20ms on broker-1',
-        tags: ['fault', 'latency', 'target:broker-1', 'fault-id:1'],
+        tags: ['mqdrill-fault', 'latency', 'target:broker-1', 'fault-id:1'],
       },
       {
         time: t0 + 2_000,
         timeEnd: t0 + 2_000,
         text: 'down on broker-2',
-        tags: ['fault', 'down', 'target:broker-2', 'fault-id:2', 'active'],
+        tags: ['mqdrill-fault', 'down', 'target:broker-2', 'fault-id:2', 'active'],
       },
     ]);
   });
