@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/exit-codes.ts';
-import { startTarget, type TargetLog } from '../deploy/index.ts';
+import { externalNodeName } from '../deploy/external.ts';
+import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts';
 import type { Target } from '../deploy/types.ts';
 import { type FaultInjectors, NetworkFaults, ProcessFaults, ToxiproxyServer } from '../faults/index.ts';
 import { toolPath } from '../setup/index.ts';
@@ -43,13 +44,10 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
   const log: TargetLog = (level, msg, fields) => {
     if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   };
-  if (spec.target.spec.kind === 'external') {
-    const target = await startTarget(spec.target.spec, { log });
-    return { target, injectors: {}, stop: () => target.stop() };
-  }
   await ensureToxiproxy(say);
   const server = await ToxiproxyServer.start();
   const network = new NetworkFaults(server);
+  if (spec.target.spec.kind === 'external') return bootExternal(spec.target.spec, server, network, log);
   let target: Target;
   try {
     target = await startTarget(spec.target.spec, {
@@ -81,3 +79,33 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
   };
   return { target, injectors, stop };
 };
+
+/**
+ * External: clients reach the endpoint through a proxy named `external`, so network faults act on every connection
+ * to the access point. RocketMQ routes may name other addresses (a RocketMQ proxy in cluster mode advertises the
+ * request's host with its own port unless useEndpointPortFromRequest is set); traffic to those bypasses the proxy.
+ */
+async function bootExternal(
+  spec: Extract<TargetSpec, { kind: 'external' }>,
+  server: ToxiproxyServer,
+  network: NetworkFaults,
+  log: TargetLog,
+): Promise<BootedTarget> {
+  let target: Target;
+  try {
+    const proxy = await network.createProxy({ name: externalNodeName, upstream: spec.endpoint });
+    target = await startTarget({ ...spec, endpoint: proxy.listen }, { log });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await network.healAll().catch(() => {});
+    await target.stop();
+    await server.close();
+  };
+  return { target, injectors: { network }, stop };
+}

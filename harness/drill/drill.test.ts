@@ -5,10 +5,11 @@
  * rejected with every problem listed before anything boots.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { spawnBroker } from '../../broker/test/process.ts';
 import { ExitCode } from '../cli/exit-codes.ts';
 import { prepareDrill } from './cli.ts';
 import { type DrillResult, runDrill } from './run.ts';
@@ -88,6 +89,34 @@ describe('drill: built-in scenarios against the bundled broker, with faults', ()
     const run = await drill('fan-out');
     expectPassed(run);
     expect(run.result.report?.anomalies.find((a) => a.name === 'filter')?.checked).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('drill: an external target', () => {
+  test('a broker the drill did not boot, with a fault on its access point through toxiproxy: passes', async () => {
+    const broker = await spawnBroker(mkdtempSync(join(tmpdir(), 'mqdrill-external-')));
+    try {
+      const specFile = join(dir, 'external.json');
+      const spec = JSON.parse(readFileSync(join(import.meta.dirname, 'testdata/canary.json'), 'utf8'));
+      spec.drill = {
+        description: 'a short load against an external endpoint, with latency on its access point',
+        target: { kind: 'external', endpoint: broker.endpoints, adminEndpoint: broker.endpoints },
+        warmUp: '1s',
+        faults: [{ kind: 'latency', target: 'external', latencyMs: 30, at: '1s', duration: '2s' }],
+        gates: ['lost == 0'],
+        drain: { deadline: '15s' },
+      };
+      writeFileSync(specFile, JSON.stringify(spec));
+      const lines: string[] = [];
+      const prepared = await prepareDrill(specFile, {}, (t) => lines.push(t));
+      expect(lines).toEqual([]);
+      const out = join(dir, 'external');
+      const result = await runDrill({ spec: prepared as DrillSpec, out, say: (l) => lines.push(l) });
+      expectPassed({ result, lines });
+      expect(existsSync(join(out, 'annotations.json'))).toBe(true);
+    } finally {
+      broker.child.kill('SIGTERM');
+    }
   }, 120_000);
 });
 

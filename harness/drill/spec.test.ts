@@ -65,9 +65,15 @@ describe('drill spec: overrides', () => {
     expect(orders?.schedule.executor === 'ramping-arrival-rate' && orders.schedule.stages[0]?.durationMs).toBe(8000);
   });
 
-  test('--target external takes the endpoint from MQDRILL_ENDPOINT and refuses faults', async () => {
-    const { errors } = await load('flash-sale', { target: 'external' }, { MQDRILL_ENDPOINT: '10.0.0.1:8081' });
-    expect(errors).toEqual(['drill.faults[0]: the external target takes no faults (no proxy in front of its brokers)']);
+  test('--target external takes the endpoint from MQDRILL_ENDPOINT and only network faults on its proxy', async () => {
+    const env = { MQDRILL_ENDPOINT: '10.0.0.1:8081' };
+    const { errors } = await load('flash-sale', { target: 'external' }, env);
+    expect(errors).toEqual(['drill.faults[0].target: unknown network target "broker-0" (expected *, external)']);
+    const ordered = await load('ordered', { target: 'external' }, env);
+    expect(ordered.errors).toEqual([
+      'drill.faults[0].target: kill needs a process target, and this target has none ' +
+        '(external targets take network faults only)',
+    ]);
   });
 
   test("without --target the spec's target kind holds", () => {

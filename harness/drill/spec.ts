@@ -6,6 +6,7 @@
  * (habit 17); unknown keys are errors. docs/drill.md is the reference.
  */
 import { type Gate, parseGates } from '../checks/gates.ts';
+import { externalNodeName } from '../deploy/external.ts';
 import { type TargetSpec, validateTargetSpec } from '../deploy/index.ts';
 import type { GroupSpec, TargetKind, TopicSpec } from '../deploy/types.ts';
 import { faultFamily, type KnownTargets } from '../faults/model.ts';
@@ -178,6 +179,7 @@ function validateTarget(
   }
   for (const e of validateTargetSpec(spec)) p.messages.push(`drill.${e}`);
   const nodes = spec.kind === 'bundled' ? (spec.nodes ?? 1) : 0;
+  if (spec.kind !== 'bundled') return { kind, spec, nodes: 0, canary };
   return { kind, spec, nodes: Number.isInteger(nodes) && nodes >= 1 ? nodes : 1, canary };
 }
 
@@ -196,8 +198,8 @@ function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown
 
 /**
  * Consumer faults change the load engine's consumers, which cannot be changed while they run yet: a scenario sets
- * them in its consumer behaviour (crashAfter, processingTime, failureShare). The external target has no proxy in
- * front of its brokers and no processes of ours, so it takes no faults.
+ * them in its consumer behaviour (crashAfter, processingTime, failureShare). The external target takes client-side
+ * network faults only: a proxy in front of its access point (named `external`); its processes are not ours.
  */
 function checkFaultFamilies(p: Problems, faults: FaultScheduleSpec, kind: DrillTargetKind): void {
   faults.forEach((entry, index) => {
@@ -207,7 +209,9 @@ function checkFaultFamilies(p: Problems, faults: FaultScheduleSpec, kind: DrillT
     if (families.has('consumer')) {
       p.add(path, 'consumer faults go in the consumer behaviour for now (crashAfter, processingTime, failureShare)');
     }
-    if (kind === 'external') p.add(path, 'the external target takes no faults (no proxy in front of its brokers)');
+    if (kind === 'external' && (families.has('process') || families.has('consumer'))) {
+      p.add(path, 'the external target takes network faults only (its processes are not ours)');
+    }
   });
 }
 
@@ -230,9 +234,9 @@ function validateGates(p: Problems, raw: unknown): { gates: Gate[]; sources: str
 
 /** Node names (broker-0..N-1, which also name their proxies) and consumer groups, for fault target checks. */
 function knownTargets(nodes: number, plan: LoadPlan | undefined): KnownTargets {
-  const names = Array.from({ length: nodes }, (_, i) => `broker-${i}`);
+  const names = nodes === 0 ? [externalNodeName] : Array.from({ length: nodes }, (_, i) => `broker-${i}`);
   const groups = plan?.scenarios.flatMap((s) => (s.consumer ? [s.consumer.group, s.name] : [])) ?? [];
-  return { network: names, process: names, consumer: groups };
+  return { network: names, process: nodes === 0 ? [] : names, consumer: groups };
 }
 
 /** The end of the last producer's schedule, from the start of the load. */

@@ -210,7 +210,15 @@ function validateTarget(
   const target = problems.string(path, value);
   const known = knownTargets?.[faultFamily(kind)];
   if (target === undefined || known === undefined || target === ALL_TARGETS || known.includes(target)) return target;
-  problems.add(path, `unknown ${faultFamily(kind)} target ${JSON.stringify(target)} (expected *, ${known.join(', ')})`);
+  const family = faultFamily(kind);
+  if (known.length === 0) {
+    problems.add(
+      path,
+      `${kind} needs a ${family} target, and this target has none (external targets take network faults only)`,
+    );
+    return;
+  }
+  problems.add(path, `unknown ${family} target ${JSON.stringify(target)} (expected *, ${known.join(', ')})`);
   return undefined;
 }
 
