@@ -531,11 +531,13 @@ function describeSchedule(s: Schedule): string {
     unitMs === 1000 ? `${rate} msg/s` : `${rate} per ${formatDurationMs(unitMs)}`;
   const stages = (list: Stage[], unit: string) =>
     list.map((st) => `${st.target}${unit} over ${formatDurationMs(st.durationMs)}`).join(', then ');
+  const rampStages = (list: Stage[], unitMs: number) =>
+    list.map((st) => `${perUnit(st.target, unitMs)} over ${formatDurationMs(st.durationMs)}`).join(', then ');
   switch (s.executor) {
     case 'constant-arrival-rate':
       return `${perUnit(s.rate, s.timeUnitMs)} for ${formatDurationMs(s.durationMs)} (open model, up to ${s.maxVUs} in flight)`;
     case 'ramping-arrival-rate':
-      return `from ${perUnit(s.startRate, s.timeUnitMs)} ramping to ${stages(s.stages, '/unit')} (open model, up to ${s.maxVUs} in flight)`;
+      return `from ${perUnit(s.startRate, s.timeUnitMs)}, ${rampStages(s.stages, s.timeUnitMs)} (open model, up to ${s.maxVUs} in flight)`;
     case 'constant-vus':
       return `${s.vus} VUs for ${formatDurationMs(s.durationMs)}`;
     case 'ramping-vus':
