@@ -37,6 +37,11 @@ export class LedgerWriter {
   private chunkLength = 0;
   private opId = 0;
   private closed = false;
+
+  /** True once close() has begun: later records (e.g. a late transaction check-back) have nowhere to go. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
   private streamError: Error | undefined;
   private cancelTimer: (() => void) | undefined;
   private readonly flushIntervalMs: number;

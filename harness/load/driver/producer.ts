@@ -58,7 +58,11 @@ export class ProducerRunner {
     const id = properties[PROPERTY_ID];
     if (id !== undefined) {
       this.pendingCheckBacks.delete(id);
-      this.ctx.ledger?.write({ t: 'tk', ts: this.ctx.clock.wallMs(), id, x: 'commit' });
+      // A check-back can come after this producer's ledger closed (the broker asks 6 s after the send): answer it,
+      // but there is no ledger to record it in any more.
+      if (this.ctx.ledger && !this.ctx.ledger.isClosed) {
+        this.ctx.ledger.write({ t: 'tk', ts: this.ctx.clock.wallMs(), id, x: 'commit' });
+      }
     }
     return 'commit';
   }
