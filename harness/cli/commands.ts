@@ -114,6 +114,9 @@ function registerHarnessCommands(program: Command): void {
     .option('--seed <n>', 'seed for key choice, body sizes and the fault schedule')
     .option('--duration <d>', 'override the load phase duration, e.g. 30s')
     .option('--out <dir>', 'report folder (default runs/<scenario>-<time>)')
+    .addOption(
+      new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']).default('node'),
+    )
     .action(lazy(() => import('../drill/cli.ts'), 'runDrillCommand'));
 
   program

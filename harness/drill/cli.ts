@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
 import { ExitCode } from '../cli/exit-codes.ts';
+import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
 import { type DrillResult, runDrill } from './run.ts';
@@ -16,6 +17,8 @@ import { formatGateTable } from './verdict.ts';
 
 export interface DrillCommandOptions extends DrillOverrides {
   out?: string;
+  /** Which official client drives the load: node (worker threads) or go (the binary `mqdrill setup` builds). */
+  driver?: 'node' | 'go';
 }
 
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
@@ -75,6 +78,7 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
     result = await runDrill({
       spec,
       out,
+      launcher: opts.driver === 'go' ? goDriverLauncher() : nodeWorkerLauncher(),
       signal: controller.signal,
       say: (line) => {
         progress.clear();

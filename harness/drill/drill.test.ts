@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { spawnBroker } from '../../broker/test/process.ts';
 import { ExitCode } from '../cli/exit-codes.ts';
+import { goDriverLauncher } from '../load/launchers.ts';
 import { prepareDrill } from './cli.ts';
 import { type DrillResult, runDrill } from './run.ts';
 import type { DrillSpec } from './spec.ts';
@@ -89,6 +90,22 @@ describe('drill: built-in scenarios against the bundled broker, with faults', ()
     const run = await drill('fan-out');
     expectPassed(run);
     expect(run.result.report?.anomalies.find((a) => a.name === 'filter')?.checked).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('drill: the Go driver', () => {
+  test('flash-sale driven by the official Go client (mqdrill-go-driver) passes like the node driver', async () => {
+    const lines: string[] = [];
+    const spec = await prepareDrill('flash-sale', {}, (t) => lines.push(t));
+    const out = join(dir, 'flash-sale-go');
+    const result = await runDrill({
+      spec: spec as DrillSpec,
+      out,
+      launcher: goDriverLauncher(),
+      say: (l) => lines.push(l),
+    });
+    expectPassed({ result, lines });
+    expect(result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(100);
   }, 120_000);
 });
 
