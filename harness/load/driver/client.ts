@@ -72,7 +72,7 @@ export interface ClientFactory {
   producer(
     target: TargetEndpoint,
     topic: string,
-    checkBack: (properties: Record<string, string>) => 'commit' | 'rollback',
+    checkBack: (properties: Record<string, string>) => TransactionDecision,
   ): Promise<ProducerClient>;
   simpleConsumer(target: TargetEndpoint, spec: ConsumerSpec): Promise<SimpleConsumerClient>;
   pushConsumer(target: TargetEndpoint, spec: ConsumerSpec, listener: PushListener): Promise<PushConsumerClient>;

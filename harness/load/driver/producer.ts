@@ -19,7 +19,7 @@ import type { IterationContext } from '../executors/index.ts';
 import type { MetricRegistry } from '../metrics.ts';
 import type { MessageSpec } from '../options.ts';
 import { MessagePlanner, type PlannedMessage } from '../sampling.ts';
-import { classifySendError, type OutgoingMessage, type ProducerClient } from './client.ts';
+import { classifySendError, type OutgoingMessage, type ProducerClient, type TransactionDecision } from './client.ts';
 import { errorText, withTimeout } from './timeout.ts';
 
 export interface ProducerContext {
@@ -53,16 +53,17 @@ export class ProducerRunner {
     for (let i = 0; i < BODY_POOL_BYTES; i += 4) this.bodyPool.writeUInt32LE(ctx.random.int(0, 0x3fffffff), i);
   }
 
-  /** The broker asks about a transaction left open: commit it (and record the answer). */
-  checkBack(properties: Record<string, string>): 'commit' {
+  /**
+   * The broker asks about a transaction left open: commit it and record the answer. After this producer's ledger has
+   * closed (the broker asks 6 s after the send) an answer could not be recorded, so it stays undecided ('unknown': no
+   * EndTransaction) rather than commit a message the checkers would then see delivered without a commit.
+   */
+  checkBack(properties: Record<string, string>): TransactionDecision {
     const id = properties[PROPERTY_ID];
+    if (this.ctx.ledger?.isClosed) return 'unknown';
     if (id !== undefined) {
       this.pendingCheckBacks.delete(id);
-      // A check-back can come after this producer's ledger closed (the broker asks 6 s after the send): answer it,
-      // but there is no ledger to record it in any more.
-      if (this.ctx.ledger && !this.ctx.ledger.isClosed) {
-        this.ctx.ledger.write({ t: 'tk', ts: this.ctx.clock.wallMs(), id, x: 'commit' });
-      }
+      this.ctx.ledger?.write({ t: 'tk', ts: this.ctx.clock.wallMs(), id, x: 'commit' });
     }
     return 'commit';
   }

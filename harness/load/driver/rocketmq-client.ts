@@ -16,6 +16,7 @@ import type {
   PushConsumerClient,
   PushListener,
   SimpleConsumerClient,
+  TransactionDecision,
 } from './client.ts';
 
 const { Producer, SimpleConsumer, PushConsumer, FilterExpression, ConsumeResult } = rocketmq;
@@ -24,7 +25,8 @@ const clientVersion = (createRequire(import.meta.url)('rocketmq-client-nodejs/pa
 
 /** proto apache.rocketmq.v2: FilterType.TAG = 1, SQL = 2; TransactionResolution.COMMIT = 1, ROLLBACK = 2. */
 const FILTER_TYPE = { TAG: 1, SQL92: 2 } as const;
-const RESOLUTION = { commit: 1, rollback: 2 } as const;
+/** TransactionResolution values; 0 (unspecified) makes the client send no EndTransaction: the broker asks again. */
+const RESOLUTION = { commit: 1, rollback: 2, unknown: 0 } as const;
 
 type Log = (level: 'warn' | 'error', message: string) => void;
 
@@ -95,7 +97,7 @@ export class RocketmqClientFactory implements ClientFactory {
   async producer(
     target: TargetEndpoint,
     topic: string,
-    checkBack: (properties: Record<string, string>) => 'commit' | 'rollback',
+    checkBack: (properties: Record<string, string>) => TransactionDecision,
   ): Promise<ProducerClient> {
     const producer = new Producer({
       ...baseOptions(target, this.log),

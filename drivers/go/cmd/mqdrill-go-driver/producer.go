@@ -81,7 +81,8 @@ func (p *producer) connect(t load.Target) error {
 func (p *producer) close() { stopWithin(p.client, 5*time.Second) }
 
 // checkBack answers the broker about an open transaction: the planned decision when the end-transaction call
-// did not get through, commit for those the plan left open (share `unknown`) and for ids it does not know.
+// did not get through, commit for those the plan left open (share `unknown`) and for ids it does not know; UNKNOWN
+// once the ledger is closed.
 func (p *producer) checkBack(view *rmq.MessageView) rmq.TransactionResolution {
 	id := view.GetProperties()[propID]
 	decision := "commit"
@@ -89,7 +90,11 @@ func (p *producer) checkBack(view *rmq.MessageView) rmq.TransactionResolution {
 		decision = "rollback"
 	}
 	if id != "" && p.ledger != nil {
-		_ = p.ledger.Write(load.NewRecord("tk", wallMs()).Str("id", id).Str("x", decision))
+		// After the ledger closed the answer could not be recorded: leave the transaction undecided (UNKNOWN
+		// sends no EndTransaction) rather than commit a message the checkers would see without its commit.
+		if err := p.ledger.Write(load.NewRecord("tk", wallMs()).Str("id", id).Str("x", decision)); err != nil {
+			return rmq.UNKNOWN
+		}
 	}
 	if decision == "rollback" {
 		return rmq.ROLLBACK
