@@ -98,6 +98,17 @@ const attemptCacheMax = 4096;
 /** FIFO: how long an expired message waits before looking again when an earlier one of its group is in flight. */
 const fifoParkMs = 1000;
 
+/** One receive's pass over a group's queues: what every queue scan reads and appends to. */
+interface QueueScan {
+  state: GroupTopicState;
+  fifo: boolean;
+  input: ReceiveInput;
+  filter: MessageFilter;
+  batchMax: number;
+  out: Delivered[];
+  nowMs: number;
+}
+
 interface Waiter {
   topic: string;
   wake(): void;
@@ -399,7 +410,7 @@ export class Broker {
         if (fifoGroup !== undefined) held.add(fifoGroup);
         continue;
       }
-      out.push(this.recordDelivery(state, message, input, nowMs));
+      out.push(this.recordDelivery(state, message, input, nowMs, group.fifo));
       const redelivered = state.lookup(e.queueId, e.offset);
       if (redelivered) released.add(redelivered);
     }
@@ -416,24 +427,19 @@ export class Broker {
     nowMs: number,
   ): void {
     const topic = this.requireTopic(input.topic);
-    const start = (this.roundRobin.get(`r\u0000${group.name}\u0000${topic.name}`) ?? 0) % topic.queues;
-    this.roundRobin.set(`r\u0000${group.name}\u0000${topic.name}`, start + 1);
+    const rotationKey = `r\u0000${group.name}\u0000${topic.name}`;
+    const start = (this.roundRobin.get(rotationKey) ?? 0) % topic.queues;
+    this.roundRobin.set(rotationKey, start + 1);
+    const scan: QueueScan = { state, fifo: group.fifo, input, filter, batchMax, out, nowMs };
     for (let i = 0; i < topic.queues && out.length < batchMax; i++) {
       const queueId = (start + i) % topic.queues;
-      if (group.fifo) this.scanFifoQueue(state, input, filter, queueId, batchMax, out, nowMs);
-      else this.scanQueue(state, input, filter, queueId, batchMax, out, nowMs);
+      if (group.fifo) this.scanFifoQueue(scan, queueId);
+      else this.scanQueue(scan, queueId);
     }
   }
 
-  private scanQueue(
-    state: GroupTopicState,
-    input: ReceiveInput,
-    filter: MessageFilter,
-    queueId: number,
-    batchMax: number,
-    out: Delivered[],
-    nowMs: number,
-  ): void {
+  private scanQueue(scan: QueueScan, queueId: number): void {
+    const { state, input, filter, batchMax, out } = scan;
     const range = this.store.queueRange(input.topic, queueId);
     const cursor = state.cursor(queueId, range.minOffset);
     while (out.length < batchMax && cursor.nextOffset < range.maxOffset) {
@@ -447,7 +453,7 @@ export class Broker {
           state.markDone(queueId, m.queueOffset);
           continue;
         }
-        out.push(this.recordDelivery(state, m, input, nowMs));
+        out.push(this.recordDelivery(state, m, input, scan.nowMs, scan.fifo));
       }
     }
   }
@@ -456,15 +462,8 @@ export class Broker {
    * FIFO groups: scan from the acked floor, skipping done and in-flight offsets, and deliver a message only when no
    * earlier message of its message group is in flight or skipped in this scan. The window bounds the work.
    */
-  private scanFifoQueue(
-    state: GroupTopicState,
-    input: ReceiveInput,
-    filter: MessageFilter,
-    queueId: number,
-    batchMax: number,
-    out: Delivered[],
-    nowMs: number,
-  ): void {
+  private scanFifoQueue(scan: QueueScan, queueId: number): void {
+    const { state, input, filter, batchMax, out } = scan;
     const range = this.store.queueRange(input.topic, queueId);
     const cursor = state.cursor(queueId, range.minOffset);
     const blocked = new Set(state.blockedMessageGroups.keys());
@@ -486,17 +485,23 @@ export class Broker {
           state.markDone(queueId, m.queueOffset);
           continue;
         }
-        out.push(this.recordDelivery(state, m, input, nowMs));
+        out.push(this.recordDelivery(state, m, input, scan.nowMs, scan.fifo));
       }
     }
   }
 
-  private recordDelivery(state: GroupTopicState, m: StoredMessage, input: ReceiveInput, nowMs: number): Delivered {
+  private recordDelivery(
+    state: GroupTopicState,
+    m: StoredMessage,
+    input: ReceiveInput,
+    nowMs: number,
+    fifo: boolean,
+  ): Delivered {
     const invisibleMs = input.autoRenew ? limits.autoRenewInitialMs : input.invisibleMs;
     const entry = state.deliver(m.queueId, m.queueOffset, nowMs, invisibleMs, {
       autoRenew: input.autoRenew,
       clientId: input.clientId,
-      messageGroup: this.metadata.group(state.group)?.fifo ? (m.props.messageGroup ?? '') : undefined,
+      messageGroup: fifo ? (m.props.messageGroup ?? '') : undefined,
       attemptId: input.attemptId,
     });
     return {
