@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"strconv"
 	"time"
 
@@ -138,12 +139,12 @@ func simpleRoundTrip(ctx context.Context, o options, name string) (detail, error
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic)
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	msgs := map[int]*rmq.Message{}
 	for seq := 0; seq < o.count; seq++ {
 		msgs[seq] = newMessage(topic, run, seq)
@@ -178,12 +179,12 @@ func normalPush(ctx context.Context, o options, name string) (detail, error) {
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic)
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	msgs := map[int]*rmq.Message{}
 	for seq := 0; seq < o.count; seq++ {
 		msgs[seq] = newMessage(topic, run, seq)

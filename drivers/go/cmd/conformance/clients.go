@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"os"
 	"path/filepath"
 	"time"
@@ -88,44 +89,6 @@ func newClient(cfg *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
 	return rmq.NewClient(cfg, opts...)
 }
 
-// startable is what Start/GracefulStop the clients share.
-type startable interface {
-	Start() error
-	GracefulStop() error
-}
-
-// startWithin runs Start, which has no context and waits forever for the broker's settings, bounded by ctx.
-func startWithin(ctx context.Context, what string, client startable) error {
-	done := make(chan error, 1)
-	go func() { done <- client.Start() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: Start: %w", what, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: Start did not return before the case timeout (the Go client blocks until the broker "+
-			"answers QueryRoute and sends settings over Telemetry): %w", what, ctx.Err())
-	}
-}
-
-// stopWithin stops a client without waiting longer than limit; errors on stop are not the case's concern.
-func stopWithin(client startable, limit time.Duration) {
-	if client == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = client.GracefulStop()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-	}
-}
-
 func startProducer(ctx context.Context, o options, topic string, extra ...rmq.ProducerOption) (rmq.Producer, error) {
 	return startProducerAs(ctx, o, o.accessKey, o.secretKey, topic, extra...)
 }
@@ -137,7 +100,7 @@ func startProducerAs(ctx context.Context, o options, ak, sk, topic string,
 	if err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
 	}
-	if err := startWithin(ctx, "producer", p); err != nil {
+	if err := lifecycle.StartWithin(ctx, "producer", p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -153,7 +116,7 @@ func startSimpleConsumer(ctx context.Context, o options, group, topic string,
 	if err != nil {
 		return nil, fmt.Errorf("simple consumer: %w", err)
 	}
-	if err := startWithin(ctx, "simple consumer", c); err != nil {
+	if err := lifecycle.StartWithin(ctx, "simple consumer", c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -170,7 +133,7 @@ func startPushConsumer(ctx context.Context, o options, group, topic string,
 	if err != nil {
 		return nil, fmt.Errorf("push consumer: %w", err)
 	}
-	if err := startWithin(ctx, "push consumer", c); err != nil {
+	if err := lifecycle.StartWithin(ctx, "push consumer", c); err != nil {
 		return nil, err
 	}
 	return c, nil

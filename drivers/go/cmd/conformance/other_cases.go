@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"strconv"
 	"time"
 
@@ -27,12 +28,12 @@ func filterRoundTrip(ctx context.Context, o options, name string, n int, filter 
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic)
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	ids, err := sendAll(ctx, producer, msgs)
 	d["sent"] = len(ids)
 	if err != nil {
@@ -97,7 +98,7 @@ func malformedSQL(ctx context.Context, o options, name string) (string, error) {
 	if err != nil {
 		return err.Error(), nil
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	callCtx, cancel := context.WithTimeout(ctx, awaitDuration+5*time.Second)
 	defer cancel()
 	batch, err := consumer.Receive(callCtx, 16, invisibleDuration)
@@ -150,7 +151,7 @@ func refusedSend(ctx context.Context, o options, ak, sk, topic string) (string, 
 		}
 		return err.Error(), nil
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	receipts, err := producer.Send(limited, newMessage(topic, newRunID(), 0))
 	if err == nil {
 		return "", fmt.Errorf("the broker accepted the send (%d receipt(s))", len(receipts))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"sync"
 	"time"
 
@@ -90,12 +91,12 @@ func txRoundTrip(ctx context.Context, o options, name string, n int, ck *checker
 	if err != nil {
 		return d, col, time.Time{}, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic, ck.option())
 	if err != nil {
 		return d, col, time.Time{}, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	msgs := map[int]*rmq.Message{}
 	for seq := 0; seq < n; seq++ {
 		msgs[seq] = newMessage(topic, ck.run, seq)

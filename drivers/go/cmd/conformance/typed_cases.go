@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"strconv"
 	"sync"
 	"time"
@@ -32,12 +33,12 @@ func fifo(ctx context.Context, o options, name string) (detail, error) {
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic)
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	msgs := map[int]*rmq.Message{}
 	for i := 0; i < o.count; i++ {
 		for g := 0; g < fifoGroups; g++ {
@@ -112,12 +113,12 @@ func delay(ctx context.Context, o options, name string) (detail, error) {
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(consumer, 5*time.Second)
+	defer lifecycle.StopWithin(consumer, 5*time.Second)
 	producer, err := startProducer(ctx, o, topic)
 	if err != nil {
 		return d, err
 	}
-	defer stopWithin(producer, 5*time.Second)
+	defer lifecycle.StopWithin(producer, 5*time.Second)
 	due := map[int]time.Time{}
 	msgs := map[int]*rmq.Message{}
 	for seq := 0; seq < o.count; seq++ {

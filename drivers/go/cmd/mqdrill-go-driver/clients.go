@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"os"
 	"runtime/debug"
 	"time"
@@ -86,42 +87,6 @@ func newClient(cfg *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
 	return rmq.NewClient(cfg, opts...)
 }
 
-type startable interface {
-	Start() error
-	GracefulStop() error
-}
-
-// startWithin runs Start (no context, it blocks until the broker answers QueryRoute and Telemetry) bounded by d.
-func startWithin(d time.Duration, what string, client startable) error {
-	done := make(chan error, 1)
-	go func() { done <- client.Start() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: Start: %w", what, err)
-		}
-		return nil
-	case <-time.After(d):
-		return fmt.Errorf("%s: Start did not return within %v", what, d)
-	}
-}
-
-// stopWithin stops a client without waiting longer than limit.
-func stopWithin(client startable, limit time.Duration) {
-	if client == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = client.GracefulStop()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-	}
-}
-
 func filterOf(f load.Filter) *rmq.FilterExpression {
 	expression := f.Expression
 	if expression == "" {
@@ -143,8 +108,8 @@ func startSimpleConsumer(t load.Target, group, topic string, filter load.Filter,
 	if err != nil {
 		return nil, fmt.Errorf("simple consumer: %w", err)
 	}
-	if err := startWithin(startTimeout, "simple consumer", c); err != nil {
-		stopWithin(c, time.Second)
+	if err := lifecycle.StartFor(startTimeout, "simple consumer", c); err != nil {
+		lifecycle.StopWithin(c, time.Second)
 		return nil, err
 	}
 	return c, nil

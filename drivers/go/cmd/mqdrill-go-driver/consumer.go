@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"math"
 	"slices"
 	"strconv"
@@ -110,7 +111,7 @@ func (c *consumer) simpleLoop(vu int) {
 			if c.b.CrashAfterMessages != nil && sinceStart > *c.b.CrashAfterMessages {
 				// Crash: the rest of the batch is never acked and comes back after the invisible duration.
 				c.metrics.Count("consumer_crashes", c.tags, 1)
-				go stopWithin(client, 5*time.Second)
+				go lifecycle.StopWithin(client, 5*time.Second)
 				client, sinceStart = nil, 0
 				generation++
 				time.Sleep(msDuration(c.b.RestartDelayMs))
@@ -120,7 +121,7 @@ func (c *consumer) simpleLoop(vu int) {
 			c.settle(client, m, id, ok)
 		}
 	}
-	stopWithin(client, 10*time.Second)
+	lifecycle.StopWithin(client, 10*time.Second)
 }
 
 // receiveBatch is one receive with its `ri`/`rm`/`rc` records; false when it failed (after a short pause).
@@ -176,7 +177,7 @@ func (c *consumer) pushLoop(vu int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if client != nil {
-		stopWithin(client, 15*time.Second)
+		lifecycle.StopWithin(client, 15*time.Second)
 	}
 }
 
@@ -190,8 +191,8 @@ func startPushConsumer(t load.Target, b load.ConsumerBehaviour,
 	if err != nil {
 		return nil, fmt.Errorf("push consumer: %w", err)
 	}
-	if err := startWithin(startTimeout, "push consumer", client); err != nil {
-		stopWithin(client, time.Second)
+	if err := lifecycle.StartFor(startTimeout, "push consumer", client); err != nil {
+		lifecycle.StopWithin(client, time.Second)
 		return nil, err
 	}
 	return client, nil

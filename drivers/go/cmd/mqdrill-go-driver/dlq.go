@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"time"
 
 	rmq "github.com/apache/rocketmq-clients/golang/v5"
@@ -26,7 +27,7 @@ func (c *consumer) scanDeadLetters(scanGroup string, timeLimit time.Duration) (i
 	if err != nil {
 		return 0, err
 	}
-	defer stopWithin(client, 10*time.Second)
+	defer lifecycle.StopWithin(client, 10*time.Second)
 	deadline := time.Now().Add(timeLimit)
 	emptyInARow := 0
 	for time.Now().Before(deadline) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mqdrill/mqdrill/drivers/go/internal/lifecycle"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -70,15 +71,15 @@ func (p *producer) connect(t load.Target) error {
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
-	if err := startWithin(startTimeout, "producer", client); err != nil {
-		stopWithin(client, time.Second)
+	if err := lifecycle.StartFor(startTimeout, "producer", client); err != nil {
+		lifecycle.StopWithin(client, time.Second)
 		return err
 	}
 	p.client = client
 	return nil
 }
 
-func (p *producer) close() { stopWithin(p.client, 5*time.Second) }
+func (p *producer) close() { lifecycle.StopWithin(p.client, 5*time.Second) }
 
 // checkBack answers the broker about an open transaction: the planned decision when the end-transaction call
 // did not get through, commit for those the plan left open (share `unknown`) and for ids it does not know; UNKNOWN
