@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { CliError, ExitCode } from '../harness/cli/exit-codes.ts';
+import { CliError, ExitCode } from '../lib/exit-codes.ts';
 import { validateAuthConfig } from './auth/index.ts';
 import { type BrokerConfig, defaultBrokerConfig, startBroker } from './server.ts';
 

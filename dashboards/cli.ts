@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../harness/cli/exit-codes.ts';
+import { ExitCode } from '../lib/exit-codes.ts';
 import { brokerDashboard } from './broker.ts';
 
 /** `mqdrill dashboards`: writes every dashboard as Grafana JSON (import it, or provision it from the folder). */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ExitCode } from '../harness/cli/exit-codes.ts';
+import { ExitCode } from '../lib/exit-codes.ts';
 import { reportProblems, writeReports } from './index.ts';
 import type { Report } from './schema.ts';
 

@@ -1,4 +1,4 @@
-import { CliError, ExitCode } from '../../harness/cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 
 /**
  * `mqdrill admin ...`: a thin client of the admin HTTP API. The broker serves the API on its gRPC port too (the

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { parseGates } from './gates.ts';
 import { History } from './history.ts';
 

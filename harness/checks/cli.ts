@@ -1,8 +1,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { writeReports } from '../../reports/index.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
 import { type CounterSnapshot, LedgerFormatError, LedgerWriter } from '../ledger/index.ts';
 import { checkLedgers } from './engine.ts';
 import { evaluateGates, type Gate, parseGates } from './gates.ts';

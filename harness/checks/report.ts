@@ -1,3 +1,4 @@
+import { ExitCode } from '../../lib/exit-codes.ts';
 import {
   type GateReport,
   REPORT_SCHEMA,
@@ -5,7 +6,6 @@ import {
   type Report,
   type VerdictValue,
 } from '../../reports/schema.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
 import type { CheckResult } from './engine.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode, exitCodeTable } from '../../lib/exit-codes.ts';
 import { registerCommands } from './commands.ts';
-import { CliError, ExitCode, exitCodeTable } from './exit-codes.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mqdrill')

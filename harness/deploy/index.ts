@@ -2,7 +2,7 @@
  * Targets (issue #7): where a drill runs. `startTarget(spec)` validates a target spec (every error at once, unknown
  * keys rejected) and starts it; the drill engine then talks only to the `Target` interface in types.ts.
  */
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { type BundledTargetOptions, startBundledTarget } from './bundled.ts';
 import { endpointErrors, externalTarget } from './external.ts';
 import type { TargetLog } from './node-process.ts';

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { externalNodeName } from '../deploy/external.ts';
 import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts';
 import type { Target } from '../deploy/types.ts';

@@ -2,12 +2,12 @@
  * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--out DIR]`.
  * Validates the spec before anything boots (every problem at once, exit 3), prints what will run, shows progress on
  * stderr, and ends on stdout with the verdict, the gate table and the path of report.html. The exit code is the
- * verdict (harness/cli/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.
+ * verdict (lib/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.
  */
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';

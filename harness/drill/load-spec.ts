@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import type { DrillModule } from './spec.ts';
 
 export const SCENARIOS_DIR = resolve(import.meta.dirname, '../../scenarios');

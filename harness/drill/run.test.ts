@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { systemClock } from '../../lib/clock.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import type { Target } from '../deploy/types.ts';
 import { MemoryBroker } from '../load/driver/memory-client.ts';
 import { inlineLauncher } from '../load/launchers.ts';

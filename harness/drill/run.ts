@@ -17,12 +17,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { writeReports } from '../../reports/index.ts';
 import type { Report } from '../../reports/schema.ts';
 import { checkLedgers } from '../checks/engine.ts';
 import { evaluateGates } from '../checks/gates.ts';
 import { buildReport } from '../checks/report.ts';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
 import type { Target } from '../deploy/types.ts';
 import {
   type FaultEvent,

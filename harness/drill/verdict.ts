@@ -1,11 +1,11 @@
 /**
  * The drill's verdict: the checker's anomalies and gates, the load engine's k6 thresholds and the fault layer's own
  * health folded into one report.json (so every renderer shows one gate table) and one exit code from the table in
- * harness/cli/exit-codes.ts.
+ * lib/exit-codes.ts.
  */
 import { formatDurationMs } from '../../lib/duration.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import type { GateReport, Report } from '../../reports/schema.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
 import type { FaultError } from '../faults/index.ts';
 import type { LoadSummary } from '../load/summary.ts';
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { runLoad } from './engine.ts';
 import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from './launchers.ts';
 import { describe, validateOptions } from './options.ts';

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { LedgerWriter, type Subscription } from '../ledger/index.ts';
 import { sleep } from './driver/timeout.ts';
 import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { repoRoot } from './paths.ts';
 
 const execFileAsync = promisify(execFile);

@@ -1,4 +1,4 @@
-import { CliError, ExitCode, type ExitCodeValue } from '../cli/exit-codes.ts';
+import { CliError, ExitCode, type ExitCodeValue } from '../../lib/exit-codes.ts';
 import { type CheckRow, type Component, componentAliases, components, prerequisiteRow } from './components.ts';
 import { checkDebianPackage, type DebianPackage, installDebianPackages } from './debian-packages.ts';
 import { displayPath, toolsDir } from './paths.ts';

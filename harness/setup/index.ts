@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { JAVA_CLIENT_ARTIFACTS, JAVA_CLIENT_NAME, javaClientDir } from './components.ts';
 import { debianPackages } from './debian-packages.ts';
 import { GO_CONFORMANCE_PROGRAM, GO_DRIVER_PROGRAM } from './go-driver.ts';
