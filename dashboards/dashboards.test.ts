@@ -1,17 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  freePort,
   shutdownAll,
   startProducer,
   startSimpleConsumer,
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from '../broker/test/helpers.ts';
+} from '../test/kit/index.ts';
 import { brokerDashboard, brokerPanels } from './broker.ts';
 
 /**
@@ -22,15 +22,6 @@ let b: TestBroker;
 let prometheus: ChildProcess | undefined;
 let promUrl = '';
 let tmp = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function query(expr: string): Promise<{ status: string; data: { result: unknown[] }; error?: string }> {
   const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`, {

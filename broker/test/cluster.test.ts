@@ -7,7 +7,7 @@ import {
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from './helpers.ts';
+} from '../../test/kit/index.ts';
 
 const topics = [{ name: 'spread', queues: 2 }];
 const groups = [{ name: 'spread-g' }];

@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { packageDefinition, serviceName } from '../protocol/codec.ts';
 import {
   shutdownAll,
   startProducer,
@@ -9,7 +8,8 @@ import {
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from './helpers.ts';
+} from '../../test/kit/index.ts';
+import { packageDefinition, serviceName } from '../protocol/codec.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader method definitions are untyped here.
 const methods = packageDefinition[serviceName] as Record<string, any>;

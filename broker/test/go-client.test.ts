@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestBroker, stopTestBroker, type TestBroker } from '../../test/kit/index.ts';
 import type { TopicType } from '../metadata.ts';
-import { startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const conformanceBinary = path.join(repoRoot, '.tools', 'bin', 'mqdrill-go-conformance');

@@ -2,7 +2,6 @@ import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { Producer } from 'rocketmq-client-nodejs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { seededRandom } from '../../lib/random.ts';
-import { defaultBrokerConfig, startBroker } from '../server.ts';
 import {
   quietLogger,
   shutdownAll,
@@ -11,7 +10,8 @@ import {
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from './helpers.ts';
+} from '../../test/kit/index.ts';
+import { defaultBrokerConfig, startBroker } from '../server.ts';
 
 const COMMIT = 1;
 const ROLLBACK = 2;

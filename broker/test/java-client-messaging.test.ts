@@ -6,7 +6,7 @@ import {
   explain,
   runJavaCase,
 } from '../../test/java/conformance.ts';
-import { startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
+import { startTestBroker, stopTestBroker, type TestBroker } from '../../test/kit/index.ts';
 
 let java: CompiledConformance | undefined;
 let b: TestBroker | undefined;

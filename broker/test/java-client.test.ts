@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type CompiledConformance, compileConformance, explain, runJavaCase } from '../../test/java/conformance.ts';
-import { startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
+import { startTestBroker, stopTestBroker, type TestBroker } from '../../test/kit/index.ts';
 
 /**
  * The official Java client (rocketmq-client-java, test/java/Conformance.java) against the broker. The client cases

@@ -1,6 +1,5 @@
 import { FilterExpression, type MessageView, Producer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { defaultBrokerConfig, startBroker } from '../server.ts';
 import {
   quietLogger,
   shutdownAll,
@@ -9,7 +8,8 @@ import {
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from './helpers.ts';
+} from '../../test/kit/index.ts';
+import { defaultBrokerConfig, startBroker } from '../server.ts';
 
 // The proto enum values the nodejs checker returns (TransactionResolution in definition.proto).
 const COMMIT = 1;

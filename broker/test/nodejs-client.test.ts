@@ -9,7 +9,7 @@ import {
   startTestBroker,
   stopTestBroker,
   type TestBroker,
-} from './helpers.ts';
+} from '../../test/kit/index.ts';
 
 let b: TestBroker;
 

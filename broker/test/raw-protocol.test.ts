@@ -1,10 +1,16 @@
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  admin,
+  shutdownAll,
+  startProducer,
+  startTestBroker,
+  stopTestBroker,
+  type TestBroker,
+} from '../../test/kit/index.ts';
 import { packageDefinition, serviceName } from '../protocol/codec.ts';
 import { overflowingTimeoutHeader } from '../protocol/grpc-patches.ts';
-import { shutdownAll, startProducer, startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
-import { admin } from './process.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader method definitions and decoded messages are untyped here.
 type Any = any;

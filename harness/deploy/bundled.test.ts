@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MessageView, Producer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { shutdownAll, startProducer, startSimpleConsumer } from '../../broker/test/helpers.ts';
+import { shutdownAll, startProducer, startSimpleConsumer } from '../../test/kit/index.ts';
 import { adminBaseUrl } from './admin.ts';
 import { type BundledTarget, startBundledTarget } from './bundled.ts';
 import { TargetBootError } from './node-process.ts';

@@ -1,6 +1,6 @@
 import type { MessageView } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { shutdownAll, startProducer, startSimpleConsumer } from '../../broker/test/helpers.ts';
+import { shutdownAll, startProducer, startSimpleConsumer } from '../../test/kit/index.ts';
 import { startTarget } from './index.ts';
 import type { Target } from './types.ts';
 

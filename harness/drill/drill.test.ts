@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spawnBroker } from '../../broker/test/process.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { spawnBroker } from '../../test/kit/index.ts';
 import { goDriverLauncher } from '../load/launchers.ts';
 import { prepareDrill } from './cli.ts';
 import { type DrillResult, runDrill } from './run.ts';

@@ -1,0 +1,10 @@
+/**
+ * The shared test kit that tests of every area import: an in-process broker (broker.ts), a `mqdrill broker` child
+ * process and the admin API (process.ts), official Node.js clients (clients.ts), free ports (ports.ts) and bounded
+ * waits (wait.ts). It depends on the broker and lib/ only, never on the harness.
+ */
+export { startTestBroker, stopTestBroker, type TestBroker } from './broker.ts';
+export { quietLogger, shutdownAll, startProducer, startSimpleConsumer } from './clients.ts';
+export { freePort } from './ports.ts';
+export { admin, type BrokerProcess, cliPath, spawnBroker, waitForExit } from './process.ts';
+export { eventually } from './wait.ts';
