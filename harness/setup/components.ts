@@ -10,6 +10,7 @@ import { checkGoPrograms, GO_DRIVER_PROGRAM, goProgramPath, installGoDriver } fr
 import { ensureMavenArtifacts, type MavenArtifact, mavenArtifactsPresent } from './maven.ts';
 import { toolsMavenDir } from './paths.ts';
 import { checkPrerequisite, type PrerequisiteName } from './prerequisites.ts';
+import { installRocketmq, ROCKETMQ_VERSION, rocketmqLibDir, rocketmqState } from './rocketmq.ts';
 import type { Log } from './shell.ts';
 import { checkToxiproxy, installToxiproxy, TOXIPROXY_VERSION, toxiproxyIsCurrent } from './toxiproxy.ts';
 
@@ -100,6 +101,26 @@ const mavenComponent: Component = {
   },
 };
 
+const rocketmqComponent: Component = {
+  name: 'rocketmq',
+  description:
+    `Apache RocketMQ ${ROCKETMQ_VERSION} (name server, broker + gRPC proxy, admin tools; Maven Central) and the ` +
+    'ProxyLauncher and Admin programs compiled against it',
+  prerequisites: ['mvn', 'java'],
+  async check() {
+    const state = await rocketmqState();
+    const row: CheckRow = {
+      tool: `apache-rocketmq (${state === 'ok' ? 'jars + classes' : state})`,
+      version: ROCKETMQ_VERSION,
+      path: rocketmqLibDir(),
+      status: state === 'ok' ? 'ok' : state === 'stale' ? 'stale' : 'missing',
+    };
+    if (state !== 'ok') row.hint = 'run `mqdrill setup --only rocketmq`';
+    return [row];
+  },
+  install: installRocketmq,
+};
+
 function debianComponent(pkg: DebianPackage): Component {
   return {
     name: pkg.name,
@@ -128,6 +149,7 @@ export const components: readonly Component[] = [
   goDriverComponent,
   ...debianPackages.map(debianComponent),
   mavenComponent,
+  rocketmqComponent,
 ];
 
 /** Names `--only` accepts besides the component names. */
