@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CliError, ExitCode } from '../cli/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { ensureMavenArtifacts, type MavenArtifact, mavenArtifactsPresent } from './maven.ts';
 import { repoRoot, toolsMavenDir } from './paths.ts';
 import { requirePrerequisite } from './prerequisites.ts';
