@@ -3,6 +3,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { CliError, ExitCode } from '../lib/exit-codes.ts';
 import { validateAuthConfig } from './auth/index.ts';
+import { validateConnectionLimits } from './connections.ts';
 import { type BrokerConfig, defaultBrokerConfig, startBroker } from './server.ts';
 
 export interface BrokerCommandOptions {
@@ -37,6 +38,8 @@ const configKeys = new Set([
   'delayMsMax',
   'transactions',
   'peers',
+  'connections',
+  'auditLinesPerSecondMax',
 ]);
 
 export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
@@ -53,7 +56,10 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
     } catch (err) {
       throw new CliError(`config ${opts.config} is not JSON: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
     }
-    const authErrors = fromFile.auth === undefined ? [] : validateAuthConfig(fromFile.auth);
+    const authErrors = [
+      ...(fromFile.auth === undefined ? [] : validateAuthConfig(fromFile.auth)),
+      ...(fromFile.connections === undefined ? [] : validateConnectionLimits(fromFile.connections)),
+    ];
     if (authErrors.length)
       throw new CliError(`config ${opts.config}:\n  ${authErrors.join('\n  ')}`, ExitCode.INVALID_SPEC);
     const unknown = Object.keys(fromFile).filter((k) => !configKeys.has(k));

@@ -19,6 +19,26 @@ export const clientAliveWindowMs = 120_000;
 export class ClientRegistry {
   private readonly sessions = new Map<string, ClientSession>();
   readonly sessionsMax = 100_000;
+  /** With auth on: client id -> the access key that first used it, least recently used first (bounded). */
+  private readonly owners = new Map<string, string>();
+  readonly ownersMax = 200_000;
+
+  /**
+   * Binds a client id to the access key that first used it and returns undefined, or returns the owning key when
+   * another key already holds the id. The binding outlives the session (a terminated client's id stays its key's);
+   * when full, the binding used longest ago is forgotten, and the next key to use that id owns it.
+   */
+  claim(clientId: string, accessKey: string): string | undefined {
+    const owner = this.owners.get(clientId);
+    if (owner !== undefined && owner !== accessKey) return owner;
+    this.owners.delete(clientId);
+    if (this.owners.size >= this.ownersMax) {
+      const oldest = this.owners.keys().next().value;
+      if (oldest !== undefined) this.owners.delete(oldest);
+    }
+    this.owners.set(clientId, accessKey);
+    return undefined;
+  }
 
   get(clientId: string): ClientSession | undefined {
     return this.sessions.get(clientId);

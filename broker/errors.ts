@@ -52,6 +52,21 @@ export class BrokerError extends Error {
   }
 }
 
+/**
+ * A refused request: UNAUTHORIZED or FORBIDDEN, with who asked (when known) and for what, so the boundary that answers
+ * it can write the audit line (key, resource, reason).
+ */
+export class DeniedError extends BrokerError {
+  constructor(
+    code: 'UNAUTHORIZED' | 'FORBIDDEN',
+    message: string,
+    readonly accessKey: string | undefined,
+    readonly resource: string,
+  ) {
+    super(code, message);
+  }
+}
+
 export const fail = (code: CodeName, message: string): never => {
   throw new BrokerError(code, message);
 };

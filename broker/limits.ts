@@ -33,6 +33,23 @@ export function validateTopicName(name: string | undefined): string {
   return name;
 }
 
+/**
+ * Topics the broker writes itself: dead-letter queues (%DLQ%<group>), retry topics (%RETRY%<group>), the delay
+ * timer's log (%SYS_TIMER%) and the transaction log (%SYS_HALF%). Every name starting with % is reserved: clients may
+ * read a dead-letter queue, but nobody creates, deletes or sends to these topics by hand.
+ */
+export function isSystemTopic(name: string): boolean {
+  return name.startsWith('%');
+}
+
+export function systemTopicKind(name: string): string {
+  if (name.startsWith('%DLQ%')) return `the dead-letter queue of group ${name.slice(5)}`;
+  if (name.startsWith('%RETRY%')) return `the retry topic of group ${name.slice(7)}`;
+  if (name === '%SYS_TIMER%') return "the delay timer's log";
+  if (name === '%SYS_HALF%') return "the transaction log's half messages";
+  return 'a name reserved for the broker (every topic starting with % is)';
+}
+
 export function validateGroupName(name: string | undefined): string {
   if (!name) return fail('ILLEGAL_CONSUMER_GROUP', 'consumer group name is empty');
   if (name.length > limits.groupNameLengthMax) {

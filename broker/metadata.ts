@@ -1,5 +1,5 @@
 import { fail } from './errors.ts';
-import { validateGroupName, validateTopicName } from './limits.ts';
+import { isSystemTopic, systemTopicKind, validateGroupName, validateTopicName } from './limits.ts';
 
 export type TopicType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION' | 'MIXED';
 export const topicTypes: readonly TopicType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION', 'MIXED'];
@@ -64,6 +64,7 @@ export class Metadata {
   /** Creates or updates a topic. Queue count may grow but not shrink (stored messages live in every queue). */
   upsertTopic(input: { name: string; queues?: number; type?: string }): TopicConfig {
     const name = validateTopicName(input.name);
+    refuseSystemTopic(name, 'created');
     const queues = input.queues ?? 4;
     if (!Number.isInteger(queues) || queues < 1 || queues > queueCountMax) {
       fail('BAD_REQUEST', `queues must be an integer from 1 to ${queueCountMax}, got ${input.queues}`);
@@ -81,6 +82,7 @@ export class Metadata {
   }
 
   deleteTopic(name: string): boolean {
+    if (this.topics.has(name)) refuseSystemTopic(name, 'deleted');
     const deleted = this.topics.delete(name);
     if (deleted) this.onChange(this.toDocument());
     return deleted;
@@ -114,4 +116,13 @@ export class Metadata {
     }
     return topic;
   }
+}
+
+function refuseSystemTopic(name: string, verb: 'created' | 'deleted'): void {
+  if (!isSystemTopic(name)) return;
+  fail(
+    'FORBIDDEN',
+    `topic ${name} is a system topic (${systemTopicKind(name)}) and cannot be ${verb} through the admin API: ` +
+      'the broker manages it; use a topic name that does not start with %',
+  );
 }

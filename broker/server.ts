@@ -4,9 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type Clock, systemClock } from '../lib/clock.ts';
+import { AuditLog } from './admin/audit.ts';
 import { type AdminOperation, createAdminHandler } from './admin/http.ts';
 import { type AuthConfig, Authenticator } from './auth/index.ts';
 import { Broker } from './broker.ts';
+import { ConnectionGate, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
 import { BrokerMetrics } from './metrics/index.ts';
@@ -36,6 +38,10 @@ export interface BrokerConfig {
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
   auth?: AuthConfig;
+  /** Handshake deadline, connection cap, idle and keepalive limits on the shared port (defaults in connections.ts). */
+  connections?: Partial<ConnectionLimits>;
+  /** Audit lines per second before the rest of that second is only counted (default 1000). */
+  auditLinesPerSecondMax?: number;
   /** Bundled multi-node deployment: the other nodes (name and the address clients should use for each). */
   peers?: Array<{ name: string; endpoint: string }>;
   /** PEM files; without them a self-signed certificate is made on first start and kept in <data>/tls/. */
@@ -184,17 +190,21 @@ async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDo
  * anything else is HTTP/1.1 for the admin API.
  */
 async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metrics: BrokerMetrics, log: LogFn) {
-  const auth = new Authenticator(config.auth ?? { enabled: false, accounts: [] });
-  const tlsCredentials = await loadOrCreateCertificate(config, log);
-  const auditFile = path.join(config.dataDir, 'audit.ndjson');
+  const auth = new Authenticator(config.auth ?? { enabled: false, accounts: [] }, clock);
+  const limits: ConnectionLimits = { ...defaultConnectionLimits, ...config.connections };
+  const tlsCredentials = await loadOrCreateCertificate(config, limits, log);
+  const auditLog = new AuditLog(path.join(config.dataDir, 'audit.ndjson'), clock, log, config.auditLinesPerSecondMax);
   const audit = (op: AdminOperation) => {
-    fs.appendFileSync(auditFile, `${JSON.stringify({ time: new Date().toISOString(), ...op })}\n`);
+    auditLog.write({ kind: 'admin', ...op });
     log('info', 'admin', { ...op } as Record<string, unknown>);
   };
   applyGrpcServerPatches();
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': 130 * 1024 * 1024,
     'grpc.max_send_message_length': 130 * 1024 * 1024,
+    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+    'grpc.keepalive_time_ms': limits.keepaliveMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
   });
   let boundPort = config.port;
   const service = createMessagingService({
@@ -206,6 +216,10 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     advertise: config.advertise,
     listenAddress: () => ({ host: config.host, port: boundPort }),
     auth,
+    onDenied: (denied) => {
+      auditLog.write({ kind: 'grpc', ...denied });
+      log('warn', 'denied', { ...denied });
+    },
   });
   grpcServer.addService(service.definition, service.implementation);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -218,13 +232,12 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     onAdminOperation: audit,
   });
   const httpServer = http.createServer(adminHandler);
-  const sockets = new Set<net.Socket>();
+  const gate = new ConnectionGate(limits, log);
+  gate.watchHttp(httpServer);
   const tcp = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    sniff(socket, (head) => {
-      if (head[0] === 0x16) tlsInjector.injectConnection(socket);
-      else if (head.toString('latin1').startsWith('PRI')) injector.injectConnection(socket);
+    gate.admit(socket, (kind) => {
+      if (kind === 'grpc-tls') tlsInjector.injectConnection(socket);
+      else if (kind === 'grpc') injector.injectConnection(socket);
       else httpServer.emit('connection', socket);
     });
   });
@@ -237,6 +250,9 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
   let adminServer: http.Server | undefined;
   if (config.adminPort !== undefined && config.adminPort >= 0) {
     adminServer = http.createServer(adminHandler);
+    adminServer.headersTimeout = Math.min(limits.handshakeTimeoutMs, limits.adminRequestTimeoutMs);
+    adminServer.requestTimeout = limits.adminRequestTimeoutMs;
+    adminServer.maxConnections = limits.max;
     await new Promise<void>((resolve, reject) => {
       adminServer?.once('error', reject);
       adminServer?.listen(config.adminPort, config.host, () => resolve());
@@ -255,35 +271,18 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       injector.destroy();
       tlsInjector.destroy();
-      for (const s of sockets) s.destroy();
+      for (const s of gate.sockets) s.destroy();
       httpServer.close();
     },
   };
 }
 
-/** Reads until 3 bytes are there (a slicing proxy may deliver one byte at a time), puts them back, dispatches. */
-function sniff(socket: net.Socket, dispatch: (head: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const timer = setTimeout(() => socket.destroy(), 10_000);
-  const onReadable = () => {
-    for (let chunk: Buffer | null = socket.read(); chunk; chunk = socket.read()) {
-      chunks.push(chunk);
-      size += chunk.length;
-    }
-    if (size < 3) return;
-    clearTimeout(timer);
-    socket.off('readable', onReadable);
-    const head = Buffer.concat(chunks);
-    socket.unshift(head);
-    dispatch(head);
-  };
-  socket.on('readable', onReadable);
-  socket.on('close', () => clearTimeout(timer));
-}
-
 /** The configured certificate, or a self-signed one made on first start and reused afterwards. */
-async function loadOrCreateCertificate(config: BrokerConfig, log: LogFn): Promise<grpc.ServerCredentials> {
+async function loadOrCreateCertificate(
+  config: BrokerConfig,
+  limits: ConnectionLimits,
+  log: LogFn,
+): Promise<grpc.ServerCredentials> {
   let certFile = config.tls?.certFile;
   let keyFile = config.tls?.keyFile;
   if (!certFile || !keyFile) {
@@ -314,5 +313,13 @@ async function loadOrCreateCertificate(config: BrokerConfig, log: LogFn): Promis
   }
   const cert = fs.readFileSync(certFile);
   const key = fs.readFileSync(keyFile);
-  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+  const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+  // grpc-js passes its credentials' constructor options to the TLS server it makes (http2.createSecureServer); it
+  // has no option of its own for the handshake deadline, so it is set there (Node's default is 120 s).
+  const serverOptions = (
+    credentials as unknown as { _getConstructorOptions?(): Record<string, unknown> | null }
+  )._getConstructorOptions?.();
+  if (!serverOptions) throw new Error('grpc-js internals changed: TLS server options not found');
+  serverOptions.handshakeTimeout = limits.handshakeTimeoutMs;
+  return credentials;
 }

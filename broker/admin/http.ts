@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Authenticator } from '../auth/index.ts';
 import type { Broker } from '../broker.ts';
-import { BrokerError } from '../errors.ts';
+import { BrokerError, DeniedError } from '../errors.ts';
 import type { BrokerMetrics } from '../metrics/index.ts';
 
 export interface AdminOperation {
@@ -11,9 +11,23 @@ export interface AdminOperation {
   remote?: string;
   accessKey?: string;
   error?: string;
+  /** Set on refusals (401, 403): what was asked for and why it was refused. */
+  resource?: string;
+  reason?: string;
 }
 
-const bodyBytesMax = 1024 * 1024;
+export const adminBodyBytesMax = 1024 * 1024;
+
+/** An admin answer with its own HTTP status (413, 400 for a bad URL). */
+class HttpError extends BrokerError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('BAD_REQUEST', message);
+  }
+}
+
 const httpStatusOf: Record<string, number> = {
   TOPIC_NOT_FOUND: 404,
   CONSUMER_GROUP_NOT_FOUND: 404,
@@ -38,41 +52,62 @@ export interface AdminContext {
  */
 export function createAdminHandler(ctx: AdminContext): http.RequestListener {
   return (req, res) => {
+    // Read once, now: after an error the socket may be destroyed and req.socket gone.
+    const remote = req.socket?.remoteAddress;
+    const method = req.method ?? '';
+    const url = req.url ?? '';
     let accessKey: string | undefined;
-    const audit = (status: number, error?: string) => {
-      if (req.method === 'GET') return;
+    const audit = (status: number, err?: unknown) => {
+      const denied = err instanceof DeniedError ? err : undefined;
+      if (method === 'GET' && !denied) return; // reads are audited only when refused
       ctx.onAdminOperation?.({
-        method: req.method ?? '',
-        path: req.url ?? '',
+        method,
+        path: url.slice(0, 2048),
         status,
-        remote: req.socket.remoteAddress,
-        accessKey,
-        error,
+        remote,
+        accessKey: accessKey ?? denied?.accessKey,
+        error: err === undefined ? undefined : err instanceof Error ? err.message : String(err),
+        ...(denied ? { resource: denied.resource, reason: denied.message } : {}),
       });
     };
-    const open = req.method === 'GET' && (req.url === '/health' || req.url === '/metrics');
+    const open = method === 'GET' && (url === '/health' || url === '/metrics');
     Promise.resolve()
       .then(() => {
         if (!open && ctx.auth?.enabled) {
           accessKey = claimedAccessKey(req.headers.authorization); // recorded in the audit log even when refused
-          ctx.auth.authenticateAdmin(req.headers.authorization);
+          ctx.auth.authenticateAdmin(req.headers.authorization, `admin:${method} ${url.slice(0, 256)}`);
         }
         return handle(ctx, req);
       })
       .then(({ status, body, contentType }) => {
-        res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
-        res.end(typeof body === 'string' ? body : JSON.stringify(body, null, 2));
+        if (!res.writableEnded && !res.destroyed) {
+          res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
+          res.end(typeof body === 'string' ? body : JSON.stringify(body, null, 2));
+        }
         audit(status);
       })
       .catch((err: unknown) => {
+        const status = httpStatusFor(err);
         const code = err instanceof BrokerError ? err.code : 'INTERNAL_ERROR';
-        const status = err instanceof BrokerError ? (httpStatusOf[code] ?? 400) : 500;
-        res.writeHead(status, { 'content-type': 'application/json' });
         const message = err instanceof Error ? err.message : String(err);
-        res.end(JSON.stringify({ error: { code, message } }));
-        audit(status, message);
+        if (!res.headersSent && !res.destroyed) {
+          // An unread body (413) is not drained: the connection closes after the answer.
+          const headers = { 'content-type': 'application/json', ...(status === 413 ? { connection: 'close' } : {}) };
+          res.writeHead(status, headers);
+          res.end(JSON.stringify({ error: { code, message } }));
+        }
+        audit(status, err);
+      })
+      .catch(() => {
+        // The audit sink never throws (AuditLog catches its own write errors); nothing left to answer here.
       });
   };
+}
+
+function httpStatusFor(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof BrokerError) return httpStatusOf[err.code] ?? 400;
+  return 500;
 }
 
 interface Reply {
@@ -83,8 +118,7 @@ interface Reply {
 
 async function handle(ctx: AdminContext, req: http.IncomingMessage): Promise<Reply> {
   const { broker } = ctx;
-  const url = new URL(req.url ?? '/', 'http://admin');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const { url, parts } = parseAdminUrl(req.url ?? '/');
   const route = `${req.method} /${parts.map((p, i) => (i % 2 === 1 ? ':x' : p)).join('/')}`;
   switch (route) {
     case 'GET /health':
@@ -135,15 +169,30 @@ function topicCounts(ctx: AdminContext, topic: string, queues: number): { messag
   return { messages };
 }
 
+/** The path split into its segments, each percent-decoded; a malformed URL or escape is a 400, not a 500. */
+function parseAdminUrl(raw: string): { url: URL; parts: string[] } {
+  let url: URL;
+  try {
+    url = new URL(raw, 'http://admin');
+  } catch {
+    throw new HttpError(400, `request URL "${raw.slice(0, 200)}" is not a valid path`);
+  }
+  const parts = url.pathname
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        throw new HttpError(400, `URL path segment "${p.slice(0, 200)}" has a bad percent escape (use %XX with hex)`);
+      }
+    });
+  return { url, parts };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON is validated by the metadata layer.
 async function readJson(req: http.IncomingMessage): Promise<any> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > bodyBytesMax) throw new BrokerError('BAD_REQUEST', `request body over ${bodyBytesMax} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  const chunks = await readBody(req);
   const text = Buffer.concat(chunks).toString('utf8');
   try {
     const value = JSON.parse(text || '{}');
@@ -152,6 +201,43 @@ async function readJson(req: http.IncomingMessage): Promise<any> {
   } catch (err) {
     throw new BrokerError('BAD_REQUEST', `request body is not a JSON object: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The request body, at most adminBodyBytesMax bytes, else a 413. Past the limit the rest is read and dropped (not
+ * destroyed), so the client, still sending, gets its 413 instead of a reset; the answer then closes the connection.
+ */
+function readBody(req: http.IncomingMessage): Promise<Buffer[]> {
+  const tooLarge = () =>
+    new HttpError(413, `request body is over ${adminBodyBytesMax} bytes; admin requests are small JSON objects`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > adminBodyBytesMax) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size <= adminBodyBytesMax) chunks.push(chunk);
+      else {
+        settled = true;
+        chunks.length = 0;
+        reject(tooLarge());
+      }
+    });
+    req.on('end', () => {
+      if (!settled) resolve(chunks);
+      settled = true;
+    });
+    req.on('error', (err) => {
+      if (!settled) reject(new HttpError(400, `request body could not be read: ${err.message}`));
+      settled = true;
+    });
+  });
 }
 
 function claimedAccessKey(authorization: string | undefined): string | undefined {

@@ -4,8 +4,8 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Account, Action, Authenticator } from '../auth/index.ts';
 import type { Broker, Delivered } from '../broker.ts';
 import type { ClientType } from '../clients.ts';
-import { fail } from '../errors.ts';
-import { limits, validateGroupName, validateTopicName } from '../limits.ts';
+import { DeniedError, fail } from '../errors.ts';
+import { isSystemTopic, limits, systemTopicKind, validateGroupName, validateTopicName } from '../limits.ts';
 import type { TopicConfig } from '../metadata.ts';
 import type { BrokerMetrics } from '../metrics/index.ts';
 import { isMalformed, MALFORMED, tolerantServiceDefinition } from './codec.ts';
@@ -25,6 +25,18 @@ export interface ProtocolOptions {
   metrics?: BrokerMetrics;
   /** Access keys and permissions; absent or disabled means anonymous access. */
   auth?: Authenticator;
+  /** Told about every refused request (UNAUTHORIZED, FORBIDDEN): the audit log. */
+  onDenied?: (denied: DeniedRequest) => void;
+}
+
+export interface DeniedRequest {
+  rpc: string;
+  code: string;
+  accessKey?: string;
+  resource: string;
+  reason: string;
+  remote: string;
+  clientId?: string;
 }
 
 const ok = { code: 'OK', message: 'OK' };
@@ -65,16 +77,40 @@ function unaryWrapper(opts: ProtocolOptions): Unary {
       );
       callback(null, res);
     };
+    const refuse = (err: unknown) => {
+      reportDenied(opts, name, call, err);
+      finish({ status: statusOf(err) });
+    };
     try {
-      const account = authenticate(opts, call);
+      const account = authenticateClient(opts, call);
       if (isMalformed(call.request)) {
         fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
       }
-      Promise.resolve(fn(call.request, call, account)).then(finish, (err) => finish({ status: statusOf(err) }));
+      Promise.resolve(fn(call.request, call, account)).then(finish, refuse);
     } catch (err) {
-      finish({ status: statusOf(err) });
+      refuse(err);
     }
   };
+}
+
+/** Audits a refusal (UNAUTHORIZED, FORBIDDEN) with key, resource and reason; other errors are not denials. */
+function reportDenied(
+  opts: ProtocolOptions,
+  rpc: string,
+  call: { metadata: grpc.Metadata; getPeer(): string },
+  err: unknown,
+) {
+  if (!(err instanceof DeniedError) || !opts.onDenied) return;
+  const clientId = call.metadata.get('x-mq-client-id')[0];
+  opts.onDenied({
+    rpc,
+    code: err.code,
+    accessKey: err.accessKey,
+    resource: err.resource,
+    reason: err.message,
+    remote: call.getPeer(),
+    clientId: typeof clientId === 'string' ? clientId.slice(0, 256) : undefined,
+  });
 }
 
 const authz = (opts: ProtocolOptions, account: Account | undefined, resource: string, action: Action) =>
@@ -127,13 +163,16 @@ function routeHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
       );
       return { status: ok, assignments };
     }),
-    Heartbeat: unary('Heartbeat', (req, call) => {
+    Heartbeat: unary('Heartbeat', (req, call, account) => {
+      if (req.group?.name) authz(opts, account, `group:${validateGroupName(req.group.name)}`, 'sub');
       const session = broker.clients.touch(clientIdOf(call), opts.clock.monotonicMs());
       if (req.clientType && req.clientType !== 'CLIENT_TYPE_UNSPECIFIED') session.clientType = req.clientType;
       if (req.group?.name) session.group = req.group.name;
       return { status: ok };
     }),
-    NotifyClientTermination: unary('NotifyClientTermination', (_req, call) => {
+    NotifyClientTermination: unary('NotifyClientTermination', (req, call, account) => {
+      // The client id is the caller's own (bound to its key by authenticateClient); the group, if named, is checked.
+      if (req.group?.name) authz(opts, account, `group:${validateGroupName(req.group.name)}`, 'sub');
       const clientId = clientIdOf(call);
       broker.releaseClient(clientId);
       // End the client's telemetry streams from our side: the clients close their channel right after this call,
@@ -149,7 +188,10 @@ function producerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
   const { broker } = opts;
   return {
     SendMessage: unary('SendMessage', (req, call, account) => {
-      for (const m of req.messages ?? []) authz(opts, account, `topic:${m?.topic?.name}`, 'pub');
+      for (const m of req.messages ?? []) {
+        authz(opts, account, `topic:${m?.topic?.name}`, 'pub');
+        refuseSystemTopicSend(String(m?.topic?.name ?? ''), account);
+      }
       return sendMessage(broker, opts.clock, req, call);
     }),
     EndTransaction: unary('EndTransaction', async (req, _call, account) => {
@@ -200,6 +242,18 @@ function consumerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
       return { status: ok };
     }),
   };
+}
+
+/** Direct sends to a system topic (%DLQ%..., %RETRY%..., %SYS_TIMER%, %SYS_HALF%) are refused, as RocketMQ does. */
+function refuseSystemTopicSend(topic: string, account: Account | undefined): void {
+  if (!isSystemTopic(topic)) return;
+  throw new DeniedError(
+    'FORBIDDEN',
+    `Sending message to topic ${topic} is forbidden: it is a system topic (${systemTopicKind(topic)}) that only the ` +
+      'broker writes; send to an ordinary topic',
+    account?.accessKey,
+    `topic:${topic}`,
+  );
 }
 
 function clientIdOf(call: { metadata: grpc.Metadata }): string {
@@ -274,7 +328,7 @@ async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableSt
   try {
     const req = call.request;
     if (isMalformed(req)) fail('MESSAGE_CORRUPTED', `malformed ReceiveMessage request: ${req[MALFORMED].message}`);
-    const account = authenticate(opts, call);
+    const account = authenticateClient(opts, call);
     const input = receiveInputOf(opts, call);
     opts.auth?.authorize(account, `topic:${input.topic}`, 'sub');
     opts.auth?.authorize(account, `group:${input.group}`, 'sub');
@@ -282,6 +336,7 @@ async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableSt
     code = delivered.length ? 'OK' : 'MESSAGE_NOT_FOUND';
     end(delivered.length ? ok : { code: 'MESSAGE_NOT_FOUND', message: 'no new message' }, delivered, req);
   } catch (err) {
+    reportDenied(opts, 'ReceiveMessage', call, err);
     const status = statusOf(err);
     code = status.code;
     end(status);
@@ -356,10 +411,12 @@ function releaseUnsent(opts: ProtocolOptions, req: Pb, delivered: Delivered[]): 
 function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>): void {
   const { broker, clock } = opts;
   let clientId: string;
+  let account: Account | undefined;
   try {
-    authenticate(opts, call);
+    account = authenticateClient(opts, call);
     clientId = clientIdOf(call);
   } catch (err) {
+    reportDenied(opts, 'Telemetry', call, err);
     call.write({ status: statusOf(err) });
     call.end();
     return;
@@ -383,10 +440,10 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
     const settings = cmd.settings;
     session.settings = settings;
     if (settings.clientType) session.clientType = settings.clientType as ClientType;
-    const groupName: string | undefined = settings.subscription?.group?.name;
-    if (groupName) session.group = groupName;
-    session.topics = (settings.publishing?.topics ?? []).map((t: Pb) => t.name);
-    const group = groupName ? broker.metadata.group(groupName) : undefined;
+    const claims = permittedClaims(opts, account, settings, (err) => reportDenied(opts, 'Telemetry', call, err));
+    if (claims.group) session.group = claims.group;
+    session.topics = claims.topics;
+    const group = claims.group ? broker.metadata.group(claims.group) : undefined;
     call.write({ status: ok, settings: mergeSettings(settings, group) });
   });
   call.on('end', () => {
@@ -398,12 +455,59 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
   call.on('close', closed);
 }
 
-function authenticate(opts: ProtocolOptions, call: { metadata: grpc.Metadata }): Account | undefined {
+/**
+ * What a client's settings claim (its consumer group, the topics it publishes to) is recorded on its session only
+ * where its key has the permission: the session's topics choose who gets transaction check-backs (which carry the
+ * message), so a claim on another tenant's topic must not count. A refused claim is audited, and the client still
+ * gets its settings: its sends and receives are then refused one by one with FORBIDDEN, as without the claim.
+ */
+function permittedClaims(
+  opts: ProtocolOptions,
+  account: Account | undefined,
+  settings: Pb,
+  onDenied: (err: unknown) => void,
+): { group?: string; topics: string[] } {
+  const permitted = (resource: string, action: Action) => {
+    try {
+      authz(opts, account, resource, action);
+      return true;
+    } catch (err) {
+      onDenied(err);
+      return false;
+    }
+  };
+  const groupName: string | undefined = settings.subscription?.group?.name || undefined;
+  const topics = (settings.publishing?.topics ?? []).map((t: Pb) => String(t?.name ?? ''));
+  return {
+    group: groupName && permitted(`group:${groupName}`, 'sub') ? groupName : undefined,
+    topics: topics.filter((t: string) => permitted(`topic:${t}`, 'pub')),
+  };
+}
+
+/**
+ * Authenticates the caller and binds its client id to its access key: a client id belongs to the key that first
+ * used it, so no tenant can heartbeat, terminate or receive as another tenant's client (which would release that
+ * client's in-flight messages early or keep them invisible).
+ */
+function authenticateClient(opts: ProtocolOptions, call: { metadata: grpc.Metadata }): Account | undefined {
   if (!opts.auth?.enabled) return undefined;
-  return opts.auth.authenticate((name) => {
+  const account = opts.auth.authenticate((name) => {
     const v = call.metadata.get(name)[0];
     return v === undefined ? undefined : String(v);
   });
+  const clientId = call.metadata.get('x-mq-client-id')[0];
+  if (account && typeof clientId === 'string' && clientId !== '') {
+    if (opts.broker.clients.claim(clientId, account.accessKey) !== undefined) {
+      throw new DeniedError(
+        'FORBIDDEN',
+        `client id "${clientId.slice(0, 128)}" belongs to another access key: a client id is bound to the key that ` +
+          'first used it; give each client its own id',
+        account.accessKey,
+        `client:${clientId.slice(0, 128)}`,
+      );
+    }
+  }
+  return account;
 }
 
 /** QueryRoute serves producers and consumers alike: either permission on the topic will do. */
