@@ -247,17 +247,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     tcp.listen(config.port, config.host, () => resolve());
   });
   boundPort = (tcp.address() as net.AddressInfo).port;
-  let adminServer: http.Server | undefined;
-  if (config.adminPort !== undefined && config.adminPort >= 0) {
-    adminServer = http.createServer(adminHandler);
-    adminServer.headersTimeout = Math.min(limits.handshakeTimeoutMs, limits.adminRequestTimeoutMs);
-    adminServer.requestTimeout = limits.adminRequestTimeoutMs;
-    adminServer.maxConnections = limits.max;
-    await new Promise<void>((resolve, reject) => {
-      adminServer?.once('error', reject);
-      adminServer?.listen(config.adminPort, config.host, () => resolve());
-    });
-  }
+  const adminServer = await listenAdminPort(config, limits, adminHandler);
   return {
     port: boundPort,
     adminPort: adminServer ? (adminServer.address() as net.AddressInfo).port : undefined,
@@ -275,6 +265,24 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
       httpServer.close();
     },
   };
+}
+
+/** The optional admin-only port: a listening http.Server, so Node's own header and request timeouts apply. */
+async function listenAdminPort(
+  config: BrokerConfig,
+  limits: ConnectionLimits,
+  handler: http.RequestListener,
+): Promise<http.Server | undefined> {
+  if (config.adminPort === undefined || config.adminPort < 0) return undefined;
+  const server = http.createServer(handler);
+  server.headersTimeout = Math.min(limits.handshakeTimeoutMs, limits.adminRequestTimeoutMs);
+  server.requestTimeout = limits.adminRequestTimeoutMs;
+  server.maxConnections = limits.max;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.adminPort, config.host, () => resolve());
+  });
+  return server;
 }
 
 /** The configured certificate, or a self-signed one made on first start and reused afterwards. */

@@ -91,9 +91,7 @@ export function createAdminHandler(ctx: AdminContext): http.RequestListener {
         const code = err instanceof BrokerError ? err.code : 'INTERNAL_ERROR';
         const message = err instanceof Error ? err.message : String(err);
         if (!res.headersSent && !res.destroyed) {
-          // An unread body (413) is not drained: the connection closes after the answer.
-          const headers = { 'content-type': 'application/json', ...(status === 413 ? { connection: 'close' } : {}) };
-          res.writeHead(status, headers);
+          res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: { code, message } }));
         }
         audit(status, err);
@@ -204,8 +202,9 @@ async function readJson(req: http.IncomingMessage): Promise<any> {
 }
 
 /**
- * The request body, at most adminBodyBytesMax bytes, else a 413. Past the limit the rest is read and dropped (not
- * destroyed), so the client, still sending, gets its 413 instead of a reset; the answer then closes the connection.
+ * The request body, at most adminBodyBytesMax bytes, else a 413. Past the limit the rest is read and dropped, not
+ * kept: closing a socket with unread bytes makes the kernel send a reset, which would destroy the 413 the client has
+ * not read yet. The connection's deadline (connections.handshakeTimeoutMs after the answer) bounds the draining.
  */
 function readBody(req: http.IncomingMessage): Promise<Buffer[]> {
   const tooLarge = () =>

@@ -98,7 +98,7 @@ function auditLines(): Any[] {
 }
 
 describe('a client id belongs to the key that first used it; session RPCs are authorized', () => {
-  test("another tenant cannot release, renew or ack a client's in-flight message by sending its client id", async () => {
+  test("another tenant cannot release, renew or ack a client's in-flight message by using its client id", async () => {
     const producer = new Producer({
       namespace: '',
       logger: quietLogger,
@@ -256,7 +256,7 @@ describe('system topics and the audit log', () => {
 });
 
 describe('signed-date freshness with the official client (moves the broker clock: keep last)', () => {
-  test('the official client signs fresh dates; when the broker clock is 20 minutes ahead its sends are refused', async () => {
+  test('the official client signs fresh dates; with the broker clock 20 min ahead its sends are refused', async () => {
     const producer = new Producer({
       namespace: '',
       logger: quietLogger,

@@ -1,0 +1,194 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventually } from './helpers.ts';
+import { type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
+
+/**
+ * Issue #12, admin HTTP and connection hygiene on the shared port, against a real `mqdrill broker` process with
+ * auth off (the default): a request that kills the process shows as its exit, not as a failed test worker.
+ * Everything goes over raw TCP, since fetch cannot send a partial header or a malformed request.
+ */
+const handshakeTimeoutMs = 400;
+const connectionsMax = 12;
+let dataDir: string;
+let broker: BrokerProcess;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-hardening-'));
+  const config = path.join(dataDir, 'broker.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      connections: { handshakeTimeoutMs, max: connectionsMax },
+      topics: [{ name: 'plain', queues: 1 }],
+      groups: [{ name: 'readers' }],
+    }),
+  );
+  broker = await spawnBroker(path.join(dataDir, 'data'), ['--config', config]);
+});
+
+afterAll(async () => {
+  if (broker && broker.child.exitCode === null) {
+    broker.child.kill('SIGTERM');
+    await waitForExit(broker.child);
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface RawResult {
+  /** Everything the broker sent before it closed the connection (or before the wait ran out). */
+  text: string;
+  closedByBroker: boolean;
+}
+
+/**
+ * Opens a TCP connection, lets `drive` write to it, and collects what comes back until the broker closes the
+ * connection or waitMs runs out (the bound, never the thing asserted on).
+ */
+function rawExchange(drive: (socket: net.Socket) => void, waitMs = 10_000): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const socket = net.connect(broker.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (closedByBroker: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closedByBroker });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.on('connect', () => drive(socket));
+  });
+}
+
+const request = (text: string) => rawExchange((s) => s.write(text));
+
+async function health(): Promise<number> {
+  const res = await fetch(`http://${broker.endpoints}/health`, { signal: AbortSignal.timeout(10_000) });
+  return res.status;
+}
+
+describe('admin HTTP: oversize and malformed requests are answered and the broker stays up', () => {
+  test('a declared body over 1 MiB gets 413 while it is still being sent; the process lives on', async () => {
+    const size = 2 * 1024 * 1024;
+    const r = await rawExchange((s) => {
+      s.write(`POST /topics HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      for (let sent = 0; sent < size && !s.destroyed; sent += chunk.length) s.write(chunk);
+    });
+    expect(r.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(r.text).toMatch(/request body is over 1048576 bytes/);
+    expect(await health()).toBe(200);
+    expect(broker.child.exitCode).toBeNull();
+  });
+
+  test('a chunked body that grows past 1 MiB gets 413 too', async () => {
+    const r = await rawExchange((s) => {
+      s.write(
+        'POST /groups HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      for (let i = 0; i < 24 && !s.destroyed; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    });
+    expect(r.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(await health()).toBe(200);
+  });
+
+  test('a malformed request line, a bad percent escape and a body that is not JSON each get 400', async () => {
+    expect((await request('NOT HTTP AT ALL\r\n\r\n')).text).toMatch(/^HTTP\/1\.1 400 /);
+    const badEscape = await request('GET /groups/%E0%A4%A/backlog HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n');
+    expect(badEscape.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(badEscape.text).toMatch(/bad percent escape/);
+    const notJson = await request(
+      'POST /topics HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{oops',
+    );
+    expect(notJson.text).toMatch(/^HTTP\/1\.1 400 [\s\S]*not a JSON object/);
+    expect(await health()).toBe(200);
+  });
+
+  test('system topics cannot be created or deleted through the admin API (403, naming the topic)', async () => {
+    const admin = (method: string, route: string, body?: unknown) =>
+      fetch(`http://${broker.endpoints}${route}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    const created = await admin('POST', '/topics', { name: '%SYS_TIMER%', queues: 1 });
+    expect(created.status).toBe(403);
+    expect(await created.text()).toMatch(/topic %SYS_TIMER% is a system topic \(the delay timer's log\)/);
+    expect((await admin('POST', '/topics', { name: '%DLQ%readers', queues: 8 })).status).toBe(403);
+    const deleted = await admin('DELETE', `/topics/${encodeURIComponent('%DLQ%readers')}`);
+    expect(deleted.status).toBe(403);
+    expect(await deleted.text()).toMatch(/dead-letter queue of group readers.*cannot be deleted/);
+    const topics = (await (await admin('GET', '/topics')).json()) as { topics: Array<{ name: string }> };
+    expect(topics.topics.map((t) => t.name)).toContain('%DLQ%readers');
+    expect(topics.topics.map((t) => t.name)).not.toContain('%SYS_TIMER%');
+  });
+});
+
+describe('connection hygiene on the shared port', () => {
+  test('partial HTTP/2 preface, HTTP/1 header or TLS hello: closed at the handshake deadline', async () => {
+    const partials = await Promise.all([
+      request('PRI * HTTP/2.0\r\n'),
+      request('GET /health HTTP/1.1\r\nHost: b\r\n'),
+      rawExchange((s) => s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))),
+      rawExchange(() => {}), // says nothing at all
+    ]);
+    expect(partials.map((r) => r.closedByBroker)).toEqual([true, true, true, true]);
+    expect(await health()).toBe(200);
+  });
+
+  test('a TLS client that completes its handshake is not cut off by the deadline', async () => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    expect(socket.alpnProtocol).toBe('h2');
+    socket.destroy();
+  });
+
+  test('past connections.max a new connection is closed at once, with a log line; below it, it works', async () => {
+    // Full HTTP/2 prefaces: handed to gRPC, so the handshake deadline no longer applies and they stay open.
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < connectionsMax; i++) {
+        const s = net.connect(broker.port, '127.0.0.1');
+        s.on('error', () => {});
+        await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+        s.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+        held.push(s);
+      }
+      const refused = await rawExchange(() => {}, 5000);
+      expect(refused.closedByBroker).toBe(true);
+      const logged = await eventually(() => /connection limit is reached/.test(broker.logs.join('')), 5000);
+      expect(logged).toBe(true);
+      expect(broker.logs.join('')).toMatch(new RegExp(`"limit":${connectionsMax}`));
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    // The held sockets' close reaches the broker asynchronously: poll (bounded) until a new connection is admitted.
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = await health().catch(() => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    expect(broker.child.exitCode).toBeNull();
+  });
+});
