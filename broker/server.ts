@@ -195,8 +195,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
   const tlsCredentials = await loadOrCreateCertificate(config, limits, log);
   const auditLog = new AuditLog(path.join(config.dataDir, 'audit.ndjson'), clock, log, config.auditLinesPerSecondMax);
   const audit = (op: AdminOperation) => {
-    auditLog.write({ kind: 'admin', ...op });
-    log('info', 'admin', { ...op } as Record<string, unknown>);
+    if (auditLog.write({ kind: 'admin', ...op })) log('info', 'admin', { ...op } as Record<string, unknown>);
   };
   applyGrpcServerPatches();
   const grpcServer = new grpc.Server({
@@ -217,8 +216,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     listenAddress: () => ({ host: config.host, port: boundPort }),
     auth,
     onDenied: (denied) => {
-      auditLog.write({ kind: 'grpc', ...denied });
-      log('warn', 'denied', { ...denied });
+      if (auditLog.write({ kind: 'grpc', ...denied })) log('warn', 'denied', { ...denied });
     },
   });
   grpcServer.addService(service.definition, service.implementation);

@@ -22,7 +22,8 @@ export class AuditLog {
     readonly linesPerSecondMax = 1000,
   ) {}
 
-  write(entry: Record<string, unknown>): void {
+  /** Appends the line; false when it was only counted (over the per-second limit), so callers can skip their log. */
+  write(entry: Record<string, unknown>): boolean {
     const nowMs = this.clock.monotonicMs();
     if (nowMs - this.windowStartMs >= 1000) {
       this.windowStartMs = nowMs;
@@ -35,10 +36,11 @@ export class AuditLog {
     }
     if (this.linesInWindow >= this.linesPerSecondMax) {
       this.suppressed++;
-      return;
+      return false;
     }
     this.linesInWindow++;
     this.append(entry);
+    return true;
   }
 
   private append(entry: Record<string, unknown>): void {

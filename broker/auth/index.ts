@@ -162,8 +162,8 @@ export function signedDateReadings(dateTime: string, offsetsMinutes: number[]): 
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(dateTime);
   if (!m) return [];
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return [];
   const utcMs = Date.UTC(y, mo - 1, d, h, mi, s);
-  if (!Number.isFinite(utcMs)) return [];
   const localMs = new Date(y, mo - 1, d, h, mi, s).getTime();
   return [utcMs, localMs, ...offsetsMinutes.map((off) => utcMs - off * 60_000)];
 }

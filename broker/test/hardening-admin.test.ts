@@ -1,10 +1,11 @@
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually } from './helpers.ts';
+import { eventually, startTestBroker, stopTestBroker } from './helpers.ts';
 import { type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
 
 /**
@@ -72,8 +73,8 @@ function rawExchange(drive: (socket: net.Socket) => void, waitMs = 10_000): Prom
 
 const request = (text: string) => rawExchange((s) => s.write(text));
 
-async function health(): Promise<number> {
-  const res = await fetch(`http://${broker.endpoints}/health`, { signal: AbortSignal.timeout(10_000) });
+async function health(endpoints = broker.endpoints): Promise<number> {
+  const res = await fetch(`http://${endpoints}/health`, { signal: AbortSignal.timeout(10_000) });
   return res.status;
 }
 
@@ -190,5 +191,27 @@ describe('connection hygiene on the shared port', () => {
     }
     expect(status).toBe(200);
     expect(broker.child.exitCode).toBeNull();
+  });
+});
+
+describe('idle limit (in-process broker with connections.idleTimeoutMs: 300)', () => {
+  test('an HTTP/2 connection with no call in progress is sent a GOAWAY and closed; a call still works after', async () => {
+    const b = await startTestBroker({ connections: { idleTimeoutMs: 300 } });
+    const session = http2.connect(`http://${b.endpoints}`);
+    session.on('error', () => {});
+    try {
+      const ended = await new Promise<string>((resolve) => {
+        const bound = setTimeout(() => resolve('still open after 10 s'), 10_000);
+        session.once('goaway', () => {
+          clearTimeout(bound);
+          resolve('goaway');
+        });
+      });
+      expect(ended).toBe('goaway');
+      expect(await health(b.endpoints)).toBe(200);
+    } finally {
+      session.destroy();
+      await stopTestBroker(b);
+    }
   });
 });
