@@ -195,7 +195,7 @@ describe('connection hygiene on the shared port', () => {
 });
 
 describe('idle limit (in-process broker with connections.idleTimeoutMs: 300)', () => {
-  test('an HTTP/2 connection with no call in progress is sent a GOAWAY and closed; a call still works after', async () => {
+  test('an HTTP/2 connection with no call in progress gets a GOAWAY; the broker answers after', async () => {
     const b = await startTestBroker({ connections: { idleTimeoutMs: 300 } });
     const session = http2.connect(`http://${b.endpoints}`);
     session.on('error', () => {});
