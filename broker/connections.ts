@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type net from 'node:net';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** Connection hygiene on the shared gRPC/admin port (config key `connections`). */
 export interface ConnectionLimits {
@@ -55,19 +56,46 @@ const refusalLogEveryMs = 10_000;
  * holds each to its handshake deadline. The HTTP/2 preface is checked here in full before grpc-js sees the socket;
  * the TLS handshake deadline is Node's own (handshakeTimeout on the TLS server); HTTP/1 deadlines follow the admin
  * server's request and response events (it is never listen()ed, so Node's own header timeout checks never run).
+ * Socket deadlines run on real timers, not the broker's injected clock: they bound real network waits, and a test
+ * clock jumped forward must not cut connections.
  */
 export class ConnectionGate {
   readonly sockets = new Set<net.Socket>();
   private refused = 0;
   private lastRefusalLogMs = Number.NEGATIVE_INFINITY;
   private readonly deadlines = new WeakMap<net.Socket, NodeJS.Timeout>();
-  handshakeTimeouts = 0;
+  private readonly refusedTotal?: Counter;
+  private readonly handshakeTimeouts?: Counter<'phase'>;
 
   constructor(
     readonly limits: ConnectionLimits,
     private readonly log: LogFn,
     private readonly nowMs: () => number = () => performance.now(),
-  ) {}
+    registry?: Registry,
+  ) {
+    if (!registry) return;
+    const registers = [registry];
+    this.refusedTotal = new Counter({
+      name: 'mqdrill_connections_refused_total',
+      help: 'Connections closed at once because connections.max were open',
+      registers,
+    });
+    this.handshakeTimeouts = new Counter({
+      name: 'mqdrill_connection_deadline_closed_total',
+      help: 'Connections closed at their deadline: handshake (connections.handshakeTimeoutMs) or admin request',
+      labelNames: ['phase'],
+      registers,
+    });
+    const sockets = this.sockets;
+    new Gauge({
+      name: 'mqdrill_connections_open',
+      help: 'Open connections on the shared gRPC/admin port',
+      registers,
+      collect() {
+        this.set(sockets.size);
+      },
+    });
+  }
 
   /** Handles a new TCP connection: refuse over the cap, else sniff and dispatch (or close at the deadline). */
   admit(socket: net.Socket, dispatch: (kind: ConnectionKind, socket: net.Socket) => void): void {
@@ -107,7 +135,7 @@ export class ConnectionGate {
     this.clearDeadline(socket);
     const ms = phase === 'handshake' ? this.limits.handshakeTimeoutMs : this.limits.adminRequestTimeoutMs;
     const timer = setTimeout(() => {
-      if (phase === 'handshake') this.handshakeTimeouts++;
+      this.handshakeTimeouts?.inc({ phase });
       socket.destroy();
     }, ms);
     timer.unref();
@@ -124,6 +152,7 @@ export class ConnectionGate {
     socket.on('error', () => {});
     socket.destroy();
     this.refused++;
+    this.refusedTotal?.inc();
     const nowMs = this.nowMs();
     if (nowMs - this.lastRefusalLogMs < refusalLogEveryMs) return;
     this.lastRefusalLogMs = nowMs;

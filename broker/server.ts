@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Counter } from 'prom-client';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { AuditLog } from './admin/audit.ts';
 import { type AdminOperation, createAdminHandler } from './admin/http.ts';
@@ -13,7 +14,7 @@ import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
 import { BrokerMetrics } from './metrics/index.ts';
 import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
-import { createMessagingService } from './protocol/server.ts';
+import { createMessagingService, type DeniedRequest } from './protocol/server.ts';
 import './filter/sql92/index.ts';
 import { CheckpointFile } from './store/checkpoint.ts';
 import type { FlushPolicy, MessageStore } from './store/types.ts';
@@ -193,10 +194,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
   const auth = new Authenticator(config.auth ?? { enabled: false, accounts: [] }, clock);
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...config.connections };
   const tlsCredentials = await loadOrCreateCertificate(config, limits, log);
-  const auditLog = new AuditLog(path.join(config.dataDir, 'audit.ndjson'), clock, log, config.auditLinesPerSecondMax);
-  const audit = (op: AdminOperation) => {
-    if (auditLog.write({ kind: 'admin', ...op })) log('info', 'admin', { ...op } as Record<string, unknown>);
-  };
+  const audit = auditSinks(config, clock, metrics, log);
   applyGrpcServerPatches();
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': 130 * 1024 * 1024,
@@ -215,9 +213,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     advertise: config.advertise,
     listenAddress: () => ({ host: config.host, port: boundPort }),
     auth,
-    onDenied: (denied) => {
-      if (auditLog.write({ kind: 'grpc', ...denied })) log('warn', 'denied', { ...denied });
-    },
+    onDenied: audit.grpc,
   });
   grpcServer.addService(service.definition, service.implementation);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -227,10 +223,10 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     metrics,
     startedWallMs: Date.now(),
     auth,
-    onAdminOperation: audit,
+    onAdminOperation: audit.admin,
   });
   const httpServer = http.createServer(adminHandler);
-  const gate = new ConnectionGate(limits, log);
+  const gate = new ConnectionGate(limits, log, () => clock.monotonicMs(), metrics.registry);
   gate.watchHttp(httpServer);
   const tcp = net.createServer((socket) => {
     gate.admit(socket, (kind) => {
@@ -261,6 +257,27 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
       tlsInjector.destroy();
       for (const s of gate.sockets) s.destroy();
       httpServer.close();
+    },
+  };
+}
+
+/** The audit log and the refusal counter, for admin operations and refused gRPC calls. */
+function auditSinks(config: BrokerConfig, clock: Clock, metrics: BrokerMetrics, log: LogFn) {
+  const auditLog = new AuditLog(path.join(config.dataDir, 'audit.ndjson'), clock, log, config.auditLinesPerSecondMax);
+  const denied = new Counter({
+    name: 'mqdrill_requests_denied_total',
+    help: 'Requests refused with UNAUTHORIZED or FORBIDDEN, admin or gRPC',
+    labelNames: ['kind', 'code'],
+    registers: [metrics.registry],
+  });
+  return {
+    admin(op: AdminOperation): void {
+      if (op.status === 401 || op.status === 403) denied.inc({ kind: 'admin', code: String(op.status) });
+      if (auditLog.write({ kind: 'admin', ...op })) log('info', 'admin', { ...op } as Record<string, unknown>);
+    },
+    grpc(refusal: DeniedRequest): void {
+      denied.inc({ kind: 'grpc', code: refusal.code });
+      if (auditLog.write({ kind: 'grpc', ...refusal })) log('warn', 'denied', { ...refusal });
     },
   };
 }

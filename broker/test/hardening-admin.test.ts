@@ -78,6 +78,15 @@ async function health(endpoints = broker.endpoints): Promise<number> {
   return res.status;
 }
 
+/** A sample's value from the broker's /metrics (NaN when absent). */
+async function metric(sample: string): Promise<number> {
+  const text = await (
+    await fetch(`http://${broker.endpoints}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  ).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : Number.NaN;
+}
+
 describe('admin HTTP: oversize and malformed requests are answered and the broker stays up', () => {
   test('a declared body over 1 MiB gets 413 while it is still being sent; the process lives on', async () => {
     const size = 2 * 1024 * 1024;
@@ -147,6 +156,8 @@ describe('connection hygiene on the shared port', () => {
     ]);
     expect(partials.map((r) => r.closedByBroker)).toEqual([true, true, true, true]);
     expect(await health()).toBe(200);
+    // The TLS one is closed by Node's TLS handshake deadline, the other three by the broker's own, and counted.
+    expect(await metric('mqdrill_connection_deadline_closed_total{phase="handshake"}')).toBeGreaterThanOrEqual(3);
   });
 
   test('a TLS client that completes its handshake is not cut off by the deadline', async () => {
@@ -190,6 +201,7 @@ describe('connection hygiene on the shared port', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+    expect(await metric('mqdrill_connections_refused_total')).toBeGreaterThanOrEqual(1);
     expect(broker.child.exitCode).toBeNull();
   });
 });

@@ -252,6 +252,9 @@ describe('system topics and the audit log', () => {
       resource: 'admin:GET /topics',
       reason: expect.stringMatching(/not an admin account/),
     });
+    const metrics = await (await fetch(`http://${b.endpoints}/metrics`)).text();
+    expect(metrics).toMatch(/^mqdrill_requests_denied_total\{kind="grpc",code="FORBIDDEN"\} [1-9]/m);
+    expect(metrics).toMatch(/^mqdrill_requests_denied_total\{kind="admin",code="403"\} 1$/m);
   });
 });
 
