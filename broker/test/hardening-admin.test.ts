@@ -5,8 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, startTestBroker, stopTestBroker } from './helpers.ts';
-import { type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
+import {
+  type BrokerProcess,
+  eventually,
+  spawnBroker,
+  startTestBroker,
+  stopTestBroker,
+  waitForExit,
+} from '../../test/kit/index.ts';
 
 /**
  * Issue #12, admin HTTP and connection hygiene on the shared port, against a real `mqdrill broker` process with

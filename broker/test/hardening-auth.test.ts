@@ -4,9 +4,9 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { quietLogger, shutdownAll, startTestBroker, stopTestBroker, type TestBroker } from '../../test/kit/index.ts';
 import type { AuthConfig } from '../auth/index.ts';
 import { packageDefinition, serviceName } from '../protocol/codec.ts';
-import { quietLogger, shutdownAll, startTestBroker, stopTestBroker, type TestBroker } from './helpers.ts';
 
 /**
  * Issue #12, security findings, through the official nodejs client where it can express the attack and raw gRPC
