@@ -56,12 +56,16 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
     } catch (err) {
       throw new CliError(`config ${opts.config} is not JSON: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
     }
-    const authErrors = [
+    const auditMax = fromFile.auditLinesPerSecondMax;
+    const configErrors = [
       ...(fromFile.auth === undefined ? [] : validateAuthConfig(fromFile.auth)),
       ...(fromFile.connections === undefined ? [] : validateConnectionLimits(fromFile.connections)),
+      ...(auditMax === undefined || (Number.isInteger(auditMax) && auditMax > 0)
+        ? []
+        : ['auditLinesPerSecondMax: must be a positive whole number (default 1000)']),
     ];
-    if (authErrors.length)
-      throw new CliError(`config ${opts.config}:\n  ${authErrors.join('\n  ')}`, ExitCode.INVALID_SPEC);
+    if (configErrors.length)
+      throw new CliError(`config ${opts.config}:\n  ${configErrors.join('\n  ')}`, ExitCode.INVALID_SPEC);
     const unknown = Object.keys(fromFile).filter((k) => !configKeys.has(k));
     if (unknown.length) {
       throw new CliError(
