@@ -1,4 +1,4 @@
-import { fail } from './errors.ts';
+import { DeniedError, fail } from './errors.ts';
 import { isSystemTopic, systemTopicKind, validateGroupName, validateTopicName } from './limits.ts';
 
 export type TopicType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION' | 'MIXED';
@@ -120,9 +120,11 @@ export class Metadata {
 
 function refuseSystemTopic(name: string, verb: 'created' | 'deleted'): void {
   if (!isSystemTopic(name)) return;
-  fail(
+  throw new DeniedError(
     'FORBIDDEN',
     `topic ${name} is a system topic (${systemTopicKind(name)}) and cannot be ${verb} through the admin API: ` +
       'the broker manages it; use a topic name that does not start with %',
+    undefined,
+    `topic:${name}`,
   );
 }

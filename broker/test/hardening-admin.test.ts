@@ -149,6 +149,18 @@ describe('admin HTTP: oversize and malformed requests are answered and the broke
     const topics = (await (await admin('GET', '/topics')).json()) as { topics: Array<{ name: string }> };
     expect(topics.topics.map((t) => t.name)).toContain('%DLQ%readers');
     expect(topics.topics.map((t) => t.name)).not.toContain('%SYS_TIMER%');
+    const audited = fs
+      .readFileSync(path.join(dataDir, 'data', 'audit.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.status === 403);
+    expect(audited.map((l) => [l.method, l.resource])).toEqual([
+      ['POST', 'topic:%SYS_TIMER%'],
+      ['POST', 'topic:%DLQ%readers'],
+      ['DELETE', 'topic:%DLQ%readers'],
+    ]);
+    expect(audited[0].reason).toMatch(/is a system topic/);
   });
 });
 
