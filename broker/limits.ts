@@ -25,6 +25,7 @@ const NAME = /^[%|a-zA-Z0-9_-]+$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function validateTopicName(name: string | undefined): string {
+  if (typeof name !== 'string') return fail('ILLEGAL_TOPIC', `topic name must be a string, got ${typeof name}`);
   if (!name) return fail('ILLEGAL_TOPIC', 'topic name is empty');
   if (name.length > limits.topicNameLengthMax) {
     fail('ILLEGAL_TOPIC', `topic name "${name.slice(0, 40)}..." is longer than ${limits.topicNameLengthMax}`);
@@ -51,6 +52,9 @@ export function systemTopicKind(name: string): string {
 }
 
 export function validateGroupName(name: string | undefined): string {
+  if (typeof name !== 'string') {
+    return fail('ILLEGAL_CONSUMER_GROUP', `consumer group name must be a string, got ${typeof name}`);
+  }
   if (!name) return fail('ILLEGAL_CONSUMER_GROUP', 'consumer group name is empty');
   if (name.length > limits.groupNameLengthMax) {
     fail('ILLEGAL_CONSUMER_GROUP', `group name is longer than ${limits.groupNameLengthMax}`);

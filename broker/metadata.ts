@@ -69,7 +69,7 @@ export class Metadata {
     if (!Number.isInteger(queues) || queues < 1 || queues > queueCountMax) {
       fail('BAD_REQUEST', `queues must be an integer from 1 to ${queueCountMax}, got ${input.queues}`);
     }
-    const type = (input.type ?? 'NORMAL').toUpperCase() as TopicType;
+    const type = String(input.type ?? 'NORMAL').toUpperCase() as TopicType;
     if (!topicTypes.includes(type)) fail('BAD_REQUEST', `type must be one of ${topicTypes.join(', ')}, got ${type}`);
     const existing = this.topics.get(name);
     if (existing && queues < existing.queues) {
@@ -97,6 +97,9 @@ export class Metadata {
     const retryPolicy = (input.retryPolicy ?? 'customized') as RetryPolicyKind;
     if (retryPolicy !== 'customized' && retryPolicy !== 'exponential') {
       fail('BAD_REQUEST', `retryPolicy must be customized or exponential, got ${input.retryPolicy}`);
+    }
+    if (input.fifo !== undefined && typeof input.fifo !== 'boolean') {
+      fail('BAD_REQUEST', `fifo must be true or false, got ${JSON.stringify(input.fifo)}`);
     }
     const group = { name, fifo: input.fifo ?? false, maxAttempts, retryPolicy };
     this.groups.set(name, group);

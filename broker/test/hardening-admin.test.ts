@@ -128,6 +128,17 @@ describe('admin HTTP: oversize and malformed requests are answered and the broke
       'POST /topics HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{oops',
     );
     expect(notJson.text).toMatch(/^HTTP\/1\.1 400 [\s\S]*not a JSON object/);
+    // JSON of the wrong shape is refused before it reaches the metadata (an array name would break GET /topics).
+    for (const body of [{ name: ['x'] }, { name: 5 }, { name: 'typed', type: 7 }]) {
+      const r = await fetch(`http://${broker.endpoints}/topics`, { method: 'POST', body: JSON.stringify(body) });
+      expect([r.status, JSON.stringify(body)]).toEqual([400, JSON.stringify(body)]);
+    }
+    const fifo = await fetch(`http://${broker.endpoints}/groups`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'g', fifo: 'yes' }),
+    });
+    expect(fifo.status).toBe(400);
+    expect((await fetch(`http://${broker.endpoints}/topics`)).status).toBe(200);
     expect(await health()).toBe(200);
   });
 
