@@ -1,6 +1,7 @@
 /**
  * The fault model: every kind of fault a drill can inject, as one discriminated union, and its strict validation.
- * Network kinds are Toxiproxy toxics (plus `down`, which disables the proxy); process kinds signal a target's node;
+ * Network kinds are Toxiproxy toxics (`down` disables the proxy, `partition` drops every byte both ways); process
+ * kinds signal a target's node;
  * consumer kinds are handed to the load engine, which changes its consumers' behaviour. Each kind has a heal step
  * (see docs/faults.md): a toxic is removed, a proxy re-enabled, a killed node restarted, a paused one continued.
  */
@@ -54,6 +55,16 @@ export interface DownFault {
   target: string;
 }
 
+/**
+ * The node is cut off: every byte to and from it through its proxy is dropped (a Toxiproxy `timeout` toxic with no
+ * timeout, both ways), so nothing is refused and clients wait until their own timeouts, as behind a real network
+ * partition. Bytes sent during it are lost, so connections open across it break at heal and clients reconnect.
+ */
+export interface PartitionFault {
+  kind: 'partition';
+  target: string;
+}
+
 /** SIGKILL at start, restart at heal. */
 export interface KillFault {
   kind: 'kill';
@@ -93,14 +104,21 @@ export interface ConsumerFailingFault {
   failShare: number;
 }
 
-export type NetworkFault = LatencyFault | BandwidthFault | TimeoutFault | ResetPeerFault | SlicerFault | DownFault;
+export type NetworkFault =
+  | LatencyFault
+  | BandwidthFault
+  | TimeoutFault
+  | ResetPeerFault
+  | SlicerFault
+  | DownFault
+  | PartitionFault;
 export type ProcessFault = KillFault | PauseFault | RestartFault;
 export type ConsumerFault = ConsumerCrashFault | ConsumerSlowFault | ConsumerFailingFault;
 export type FaultSpec = NetworkFault | ProcessFault | ConsumerFault;
 export type FaultKind = FaultSpec['kind'];
 export type FaultFamily = 'network' | 'process' | 'consumer';
 
-export const NETWORK_KINDS = ['latency', 'bandwidth', 'timeout', 'reset_peer', 'slicer', 'down'] as const;
+export const NETWORK_KINDS = ['latency', 'bandwidth', 'timeout', 'reset_peer', 'slicer', 'down', 'partition'] as const;
 export const PROCESS_KINDS = ['kill', 'pause', 'restart'] as const;
 export const CONSUMER_KINDS = ['consumer-crash', 'consumer-slow', 'consumer-failing'] as const;
 export const FAULT_KINDS: readonly FaultKind[] = [...NETWORK_KINDS, ...PROCESS_KINDS, ...CONSUMER_KINDS];
@@ -141,6 +159,7 @@ const PARAMETERS: Record<FaultKind, Record<string, number | string | undefined>>
   reset_peer: { timeoutMs: 0, stream: 'downstream', toxicity: 1 },
   slicer: { averageSizeBytes: 64, sizeVariationBytes: 32, delayUs: 0, stream: 'downstream', toxicity: 1 },
   down: {},
+  partition: {},
   kill: {},
   pause: {},
   restart: {},

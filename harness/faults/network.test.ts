@@ -100,6 +100,50 @@ describe('network faults through toxiproxy-server', () => {
   });
 });
 
+/** Resolves with what arrives on the socket within waitMs (bounded), or '' when nothing does. */
+async function received(socket: net.Socket, waitMs: number): Promise<string> {
+  let data = '';
+  const onData = (chunk: Buffer) => {
+    data += chunk.toString('utf8');
+  };
+  socket.on('data', onData);
+  await new Promise((r) => setTimeout(r, waitMs));
+  socket.off('data', onData);
+  return data;
+}
+
+describe('network faults through toxiproxy-server: partition', () => {
+  test('partition: nothing refused, nothing through either way until heal; then clients reconnect', async () => {
+    const before = net.connect(proxy.port, proxy.host);
+    before.on('error', () => undefined);
+    await once(before, 'connect');
+    before.write('early\n');
+    expect((await once(before, 'data')).toString()).toBe('early\n');
+    const partition: NetworkFault = { kind: 'partition', target: 'broker-1' };
+    await faults.inject(partition, 11);
+    expect(await toxicNames('broker-1')).toEqual(['f11-partition-downstream', 'f11-partition-upstream']);
+    // Unlike `down`, a new connection is accepted (no ECONNREFUSED): the client only sees silence.
+    const during = net.connect(proxy.port, proxy.host);
+    during.on('error', () => undefined);
+    await once(during, 'connect');
+    during.write('lost\n');
+    before.write('lost too\n');
+    const [duringGot, beforeGot, other] = await Promise.all([
+      received(during, 1000),
+      received(before, 1000),
+      roundTrip(direct),
+    ]);
+    expect(duringGot).toBe('');
+    expect(beforeGot).toBe('');
+    expect(other.echoed).toBe('ping\n');
+    const closed = Promise.all([once(before, 'close'), once(during, 'close')]);
+    await faults.heal(partition, 11);
+    await closed;
+    expect(await toxicNames('broker-1')).toEqual([]);
+    expect((await roundTrip(proxy)).echoed).toBe('ping\n');
+  });
+});
+
 describe('network faults through toxiproxy-server: toxics', () => {
   test('reset_peer: the connection is reset, and heal restores it', async () => {
     const fault: NetworkFault = {

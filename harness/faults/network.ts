@@ -1,8 +1,8 @@
 /**
  * Network faults through Toxiproxy (toxiproxy-node-client): one proxy in front of each broker endpoint, toxics added
- * at inject and removed at heal, `down` by disabling the proxy. Overlapping faults are kept apart: each toxic is
- * named after its fault instance (`f3-latency-downstream`), and a proxy taken down by two faults comes back up when
- * the last of them heals.
+ * at inject and removed at heal, `down` by disabling the proxy, `partition` by dropping every byte both ways.
+ * Overlapping faults are kept apart: each toxic is named after its fault instance (`f3-latency-downstream`), and a
+ * proxy taken down by two faults comes back up when the last of them heals.
  */
 import {
   type Toxic,
@@ -109,6 +109,16 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
 
   /** Undoes a fault; healing one that is not in force does nothing. */
   async heal(fault: NetworkFault, id = 0): Promise<void> {
+    if (fault.kind === 'partition' && this.toxics.has(instanceKey(fault, id))) {
+      await this.removeToxics(instanceKey(fault, id));
+      // Bytes were dropped mid-stream: close what was open across the partition, so clients reconnect cleanly.
+      for (const name of this.targetNames(fault)) {
+        if (this.downHolds.has(name)) continue;
+        await this.setEnabled(name, false);
+        await this.setEnabled(name, true);
+      }
+      return;
+    }
     if (fault.kind !== 'down') return this.removeToxics(instanceKey(fault, id));
     for (const name of this.targetNames(fault)) await this.bringUp(name);
   }
@@ -130,16 +140,18 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
 
   private async addToxics(name: string, fault: NetworkFault, id: number, added: Array<Toxic<unknown>>) {
     if (fault.kind === 'down') return;
-    const streams: ToxicDirection[] = fault.stream === 'both' ? ['upstream', 'downstream'] : [fault.stream];
+    // A partition is a `timeout` toxic with no timeout on both streams: every byte dropped, nothing closed.
+    const toxic = fault.kind === 'partition' ? PARTITION_TOXIC : fault;
+    const streams: ToxicDirection[] = toxic.stream === 'both' ? ['upstream', 'downstream'] : [toxic.stream];
     for (const stream of streams) {
-      const toxic = await this.entry(name).proxy.addToxic<unknown>({
+      const created = await this.entry(name).proxy.addToxic<unknown>({
         name: `f${id}-${fault.kind}-${stream}`,
-        type: fault.kind as ToxicType,
+        type: toxic.kind as ToxicType,
         stream,
-        toxicity: fault.toxicity,
-        attributes: toxicAttributes(fault),
+        toxicity: toxic.toxicity,
+        attributes: toxicAttributes(toxic),
       });
-      added.push(toxic);
+      added.push(created);
     }
   }
 
@@ -184,8 +196,12 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
   }
 }
 
+type ToxicFault = Exclude<NetworkFault, { kind: 'down' | 'partition' }>;
+
+const PARTITION_TOXIC: ToxicFault = { kind: 'timeout', target: '', timeoutMs: 0, stream: 'both', toxicity: 1 };
+
 /** Toxiproxy's attribute names and units for a fault. */
-function toxicAttributes(fault: Exclude<NetworkFault, { kind: 'down' }>): Record<string, number> {
+function toxicAttributes(fault: ToxicFault): Record<string, number> {
   switch (fault.kind) {
     case 'latency':
       return { latency: fault.latencyMs, jitter: fault.jitterMs };

@@ -33,7 +33,7 @@ describe('fault spec validation', () => {
     const problems = problemsOf(
       [
         { kind: 'latency', target: 'broker-1', latencyMs: -5, latencyms: 3, at: '10s', duration: '5s' },
-        { kind: 'partition', target: 'broker-1', at: '1s', duration: '1s' },
+        { kind: 'split', target: 'broker-1', at: '1s', duration: '1s' },
         { kind: 'kill', at: 'soon', duration: 0 },
         { random: { count: 0, kinds: ['bandwidth', 'flood'], durationMin: '5s', durationMax: '1s', extra: 1 } },
         { kind: 'slicer', target: 'b', averageSizeBytes: 10, sizeVariationBytes: 20, at: '1s', duration: '1s' },
@@ -44,7 +44,7 @@ describe('fault spec validation', () => {
       'faults[0].latencyms: unknown option (expected one of: kind, target, latencyMs, jitterMs, stream, toxicity, ' +
         'at, duration)',
       'faults[0].latencyMs: must be >= 0',
-      expect.stringMatching(/^faults\[1\]\.kind: must be one of: latency, .* \(got "partition"\)$/),
+      expect.stringMatching(/^faults\[1\]\.kind: must be one of: latency, .* \(got "split"\)$/),
       'faults[2].target: is required',
       expect.stringMatching(/^faults\[2\]\.at: invalid duration "soon"/),
       'faults[2].duration: must be > 0',

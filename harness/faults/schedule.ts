@@ -138,7 +138,7 @@ function validateTimed(
   return { type: 'timed', fault, atMs, durationMs };
 }
 
-const RANDOM_KEYS = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'];
+export const RANDOM_KEYS = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'];
 
 function validateRandom(
   problems: Problems,
