@@ -7,61 +7,53 @@
  *   mqdrill drill flash-sale                  # the short form, about 30 s in all
  *   mqdrill drill flash-sale --duration 5m    # the same shape stretched to 5 minutes
  */
+import { consumer, defineDrill, faults, producer } from 'mqdrill';
+
 const baseRate = 20;
 const burstRate = baseRate * 10;
 
-export const options = {
-  scenarios: {
-    orders: {
-      executor: 'ramping-arrival-rate',
-      startRate: baseRate,
-      timeUnit: '1s',
-      preAllocatedVUs: 64,
-      maxVUs: 256,
-      stages: [
-        { target: baseRate, duration: '4s' },
-        { target: burstRate, duration: '1s' },
-        { target: burstRate, duration: '3s' },
-        { target: baseRate, duration: '1s' },
-        { target: baseRate, duration: '3s' },
-      ],
-      role: 'producer',
-      message: {
-        type: 'NORMAL',
-        topic: 'orders',
-        tags: ['web', 'app'],
-        keys: { count: 5000, distribution: 'zipf', exponent: 1.1, prefix: 'customer-' },
-        bodySizeBytes: { distribution: 'uniform', min: 256, max: 2048 },
-      },
-    },
-    fulfilment: {
-      executor: 'constant-vus',
-      vus: 2,
-      duration: '12s',
-      role: 'consumer',
-      consumer: {
+export default defineDrill({
+  options: {
+    scenarios: {
+      orders: producer.burst({
+        baseRate,
+        peakRate: burstRate,
+        before: '4s',
+        rampUp: '1s',
+        hold: '3s',
+        rampDown: '1s',
+        after: '3s',
+        preAllocatedVUs: 64,
+        maxVUs: 256,
+        message: {
+          type: 'NORMAL',
+          topic: 'orders',
+          tags: ['web', 'app'],
+          keys: { count: 5000, distribution: 'zipf', exponent: 1.1, prefix: 'customer-' },
+          bodySizeBytes: { distribution: 'uniform', min: 256, max: 2048 },
+        },
+      }),
+      fulfilment: consumer({
         group: 'fulfilment',
         topic: 'orders',
+        vus: 2,
+        duration: '12s',
         processingTime: '10ms',
-        receiveBatchSize: 16,
         awaitDuration: '1s',
         invisibleDuration: '10s',
-      },
+      }),
     },
+    thresholds: { send_duration: ['p(99)<2000'] },
+    drain: { idle: '3s', timeout: '60s' },
+    seed: 7,
   },
-  thresholds: {
-    send_duration: ['p(99)<2000'],
+  drill: {
+    description: 'a burst of orders to 10x the base rate against consumers bounded like a database.',
+    target: { nodes: 1 },
+    warmUp: '2s',
+    faults: [faults.latency('broker-0', { latencyMs: 50, jitterMs: 10, at: '3s', duration: '3s' })],
+    gates: ['lost == 0', 'drain < 30s', 'send_duration: p(99)<2s'],
+    drain: { deadline: '60s', slo: '30s' },
+    guarantee: 'at-least-once',
   },
-  drain: { idle: '3s', timeout: '60s' },
-  seed: 7,
-};
-
-export const drill = {
-  description: 'a burst of orders to 10x the base rate against consumers bounded like a database.',
-  target: { nodes: 1 },
-  warmUp: '2s',
-  faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 50, jitterMs: 10, at: '3s', duration: '3s' }],
-  gates: ['lost == 0', 'drain < 30s', 'send_duration: p(99)<2s'],
-  drain: { deadline: '60s', slo: '30s' },
-  guarantee: 'at-least-once',
-};
+});

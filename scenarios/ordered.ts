@@ -5,58 +5,50 @@
  * 10 s, the broker's minimum, hence the 11 s drain idle).
  * Gates: no order violation within a message group, nothing lost.
  */
-export const options = {
-  scenarios: {
-    lifecycle: {
-      executor: 'constant-arrival-rate',
-      rate: 40,
-      timeUnit: '1s',
-      duration: '10s',
-      preAllocatedVUs: 32,
-      maxVUs: 64,
-      role: 'producer',
-      message: {
-        type: 'FIFO',
-        topic: 'order-events',
-        tags: ['created', 'paid', 'shipped', 'delivered'],
-        keys: { count: 40, distribution: 'uniform', prefix: 'order-' },
-        bodySizeBytes: 512,
-      },
-    },
-    'order-service': {
-      executor: 'constant-vus',
-      vus: 2,
-      duration: '10s',
-      role: 'consumer',
-      consumer: {
+import { consumer, defineDrill, faults, producer } from 'mqdrill';
+
+export default defineDrill({
+  options: {
+    scenarios: {
+      lifecycle: producer.rate({
+        rate: 40,
+        duration: '10s',
+        preAllocatedVUs: 32,
+        maxVUs: 64,
+        message: {
+          type: 'FIFO',
+          topic: 'order-events',
+          tags: ['created', 'paid', 'shipped', 'delivered'],
+          keys: { count: 40, distribution: 'uniform', prefix: 'order-' },
+          bodySizeBytes: 512,
+        },
+      }),
+      'order-service': consumer({
         group: 'order-service',
         topic: 'order-events',
+        vus: 2,
+        duration: '10s',
         processingTime: '2ms',
         crashAfter: 150,
         restartDelay: '300ms',
         invisibleDuration: '10s',
-        // One message per receive: the order check counts two messages of a group in one receive batch as n+1
-        // delivered before n was acknowledged, although the consumer handles the batch in order.
         // Batches may carry several consecutive messages of an order; the order check accepts them in sequence.
         receiveBatchSize: 8,
         awaitDuration: '1s',
-      },
+      }),
     },
+    thresholds: { messages_acked: ['count>0'] },
+    drain: { idle: '11s', timeout: '60s' },
+    seed: 11,
   },
-  thresholds: {
-    messages_acked: ['count>0'],
+  drill: {
+    description:
+      "each order's lifecycle as one FIFO message group, under a broker kill and restart and consumer crashes.",
+    target: { nodes: 1 },
+    warmUp: '2s',
+    faults: [faults.kill('broker-0', { at: '2s', duration: '2s' })],
+    gates: ['order == 0', 'lost == 0'],
+    drain: { deadline: '60s' },
+    guarantee: 'at-least-once',
   },
-  drain: { idle: '11s', timeout: '60s' },
-  seed: 11,
-};
-
-export const drill = {
-  description:
-    "each order's lifecycle as one FIFO message group, under a broker kill and restart and consumer crashes.",
-  target: { nodes: 1 },
-  warmUp: '2s',
-  faults: [{ kind: 'kill', target: 'broker-0', at: '2s', duration: '2s' }],
-  gates: ['order == 0', 'lost == 0'],
-  drain: { deadline: '60s' },
-  guarantee: 'at-least-once',
-};
+});

@@ -4,48 +4,41 @@
  * every transiently failed one must be processed in the end, sends must stay fast during the storm, and the retry
  * amplification (deliveries per message) is reported. A latency fault on the broker lands in the storm.
  */
-export const options = {
-  scenarios: {
-    payments: {
-      executor: 'constant-arrival-rate',
-      rate: 60,
-      timeUnit: '1s',
-      duration: '10s',
-      preAllocatedVUs: 32,
-      maxVUs: 64,
-      role: 'producer',
-      message: { type: 'NORMAL', topic: 'payments', tags: ['card', 'wallet'], bodySizeBytes: 512, poisonShare: 0.01 },
-    },
-    'payment-service': {
-      executor: 'constant-vus',
-      vus: 2,
-      duration: '10s',
-      role: 'consumer',
-      consumer: {
+import { consumer, defineDrill, faults, producer } from 'mqdrill';
+
+export default defineDrill({
+  options: {
+    scenarios: {
+      payments: producer.rate({
+        rate: 60,
+        duration: '10s',
+        preAllocatedVUs: 32,
+        maxVUs: 64,
+        message: { type: 'NORMAL', topic: 'payments', tags: ['card', 'wallet'], bodySizeBytes: 512, poisonShare: 0.01 },
+      }),
+      'payment-service': consumer({
         group: 'payment-service',
         topic: 'payments',
+        vus: 2,
+        duration: '10s',
         failureShare: 0.2,
         retryDelay: '500ms',
         maxAttempts: 3,
         deadLetterScanGroup: 'payment-service-dlq-scan',
-        receiveBatchSize: 16,
         awaitDuration: '1s',
-      },
+      }),
     },
+    thresholds: { send_duration: ['p(99)<1000'] },
+    drain: { idle: '4s', timeout: '60s' },
+    seed: 13,
   },
-  thresholds: {
-    send_duration: ['p(99)<1000'],
+  drill: {
+    description: 'consumers failing 20% of deliveries once and 1% poison messages, with latency on the broker.',
+    target: { nodes: 1 },
+    warmUp: '2s',
+    faults: [faults.latency('broker-0', { latencyMs: 30, jitterMs: 10, at: '2s', duration: '4s' })],
+    gates: ['dead-letter == 0', 'lost == 0', 'send_duration: p(99)<1s', 'redeliveries > 0'],
+    drain: { deadline: '60s', slo: '45s' },
+    guarantee: 'at-least-once',
   },
-  drain: { idle: '4s', timeout: '60s' },
-  seed: 13,
-};
-
-export const drill = {
-  description: 'consumers failing 20% of deliveries once and 1% poison messages, with latency on the broker.',
-  target: { nodes: 1 },
-  warmUp: '2s',
-  faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 30, jitterMs: 10, at: '2s', duration: '4s' }],
-  gates: ['dead-letter == 0', 'lost == 0', 'send_duration: p(99)<1s', 'redeliveries > 0'],
-  drain: { deadline: '60s', slo: '45s' },
-  guarantee: 'at-least-once',
-};
+});

@@ -4,41 +4,33 @@
  * No rolled-back message may be delivered, no message before its commit, and every committed one must arrive, while
  * the broker's network is slow for a few seconds.
  */
-export const options = {
-  scenarios: {
-    checkout: {
-      executor: 'constant-arrival-rate',
-      rate: 30,
-      timeUnit: '1s',
-      duration: '8s',
-      preAllocatedVUs: 16,
-      maxVUs: 64,
-      role: 'producer',
-      message: {
-        type: 'TRANSACTION',
-        topic: 'order-tx',
-        transaction: { commit: 0.7, rollback: 0.2, unknown: 0.1 },
-        bodySizeBytes: 512,
-      },
-    },
-    ledger: {
-      executor: 'constant-vus',
-      vus: 2,
-      duration: '8s',
-      role: 'consumer',
-      consumer: { group: 'ledger-service', topic: 'order-tx', receiveBatchSize: 16, awaitDuration: '1s' },
-    },
-  },
-  drain: { idle: '5s', timeout: '90s' },
-  seed: 19,
-};
+import { consumer, defineDrill, faults, producer } from 'mqdrill';
 
-export const drill = {
-  description: 'half messages committed, rolled back or left to the check-back, under latency on the broker.',
-  target: { nodes: 1 },
-  warmUp: '2s',
-  faults: [{ kind: 'latency', target: 'broker-0', latencyMs: 60, jitterMs: 20, at: '1s', duration: '3s' }],
-  gates: ['transaction == 0', 'lost == 0'],
-  drain: { deadline: '90s' },
-  guarantee: 'at-least-once',
-};
+export default defineDrill({
+  options: {
+    scenarios: {
+      checkout: producer.rate({
+        rate: 30,
+        duration: '8s',
+        message: {
+          type: 'TRANSACTION',
+          topic: 'order-tx',
+          transaction: { commit: 0.7, rollback: 0.2, unknown: 0.1 },
+          bodySizeBytes: 512,
+        },
+      }),
+      ledger: consumer({ group: 'ledger-service', topic: 'order-tx', vus: 2, duration: '8s', awaitDuration: '1s' }),
+    },
+    drain: { idle: '5s', timeout: '90s' },
+    seed: 19,
+  },
+  drill: {
+    description: 'half messages committed, rolled back or left to the check-back, under latency on the broker.',
+    target: { nodes: 1 },
+    warmUp: '2s',
+    faults: [faults.latency('broker-0', { latencyMs: 60, jitterMs: 20, at: '1s', duration: '3s' })],
+    gates: ['transaction == 0', 'lost == 0'],
+    drain: { deadline: '90s' },
+    guarantee: 'at-least-once',
+  },
+});

@@ -26,7 +26,7 @@ export const DRILL_KEYS = [
   'drain',
   'guarantee',
 ] as const;
-const TARGET_KEYS = [
+export const TARGET_KEYS = [
   'kind',
   'canary',
   'nodes',
@@ -38,7 +38,7 @@ const TARGET_KEYS = [
   'namespace',
   'adminEndpoint',
 ];
-const DRAIN_KEYS = ['deadline', 'slo'];
+export const DRAIN_KEYS = ['deadline', 'slo'];
 const GUARANTEES: readonly GuaranteeLevel[] = ['at-least-once', 'exactly-once', 'strict'];
 export const DRILL_TARGETS = ['bundled', 'external'] as const satisfies readonly TargetKind[];
 export type DrillTargetKind = (typeof DRILL_TARGETS)[number];

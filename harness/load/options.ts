@@ -163,9 +163,9 @@ export class InvalidOptionsError extends Error {
   }
 }
 
-const TOP_LEVEL = ['scenarios', 'thresholds', 'seed', 'drain', 'ledger'];
-const COMMON = ['executor', 'startTime', 'gracefulStop', 'tags', 'role', 'message', 'consumer', 'workers'];
-const EXECUTOR_OPTIONS: Record<ExecutorName, readonly string[]> = {
+export const TOP_LEVEL = ['scenarios', 'thresholds', 'seed', 'drain', 'ledger'];
+export const COMMON = ['executor', 'startTime', 'gracefulStop', 'tags', 'role', 'message', 'consumer', 'workers'];
+export const EXECUTOR_OPTIONS: Record<ExecutorName, readonly string[]> = {
   'constant-arrival-rate': ['rate', 'timeUnit', 'duration', 'preAllocatedVUs', 'maxVUs'],
   'ramping-arrival-rate': ['startRate', 'timeUnit', 'stages', 'preAllocatedVUs', 'maxVUs'],
   'constant-vus': ['vus', 'duration'],
@@ -371,7 +371,7 @@ export function validateDistribution(
   }
 }
 
-const MESSAGE_OPTIONS = [
+export const MESSAGE_OPTIONS = [
   'type',
   'topic',
   'tags',
@@ -456,7 +456,7 @@ function validateShares(
   return shares;
 }
 
-const CONSUMER_OPTIONS = [
+export const CONSUMER_OPTIONS = [
   'group',
   'topic',
   'kind',
