@@ -1,5 +1,5 @@
 /**
- * The broker's error table (habit 18): every failure the broker reports has a RocketMQ `Code` name, chosen here once
+ * The broker's error table: every failure the broker reports has a RocketMQ `Code` name, chosen here once
  * and translated to the in-band `Status` only at the gRPC boundary. Messages name the problem and, where there is
  * one, what to do next.
  */

@@ -1,6 +1,6 @@
 import { BrokerError, fail } from './errors.ts';
 
-/** RocketMQ parity limits (docs: rocketmq-grpc.md §8). */
+/** Limits with RocketMQ's values (e.g. the 4 MiB body of the proxy's ProxyConfig), so clients behave alike. */
 export const limits = {
   bodyBytesMax: 4 * 1024 * 1024,
   userPropertyCountMax: 128,

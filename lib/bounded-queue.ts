@@ -1,5 +1,5 @@
 /**
- * Every in-memory queue has a name, a maximum and an answer when full (habit 3): push() returns false and the caller
+ * Every in-memory queue has a name, a maximum and an answer when full: push() returns false and the caller
  * turns that into a status code (TOO_MANY_REQUESTS, RESOURCE_EXHAUSTED) or a dropped-iteration count. Each queue
  * registers itself so its length can be exported as a metric.
  */

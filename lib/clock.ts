@@ -1,5 +1,5 @@
 /**
- * Time is injected everywhere (habit 10): timers, backoff, invisible-time expiry, delay and fault schedules read a
+ * Time is injected everywhere: timers, backoff, invisible-time expiry, delay and fault schedules read a
  * Clock, so tests advance a ManualClock instead of sleeping.
  */
 export interface Clock {

@@ -1,5 +1,5 @@
 /**
- * The one table of process exit codes (habit 18). Every mqdrill command exits with one of these; the README and
+ * The one table of process exit codes. Every mqdrill command exits with one of these; the README and
  * `mqdrill --help` print this table. 99 is k6's code for failed thresholds, kept so k6 users feel at home.
  */
 export const ExitCode = {

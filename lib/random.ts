@@ -1,7 +1,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
-/** Randomness is injected and seeded (habit 10): fault schedules, key choice and body sizes replay from a seed. */
+/** Randomness is injected and seeded: fault schedules, key choice and body sizes replay from a seed. */
 export interface Random {
   /** A float in [0, 1). */
   next(): number;

@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { checkBoundaries, importSpecifiers, scanBoundaries } from './boundaries.ts';
+import {
+  checkBoundaries,
+  externalReferences,
+  importSpecifiers,
+  scanBoundaries,
+  scanExternalReferences,
+} from './boundaries.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -35,5 +41,25 @@ describe('boundaries: the checker catches a forbidden import', () => {
 describe('boundaries: the repository keeps them', () => {
   test('no broker/, lib/ or test/kit/ file imports across its boundary', () => {
     expect(scanBoundaries(repoRoot).map((o) => o.message)).toEqual([]);
+  });
+});
+
+describe('the repository explains itself: no reference to a document outside it', () => {
+  test('each kind of outside reference is caught, with its line', () => {
+    const design = ['DES', 'IGN.md'].join('');
+    const text = [
+      '/** Fine: see docs/store.md. */',
+      `/** As ${design} says. */`,
+      `// the one table (${['hab', 'it'].join('')} 18)`,
+      `see \`${['..', '/shared/docs/x.md'].join('')}\``,
+      `notes in ${['/wo', 'rk/shared'].join('')}`,
+      `(${['rocketmq-', 'grpc.md'].join('')} §3.2)`,
+    ].join('\n');
+    expect(externalReferences('a.ts', text).map((r) => r.line)).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  test('no source, doc or config file in the repository has one', () => {
+    const found = scanExternalReferences(repoRoot).map((r) => `${r.file}:${r.line}: ${r.what}: ${r.text}`);
+    expect(found).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The style rules every source file keeps (habit 20), checked by test/tidy.test.ts: lines of at most 120 columns,
+ * The style rules every source file keeps, checked by test/tidy.test.ts: lines of at most 120 columns,
  * functions of at most 80 lines, to-do markers that name an issue, and no focused (`.only`) tests.
  */
 import { readdirSync, readFileSync } from 'node:fs';

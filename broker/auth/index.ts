@@ -45,7 +45,9 @@ const deny = (
 export type HeaderReader = (name: string) => string | undefined;
 
 /**
- * Access keys as RocketMQ 5 checks them (rocketmq-grpc.md §0.3): `authorization: MQv2-HMAC-SHA1 Credential=<AK>[/...],
+ * Access keys as the RocketMQ 5 proxy checks them (the official clients sign in Java `rpc/Signature.java`, Go
+ * `client.go`, Node.js `BaseClient.ts`, apache/rocketmq-clients):
+ * `authorization: MQv2-HMAC-SHA1 Credential=<AK>[/...],
  * SignedHeaders=x-mq-date-time, Signature=<hex>` where the signature is HMAC-SHA1(secretKey, x-mq-date-time). Java and
  * Go send their local time with a literal Z, so the freshness check (which RocketMQ does not make) reads the date as
  * UTC, as the broker's local time and at the configured client offsets. Each failure names the key and, for

@@ -110,7 +110,7 @@ function messageTypeOf(sp: Pb, props: MessageProps, nowWallMs: number): MessageT
   return 'NORMAL';
 }
 
-/** A stored message as the clients expect it delivered (rocketmq-grpc.md §4.3). */
+/** A stored message as the clients expect it delivered (as the RocketMQ proxy's GrpcConverter#buildMessage). */
 export function toDeliveredMessage(
   m: StoredMessage,
   extra: { receiptHandle?: string; attempt?: number; namespace: string; storeHost: string },

@@ -9,8 +9,9 @@ export const customizedRetryDelaysMs = [
 ];
 
 /**
- * The settings reply (rocketmq-grpc.md §3.2): never a plain echo. Producers need an exponential backoff and a real
- * max_body_size; consumers need batch size, long-polling timeout, the group's FIFO flag and its retry policy.
+ * The settings reply (as the RocketMQ proxy's ClientActivity#processAndWriteClientSettings): never a plain echo.
+ * Producers need an exponential backoff and a real max_body_size; consumers need batch size, long-polling timeout,
+ * the group's FIFO flag and its retry policy.
  */
 export function mergeSettings(client: Pb, group: GroupConfig | undefined): Pb {
   const out: Pb = {

@@ -1,6 +1,6 @@
 /**
  * Test helpers for the store and for layers above it: the shared conformance harness (describeEachStore runs a
- * suite against MemoryMessageStore and FileMessageStore, habit 5), record builders, and an instrumented StoreFs that
+ * suite against MemoryMessageStore and FileMessageStore), record builders, and an instrumented StoreFs that
  * counts fdatasync calls, holds them open and injects write errors. Imported only by tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

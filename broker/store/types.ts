@@ -1,7 +1,7 @@
 /**
  * The message store contract. Upper layers (protocol, consumer groups, FIFO, delay, transactions) import only these
  * types; `FileMessageStore` (durable, broker/store/file) and `MemoryMessageStore` (tests) implement them and share
- * one conformance suite (habit 5).
+ * one conformance suite (broker/store/conformance.test.ts).
  */
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';

@@ -1,6 +1,6 @@
 import type { GuaranteeLevel } from '../ledger/index.ts';
 
-/** The anomalies DESIGN.md names, in report order. */
+/** The anomalies the checkers decide, in report order (docs/report-schema.md describes each). */
 export const ANOMALY_NAMES = [
   'lost',
   'unexpected',
@@ -33,7 +33,7 @@ export const ANOMALY_DESCRIPTIONS: Record<AnomalyName, string> = {
 };
 
 /**
- * What each guarantee level allows (habit 14). Allowed anomalies are still counted and reported; they just do not
+ * What each guarantee level allows (docs/ledger.md). Allowed anomalies are still counted and reported; they just do not
  * fail the check. Gates can bound them (`duplicate.rate < 0.01`).
  */
 export const ALLOWED_ANOMALIES: Record<GuaranteeLevel, ReadonlySet<AnomalyName>> = {

@@ -115,7 +115,7 @@ export class EventApplier {
     if (event.it !== undefined) this.ctx.latencies.send_delay.record(event.ts - event.it);
   }
 
-  /** SQL92 subscriptions of this topic, evaluated on the properties the broker would see (rocketmq-grpc.md §6.2). */
+  /** SQL92 subscriptions of this topic, evaluated on the properties the broker would see. */
   private evaluateSqlFilters(event: SendInvoke, i: number): void {
     const topic = this.ctx.table.topic[i] as number;
     const subs = this.ctx.sqlSubscriptions.filter((s) => s.topic === topic);

@@ -141,7 +141,7 @@ export class Findings {
   }
 }
 
-/** One anomaly checker (habit 12): observes events in time order, then decides. */
+/** One anomaly checker: observes events in time order, then decides. */
 export interface Checker {
   readonly name: AnomalyName;
   /** Called for every event before the engine applies it to the context, so `ctx` shows the state before it. */

@@ -82,7 +82,7 @@ export function defaultCheckers(): Checker[] {
   ];
 }
 
-/** Reads the ledgers once, in merged time order, and runs every checker (habit 13: a crash yields unknown). */
+/** Reads the ledgers once, in merged time order, and runs every checker (one that throws yields unknown). */
 export async function checkLedgers(files: readonly string[], options: CheckOptions = {}): Promise<CheckResult> {
   const startedMs = performance.now();
   const cursors = await openLedgers(files);

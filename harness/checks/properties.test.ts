@@ -10,7 +10,7 @@ import { checkLedgers } from './engine.ts';
 import { History } from './history.ts';
 
 /**
- * Property tests (habit 15): a simulated correct system produces histories that pass every checker; injecting one
+ * Property tests: a simulated correct system produces histories that pass every checker; injecting one
  * kind of anomaly into such a history makes exactly that checker fail. Runs under `strict`, where nothing is allowed.
  */
 type Kind = 'normal' | 'delayed' | 'commit' | 'rollback' | 'poison';

@@ -9,7 +9,7 @@ import {
 import type { CheckResult } from './engine.ts';
 
 /**
- * The exit code of `mqdrill check`, from one table (habit 18), most serious first:
+ * The exit code of `mqdrill check`, from one table (lib/exit-codes.ts), most serious first:
  * a guarantee violated (1), a gate failed (99), something undecided (6), else 0.
  */
 export function decideExit(

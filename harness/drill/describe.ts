@@ -1,5 +1,5 @@
 /**
- * The one paragraph printed before anything boots (habit 17, k6's GetDescription): what load, against what, with
+ * The one paragraph printed before anything boots (like k6's GetDescription): what load, against what, with
  * which faults, until when, judged by which gates.
  */
 import { formatDurationMs } from '../../lib/duration.ts';

@@ -1,6 +1,6 @@
 /**
- * One drill, end to end (DESIGN.md "A drill, end to end"), each phase a `ph` marker in the drill's own ledger
- * (ledger-drill.ndjson):
+ * One drill, end to end (docs/architecture.md, "A drill, end to end"), each phase a `ph` marker in the drill's own
+ * ledger (ledger-drill.ndjson):
  *
  *   plan → boot → provision → warm-up → faults (load with the fault schedule running) → heal → drain-wait
  *        → check → report → stop

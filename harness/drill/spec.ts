@@ -2,8 +2,8 @@
  * The drill spec: a scenario (k6-shaped load `options`, harness/load/options.ts) plus a `drill` section saying where
  * it runs, which faults to inject, how long the drain may take and which gates decide the verdict. A built-in
  * scenario (scenarios/<name>.ts) and a user's spec file have the same shape: a module (or JSON file) exporting
- * `options` and `drill`. validateDrill() checks everything before anything boots and returns every problem at once
- * (habit 17); unknown keys are errors. docs/drill.md is the reference.
+ * `options` and `drill`. validateDrill() checks everything before anything boots and returns every problem at
+ * once; unknown keys are errors. docs/drill.md is the reference.
  */
 import { type Gate, parseGates } from '../checks/gates.ts';
 import { externalNodeName } from '../deploy/external.ts';

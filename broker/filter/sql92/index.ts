@@ -1,5 +1,6 @@
 /**
- * RocketMQ's SQL92 message filter (`FilterType.SQL`; docs/rocketmq-grpc.md §6.2): a tokenizer (lexer.ts), a
+ * RocketMQ's SQL92 message filter (`FilterType.SQL`; the grammar of apache/rocketmq
+ * `filter/.../parser/SelectorParser.jj`): a tokenizer (lexer.ts), a
  * recursive-descent parser to a syntax tree (parser.ts) and a compiled evaluator with three-valued logic over
  * Java-typed values (evaluate.ts, values.ts).
  *

@@ -24,14 +24,15 @@ export interface PendingAppend extends LogWrite {
 }
 
 /**
- * Group commit (habit 9). append() puts records in the bounded 'store-pending-appends' queue; one writer loop takes
+ * Group commit. append() puts records in the bounded 'store-pending-appends' queue; one writer loop takes
  * everything waiting (up to 8 MiB), writes it with one write per segment, and then:
  *   sync:  fdatasyncs, and only then makes the records visible and settles their appends. Appends that arrive while
  *          a write or fsync runs wait in the queue and form the next batch, so one fsync covers many sends.
  *   async: makes them visible and settles the appends once the write reached the OS; an fsync runs when the store's
  *          flushIntervalMs timer calls requestFsync().
  * The loop starts one event-loop turn after the first append, so appends made in the same turn share a batch.
- * A failed write or fsync is sticky (habit 8): every waiting and every later append rejects with that error.
+ * A failed write or fsync is sticky (a retried fsync can report success for pages already lost): every waiting and
+ * every later append rejects with that error.
  */
 export class AppendPipeline {
   readonly queue: BoundedQueue<PendingAppend>;

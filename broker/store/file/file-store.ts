@@ -217,7 +217,7 @@ export class FileMessageStore implements MessageStore {
     return queue.entries(from, to).map((entry, i) => this.readRecord(queue, entry, from + i));
   }
 
-  /** Reads one record and pair-checks it against its index entry (habit 2): a disagreement is corruption. */
+  /** Reads one record and pair-checks it against its index entry: a disagreement is corruption. */
   private readRecord(queue: ConsumeQueue, entry: IndexEntry, queueOffset: number): StoredMessage {
     const { log } = this.live();
     assert.ok(entry.commitLogOffset >= log.startOffset, `${queue.path}@${queueOffset} points before the log start`);

@@ -44,7 +44,7 @@ export function readU64(buf: Buffer, position: number): number {
 }
 
 /**
- * Encodes one commit log record. Byte layout (big-endian; self-describing and checksummed, habit 6):
+ * Encodes one commit log record. Byte layout (big-endian; self-describing and checksummed, so recovery can trust it):
  *
  *   offset   size  field
  *        0      4  sizeBytes         the whole record, header to checksum: recordSizeBytes(t, p, b)

@@ -28,7 +28,7 @@ import { readFullySync, scanSegment } from './segment-scan.ts';
 import type { StoreFs } from './store-fs.ts';
 
 /*
- * Recovery decision table (habit 7; also in docs/store.md, one test per row in recovery.test.ts). open() applies
+ * Recovery decision table (also in docs/store.md, one test per row in recovery.test.ts). open() applies
  * the rows top to bottom and reports each one that applied as a RecoveryAction.
  *
  * | Found at open                                          | Response                                 | case          |
@@ -277,7 +277,7 @@ class Recovery {
     return torn;
   }
 
-  /** Habit 2 at startup: the entry and the record it points to must agree. Returns the disagreement, if any. */
+  /** The pair check at startup: the entry and the record it points to must agree. Returns the disagreement, if any. */
   private pairCheck(queue: ConsumeQueue, entry: IndexEntry, queueOffset: number): string | undefined {
     if (entry.commitLogOffset < this.logStart) return undefined; // deleted by retention: nothing to compare
     const check = checkRecordAt(this.log, entry.commitLogOffset);

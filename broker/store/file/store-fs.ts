@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 
 /**
- * The file operations on the store's write path, injected (habit 10) so tests can count fdatasync calls, hold an
+ * The file operations on the store's write path, injected so tests can count fdatasync calls, hold an
  * fsync open to watch group commit, or fail a write. Reads and recovery use node:fs directly (synchronous, positional).
  */
 export interface StoreFileHandle {
