@@ -38,7 +38,7 @@ afterAll(() => {
 });
 
 /** A project outside the repository with mqdrill in node_modules: linked (npm link, npm i <folder>) or copied. */
-function userProject(install: 'link' | 'copy', fixture: string): string {
+function userProject(install: 'link' | 'copy', fixture: string, packageType: 'module' | 'commonjs' = 'module'): string {
   const dir = mkdtempSync(join(tmpdir(), 'mqdrill-user-spec-'));
   projects.push(dir);
   mkdirSync(join(dir, 'node_modules'));
@@ -49,7 +49,7 @@ function userProject(install: 'link' | 'copy', fixture: string): string {
     cpSync(join(repoRoot, 'package.json'), join(dir, 'node_modules/mqdrill/package.json'));
     cpSync(join(repoRoot, 'harness/authoring/index.ts'), join(dir, 'node_modules/mqdrill/harness/authoring/index.ts'));
   }
-  writeFileSync(join(dir, 'package.json'), '{"type": "module", "private": true}\n');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: packageType, private: true }));
   const compilerOptions = {
     ...{ target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true },
     ...{ skipLibCheck: true, types: [] },
@@ -88,8 +88,12 @@ describe('a spec outside the repository, importing mqdrill', () => {
     expect(result.output).toContain("'bodySize' does not exist in type 'MessageSpec'");
   });
 
-  test.each(['link', 'copy'] as const)('it loads and validates with mqdrill installed as a %s', async (install) => {
-    const dir = userProject(install, 'typed-spec.ts');
+  test.each([
+    ['link', 'module'],
+    ['copy', 'module'],
+    ['link', 'commonjs'],
+  ] as const)('it loads and validates with mqdrill installed as a %s, in a %s package', async (install, type) => {
+    const dir = userProject(install, 'typed-spec.ts', type);
     const module = await loadDrillModule(join(dir, 'spec.ts'));
     const { spec, errors } = validateDrill('typed-spec', join(dir, 'spec.ts'), module);
     expect(errors).toEqual([]);

@@ -43,10 +43,27 @@ export async function loadDrillModule(path: string): Promise<DrillModule> {
   } catch (err) {
     throw new CliError(`cannot load drill ${path}: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
   }
-  const fallback = (mod.default ?? {}) as Record<string, unknown>;
-  const options = mod.options ?? fallback.options;
-  if (options === undefined) throw new CliError(`drill ${path} does not export \`options\``, ExitCode.INVALID_SPEC);
-  return { options, drill: mod.drill ?? fallback.drill };
+  const { options, drill } = specExports(mod);
+  if (options === undefined) {
+    throw new CliError(
+      `drill ${path} exports neither \`options\` nor a default \`defineDrill({options, drill})\``,
+      ExitCode.INVALID_SPEC,
+    );
+  }
+  return { options, drill };
+}
+
+/**
+ * `options` and `drill` of a loaded spec module: named exports, or the default export (`export default
+ * defineDrill(...)`). A .ts file outside a `"type": "module"` package is loaded as CommonJS, where the default export
+ * arrives one level deeper (`default.default`); both are accepted.
+ */
+export function specExports(mod: Record<string, unknown>): { options: unknown; drill: unknown } {
+  let fallback = (mod.default ?? {}) as Record<string, unknown>;
+  if (fallback.options === undefined && typeof fallback.default === 'object' && fallback.default !== null) {
+    fallback = fallback.default as Record<string, unknown>;
+  }
+  return { options: mod.options ?? fallback.options, drill: mod.drill ?? fallback.drill };
 }
 
 function loadJson(path: string): DrillModule {

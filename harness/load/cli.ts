@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
+import { specExports } from '../drill/load-spec.ts';
 import { runLoad } from './engine.ts';
 import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from './launchers.ts';
 import { describe, validateOptions } from './options.ts';
@@ -36,7 +37,7 @@ async function loadOptions(path: string): Promise<unknown> {
   } catch (err) {
     throw new CliError(`cannot load scenario ${path}: ${(err as Error).message}`, ExitCode.INVALID_SPEC);
   }
-  const options = mod.options ?? (mod.default as { options?: unknown } | undefined)?.options;
+  const { options } = specExports(mod);
   if (options === undefined) throw new CliError(`scenario ${path} does not export \`options\``, ExitCode.INVALID_SPEC);
   return options;
 }
