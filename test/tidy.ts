@@ -26,8 +26,11 @@ export function formatOffence(offence: Offence): string {
   return `${offence.file}:${offence.line}: ${offence.rule}: ${offence.message}`;
 }
 
-/** Folders never scanned: dependencies, the tool cache, run output, build output. */
-const skippedFolders = new Set(['node_modules', '.tools', 'runs', 'dist', 'test-artifacts', '.git', 'vendor']);
+/** Folders never scanned: dependencies, the tool cache, run output, build output, generated code. */
+const skippedFolders = new Set([
+  ...['node_modules', '.tools', 'runs', 'dist', 'test-artifacts', '.git', 'vendor'],
+  'generated', // broker/protocol/generated: proto-loader-gen-types output, checked for staleness instead
+]);
 const scannedExtensions = ['.ts', '.mjs', '.go'];
 
 /** Source files under root (paths relative to it, sorted). */

@@ -1,0 +1,20 @@
+// Original file: node_modules/rocketmq-client-nodejs/proto/apache/rocketmq/v2/service.proto
+
+import type { Status as _apache_rocketmq_v2_Status, Status__Output as _apache_rocketmq_v2_Status__Output } from '../../../apache/rocketmq/v2/Status.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface SendResultEntry {
+  'status'?: (_apache_rocketmq_v2_Status | null);
+  'messageId'?: (string);
+  'transactionId'?: (string);
+  'offset'?: (number | string | Long);
+  'recallHandle'?: (string);
+}
+
+export interface SendResultEntry__Output {
+  'status'?: (_apache_rocketmq_v2_Status__Output);
+  'messageId'?: (string);
+  'transactionId'?: (string);
+  'offset'?: (number);
+  'recallHandle'?: (string);
+}
