@@ -11,42 +11,56 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { tolerantServiceDefinition } from '../broker/protocol/codec.ts';
-import type { Pb } from '../broker/protocol/convert.ts';
+import type {
+  MessageQueue,
+  QueryRouteRequest__Output,
+  QueryRouteResponse,
+  SendMessageRequest__Output,
+  SendMessageResponse,
+  TelemetryCommand,
+  TelemetryCommand__Output,
+} from '../broker/protocol/messages.ts';
 import { mergeSettings } from '../broker/protocol/settings.ts';
 
 const queues = Number(process.argv[2] ?? 8);
-const ok = { code: 'OK', message: 'OK' };
+const ok = { code: 'OK', message: 'OK' } as const;
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 130 * 1024 * 1024 });
 let offset = 0;
 let port = 0;
 
-function queryRoute(request: Pb): Pb {
+function queryRoute(request: QueryRouteRequest__Output): QueryRouteResponse {
   const address = request.endpoints?.addresses?.[0] ?? { host: '127.0.0.1', port };
   const endpoints = { scheme: request.endpoints?.scheme ?? 'IPv4', addresses: [address] };
   const broker = { name: 'null-broker', id: 0, endpoints };
-  const messageQueues = Array.from({ length: queues }, (_, id) => ({
-    topic: request.topic,
-    id,
-    permission: 'READ_WRITE',
-    broker,
-    acceptMessageTypes: ['NORMAL'],
-  }));
+  const messageQueues = Array.from(
+    { length: queues },
+    (_, id): MessageQueue => ({
+      topic: request.topic,
+      id,
+      permission: 'READ_WRITE',
+      broker,
+      acceptMessageTypes: ['NORMAL'],
+    }),
+  );
   return { status: ok, messageQueues };
 }
 
-function telemetry(call: grpc.ServerDuplexStream<Pb, Pb>): void {
-  call.on('data', (command: Pb) => {
+function telemetry(call: grpc.ServerDuplexStream<TelemetryCommand__Output, TelemetryCommand>): void {
+  call.on('data', (command: TelemetryCommand__Output) => {
     if (command.settings) call.write({ status: ok, settings: mergeSettings(command.settings, undefined) });
   });
   call.on('end', () => call.end());
   call.on('error', () => {});
 }
 
-const unary = (answer: (request: Pb) => Pb) => (call: grpc.ServerUnaryCall<Pb, Pb>, callback: grpc.sendUnaryData<Pb>) =>
-  callback(null, answer(call.request));
+// The null server trusts its (benchmark) clients: a malformed request is not handled here.
+const unary =
+  <Req, Res>(answer: (request: Req) => Res) =>
+  (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) =>
+    callback(null, answer(call.request));
 
 server.addService(tolerantServiceDefinition() as grpc.ServiceDefinition, {
-  SendMessage: unary((request) => {
+  SendMessage: unary((request: SendMessageRequest__Output): SendMessageResponse => {
     const id = request.messages?.[0]?.systemProperties?.messageId ?? '';
     return { status: ok, entries: [{ status: ok, messageId: id, transactionId: id, offset: offset++ }] };
   }),

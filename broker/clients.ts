@@ -1,3 +1,5 @@
+import type { Settings__Output } from './protocol/messages.ts';
+
 /** What the broker knows about a connected client, keyed by x-mq-client-id. */
 export type ClientType = 'PRODUCER' | 'PUSH_CONSUMER' | 'SIMPLE_CONSUMER' | 'PULL_CONSUMER' | 'UNSPECIFIED';
 
@@ -6,9 +8,8 @@ export interface ClientSession {
   clientType: ClientType;
   group?: string;
   topics: string[];
-  /** The client's settings as last received (plain proto object), for settings-driven behaviour. */
-  // biome-ignore lint/suspicious/noExplicitAny: a decoded protobuf Settings message.
-  settings?: any;
+  /** The client's settings as last received, for settings-driven behaviour. */
+  settings?: Settings__Output;
   lastSeenMs: number;
   /** Open Telemetry streams: the client is alive while it has one (or heartbeats recently). */
   streams: Set<{ write(cmd: unknown): boolean; end(): void }>;

@@ -2,10 +2,7 @@ import { createHash } from 'node:crypto';
 import { BrokerError, fail } from '../errors.ts';
 import { hasControlCharacter, limits, reservedPropertyKeys, validateTopicName } from '../limits.ts';
 import type { MessageProps, MessageType, StoredMessage } from '../store/types.ts';
-
-/** Plain-object forms of the proto messages the protocol layer touches (fields as proto-loader decodes them). */
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf objects are dynamic; each use is validated.
-export type Pb = any;
+import type { Code, Message, Message__Output, SystemProperties, SystemProperties__Output } from './messages.ts';
 
 export interface ProtoDuration {
   seconds?: number;
@@ -27,14 +24,17 @@ export const timestampToMs = durationToMs;
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** Validates an incoming Message as RocketMQ's SendMessageActivity does, and turns it into stored props. */
-export function toStoredMessage(m: Pb, nowWallMs: number): { topic: string; body: Buffer; props: MessageProps } {
+export function toStoredMessage(
+  m: Message__Output | null | undefined,
+  nowWallMs: number,
+): { topic: string; body: Buffer; props: MessageProps } {
   const topic = validateTopicName(m?.topic?.name);
-  const body: Buffer = m.body ? Buffer.from(m.body) : Buffer.alloc(0);
+  const body: Buffer = m?.body ? Buffer.from(m.body) : Buffer.alloc(0);
   if (body.length === 0) fail('MESSAGE_BODY_EMPTY', 'message body is empty');
   if (body.length > limits.bodyBytesMax) {
     fail('MESSAGE_BODY_TOO_LARGE', `message body is ${body.length} bytes; the limit is ${limits.bodyBytesMax}`);
   }
-  const sp: Pb = m.systemProperties ?? {};
+  const sp: SystemProperties__Output = m?.systemProperties ?? {};
   const messageId: string = sp.messageId ?? '';
   if (messageId.trim() === '') fail('ILLEGAL_MESSAGE_ID', 'message id is blank');
   let propertyBytes = 0;
@@ -51,7 +51,7 @@ export function toStoredMessage(m: Pb, nowWallMs: number): { topic: string; body
       fail('ILLEGAL_MESSAGE_KEY', `key "${k}" is blank or has a control character`);
     propertyBytes += byteLength(k);
   }
-  const userProperties: Record<string, string> = m.userProperties ?? {};
+  const userProperties: Record<string, string> = m?.userProperties ?? {};
   const entries = Object.entries(userProperties);
   if (entries.length > limits.userPropertyCountMax) {
     fail(
@@ -81,7 +81,7 @@ export function toStoredMessage(m: Pb, nowWallMs: number): { topic: string; body
   return { topic, body, props };
 }
 
-function messageTypeOf(sp: Pb, props: MessageProps, nowWallMs: number): MessageType {
+function messageTypeOf(sp: SystemProperties__Output, props: MessageProps, nowWallMs: number): MessageType {
   const group: string | undefined = sp.messageGroup ?? undefined;
   const delivery = timestampToMs(sp.deliveryTimestamp);
   if (group !== undefined) {
@@ -114,14 +114,14 @@ function messageTypeOf(sp: Pb, props: MessageProps, nowWallMs: number): MessageT
 export function toDeliveredMessage(
   m: StoredMessage,
   extra: { receiptHandle?: string; attempt?: number; namespace: string; storeHost: string },
-): Pb {
+): Message {
   const p = m.props;
   const userProperties: Record<string, string> = { ...p.userProperties };
   if (p.messageGroup !== undefined) userProperties.__SHARDINGKEY = p.messageGroup;
   if (p.messageType === 'TRANSACTION') userProperties.__transactionId__ = p.messageId;
   if (p.originMessageId !== undefined) userProperties.ORIGIN_MESSAGE_ID = p.originMessageId;
   const md5 = (p.system?.bodyMd5 as string | undefined) ?? createHash('md5').update(m.body).digest('hex').toUpperCase();
-  const sp: Pb = {
+  const sp: SystemProperties = {
     keys: p.keys ?? [],
     messageId: p.messageId,
     bodyDigest: { type: 'MD5', checksum: md5 },
@@ -150,7 +150,7 @@ export function toDeliveredMessage(
   };
 }
 
-export function statusOf(err: unknown): { code: string; message: string } {
+export function statusOf(err: unknown): { code: Code & string; message: string } {
   if (err instanceof BrokerError) return { code: err.code, message: err.message };
   return { code: 'INTERNAL_ERROR', message: `internal error: ${err instanceof Error ? err.message : String(err)}` };
 }

@@ -8,8 +8,42 @@ import { DeniedError, fail } from '../errors.ts';
 import { isSystemTopic, limits, systemTopicKind, validateGroupName, validateTopicName } from '../limits.ts';
 import type { TopicConfig } from '../metadata.ts';
 import type { BrokerMetrics } from '../metrics/index.ts';
-import { isMalformed, MALFORMED, tolerantServiceDefinition } from './codec.ts';
-import { durationToMs, msToTimestamp, type Pb, statusOf, toDeliveredMessage, toStoredMessage } from './convert.ts';
+import { isMalformed, MALFORMED, type Malformed, tolerantServiceDefinition } from './codec.ts';
+import { durationToMs, msToTimestamp, statusOf, toDeliveredMessage, toStoredMessage } from './convert.ts';
+import type {
+  AckMessageRequest__Output,
+  AckMessageResponse,
+  AckMessageResultEntry,
+  BrokerInfo,
+  ChangeInvisibleDurationRequest__Output,
+  ChangeInvisibleDurationResponse,
+  Endpoints,
+  Endpoints__Output,
+  EndTransactionRequest__Output,
+  EndTransactionResponse,
+  ForwardMessageToDeadLetterQueueRequest__Output,
+  ForwardMessageToDeadLetterQueueResponse,
+  HeartbeatRequest__Output,
+  HeartbeatResponse,
+  Message__Output,
+  MessageQueue,
+  NotifyClientTerminationRequest__Output,
+  NotifyClientTerminationResponse,
+  QueryAssignmentRequest__Output,
+  QueryAssignmentResponse,
+  QueryRouteRequest__Output,
+  QueryRouteResponse,
+  ReceiveMessageRequest__Output,
+  ReceiveMessageResponse,
+  Resource__Output,
+  SendMessageRequest__Output,
+  SendMessageResponse,
+  SendResultEntry,
+  Settings__Output,
+  Status,
+  TelemetryCommand,
+  TelemetryCommand__Output,
+} from './messages.ts';
 import { mergeSettings } from './settings.ts';
 
 export interface ProtocolOptions {
@@ -39,10 +73,22 @@ export interface DeniedRequest {
   clientId?: string;
 }
 
-const ok = { code: 'OK', message: 'OK' };
-type UnaryHandler = (req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>, account: Account | undefined) => Promise<Pb> | Pb;
+const ok = { code: 'OK', message: 'OK' } as const;
+/** A unary RPC's handler: the decoded request (never malformed here), its call, the authenticated account. */
+type UnaryHandler<Req, Res> = (
+  req: Req,
+  call: grpc.ServerUnaryCall<Req | Malformed, Res>,
+  account: Account | undefined,
+) => Promise<Res> | Res;
+/** Every reply of the service carries a status (and only optional fields, so `{status}` alone is a valid reply). */
+type Reply = { status?: Status | null };
 
-type Unary = (name: string, fn: UnaryHandler) => grpc.handleUnaryCall<Pb, Pb>;
+type Unary = <Req, Res extends Reply>(
+  name: string,
+  fn: UnaryHandler<Req, Res>,
+) => grpc.handleUnaryCall<Req | Malformed, Res>;
+type ReceiveCall = grpc.ServerWritableStream<ReceiveMessageRequest__Output | Malformed, ReceiveMessageResponse>;
+type TelemetryCall = grpc.ServerDuplexStream<TelemetryCommand__Output | Malformed, TelemetryCommand>;
 type Handlers = grpc.UntypedServiceImplementation;
 
 /** gRPC MessagingService handlers: thin translation between proto objects and the Broker core. */
@@ -60,37 +106,39 @@ export function createMessagingService(opts: ProtocolOptions): {
     ...routeHandlers(opts, unary),
     ...producerHandlers(opts, unary),
     ...consumerHandlers(opts, unary),
-    ReceiveMessage: (call: grpc.ServerWritableStream<Pb, Pb>) => receiveMessage(opts, call),
-    Telemetry: (call: grpc.ServerDuplexStream<Pb, Pb>) => telemetry(opts, call),
+    ReceiveMessage: (call: ReceiveCall) => receiveMessage(opts, call),
+    Telemetry: (call: TelemetryCall) => telemetry(opts, call),
   };
   return { definition: tolerantServiceDefinition() as grpc.ServiceDefinition, implementation };
 }
 
 /** Every unary RPC: authenticate, reject malformed requests in-band, time it, and turn errors into a Status. */
 function unaryWrapper(opts: ProtocolOptions): Unary {
-  return (name, fn) => (call, callback) => {
-    const t0 = performance.now();
-    const finish = (res: Pb) => {
-      opts.metrics?.rpcLatency.observe(
-        { protocol_type: 'grpc', request_code: name, response_code: res?.status?.code ?? 'OK' },
-        performance.now() - t0,
-      );
-      callback(null, res);
-    };
-    const refuse = (err: unknown) => {
-      reportDenied(opts, name, call, err);
-      finish({ status: statusOf(err) });
-    };
-    try {
-      const account = authenticateClient(opts, call);
-      if (isMalformed(call.request)) {
-        fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
+  return <Req, Res extends Reply>(name: string, fn: UnaryHandler<Req, Res>) =>
+    (call: grpc.ServerUnaryCall<Req | Malformed, Res>, callback: grpc.sendUnaryData<Res>) => {
+      const t0 = performance.now();
+      const finish = (res: Res) => {
+        opts.metrics?.rpcLatency.observe(
+          { protocol_type: 'grpc', request_code: name, response_code: res?.status?.code ?? 'OK' },
+          performance.now() - t0,
+        );
+        callback(null, res);
+      };
+      const refuse = (err: unknown) => {
+        reportDenied(opts, name, call, err);
+        // A reply with only its status: every field of a generated reply type is optional.
+        finish({ status: statusOf(err) } as Res);
+      };
+      try {
+        const account = authenticateClient(opts, call);
+        if (isMalformed(call.request)) {
+          fail('MESSAGE_CORRUPTED', `malformed ${name} request: ${call.request[MALFORMED].message}`);
+        }
+        Promise.resolve(fn(call.request as Req, call, account)).then(finish, refuse);
+      } catch (err) {
+        refuse(err);
       }
-      Promise.resolve(fn(call.request, call, account)).then(finish, refuse);
-    } catch (err) {
-      refuse(err);
-    }
-  };
+    };
 }
 
 /** Audits a refusal (UNAUTHORIZED, FORBIDDEN) with key, resource and reason; other errors are not denials. */
@@ -116,7 +164,12 @@ function reportDenied(
 const authz = (opts: ProtocolOptions, account: Account | undefined, resource: string, action: Action) =>
   opts.auth?.authorize(account, resource, action);
 
-const queueOf = (topicRes: Pb, id: number, broker: Pb, types?: string[]) => ({
+const queueOf = (
+  topicRes: Resource__Output | undefined,
+  id: number,
+  broker: BrokerInfo,
+  types?: AcceptedType[],
+): MessageQueue => ({
   topic: topicRes,
   id,
   permission: 'READ_WRITE',
@@ -124,26 +177,28 @@ const queueOf = (topicRes: Pb, id: number, broker: Pb, types?: string[]) => ({
   ...(types ? { acceptMessageTypes: types } : {}),
 });
 
-function endpointsFor(opts: ProtocolOptions, req: Pb): Pb {
+function endpointsFor(opts: ProtocolOptions, req: { endpoints?: Endpoints__Output }): Endpoints {
   if (opts.advertise) return endpointsOf(opts.advertise);
-  const first = req?.endpoints?.addresses?.[0];
-  if (first?.host) return { scheme: req.endpoints.scheme ?? schemeOf(first.host), addresses: [first] };
+  const endpoints = req.endpoints;
+  const first = endpoints?.addresses?.[0];
+  if (endpoints && first?.host) return { scheme: endpoints.scheme ?? schemeOf(first.host), addresses: [first] };
   const { host, port } = opts.listenAddress();
   return { scheme: schemeOf(host), addresses: [{ host, port }] };
 }
 
 /** This node (at the address the client used) and its peers, in name order so every node lists them alike. */
-function brokersFor(opts: ProtocolOptions, req: Pb): Pb[] {
-  return [
+function brokersFor(opts: ProtocolOptions, req: { endpoints?: Endpoints__Output }): BrokerInfo[] {
+  const brokers: Array<BrokerInfo & { name: string }> = [
     { name: opts.brokerName, id: 0, endpoints: endpointsFor(opts, req) },
     ...(opts.peers ?? []).map((p) => ({ name: p.name, id: 0, endpoints: endpointsOf(p.endpoint) })),
-  ].sort((a, b) => a.name.localeCompare(b.name));
+  ];
+  return brokers.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function routeHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
   const { broker } = opts;
   return {
-    QueryRoute: unary('QueryRoute', (req, _call, account) => {
+    QueryRoute: unary<QueryRouteRequest__Output, QueryRouteResponse>('QueryRoute', (req, _call, account) => {
       const topic = broker.requireTopic(validateTopicName(req.topic?.name));
       authorizeEither(opts, account, `topic:${topic.name}`);
       const types = acceptTypes(topic);
@@ -152,63 +207,73 @@ function routeHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
       );
       return { status: ok, messageQueues: queues };
     }),
-    QueryAssignment: unary('QueryAssignment', (req, _call, account) => {
-      const topic = broker.requireTopic(validateTopicName(req.topic?.name));
-      const group = broker.requireGroup(validateGroupName(req.group?.name));
-      authz(opts, account, `topic:${topic.name}`, 'sub');
-      authz(opts, account, `group:${group.name}`, 'sub');
-      const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
-      const assignments = brokersFor(opts, req).flatMap((b) =>
-        ids.map((id) => ({ messageQueue: queueOf(req.topic, id, b) })),
-      );
-      return { status: ok, assignments };
-    }),
-    Heartbeat: unary('Heartbeat', (req, call, account) => {
+    QueryAssignment: unary<QueryAssignmentRequest__Output, QueryAssignmentResponse>(
+      'QueryAssignment',
+      (req, _call, account) => {
+        const topic = broker.requireTopic(validateTopicName(req.topic?.name));
+        const group = broker.requireGroup(validateGroupName(req.group?.name));
+        authz(opts, account, `topic:${topic.name}`, 'sub');
+        authz(opts, account, `group:${group.name}`, 'sub');
+        const ids = group.fifo ? Array.from({ length: topic.queues }, (_, i) => i) : [-1];
+        const assignments = brokersFor(opts, req).flatMap((b) =>
+          ids.map((id) => ({ messageQueue: queueOf(req.topic, id, b) })),
+        );
+        return { status: ok, assignments };
+      },
+    ),
+    Heartbeat: unary<HeartbeatRequest__Output, HeartbeatResponse>('Heartbeat', (req, call, account) => {
       if (req.group?.name) authz(opts, account, `group:${validateGroupName(req.group.name)}`, 'sub');
       const session = broker.clients.touch(clientIdOf(call), opts.clock.monotonicMs());
-      if (req.clientType && req.clientType !== 'CLIENT_TYPE_UNSPECIFIED') session.clientType = req.clientType;
+      if (req.clientType && req.clientType !== 'CLIENT_TYPE_UNSPECIFIED')
+        session.clientType = clientTypeOf(req.clientType);
       if (req.group?.name) session.group = req.group.name;
       return { status: ok };
     }),
-    NotifyClientTermination: unary('NotifyClientTermination', (req, call, account) => {
-      // The client id is the caller's own (bound to its key by authenticateClient); the group, if named, is checked.
-      if (req.group?.name) authz(opts, account, `group:${validateGroupName(req.group.name)}`, 'sub');
-      const clientId = clientIdOf(call);
-      broker.releaseClient(clientId);
-      // End the client's telemetry streams from our side: the clients close their channel right after this call,
-      // and a stream still open then surfaces in the client as an unhandled "Connection dropped".
-      for (const stream of broker.clients.get(clientId)?.streams ?? []) stream.end();
-      broker.clients.remove(clientId);
-      return { status: ok };
-    }),
+    NotifyClientTermination: unary<NotifyClientTerminationRequest__Output, NotifyClientTerminationResponse>(
+      'NotifyClientTermination',
+      (req, call, account) => {
+        // The client id is the caller's own (bound to its key by authenticateClient); the group, if named, is checked.
+        if (req.group?.name) authz(opts, account, `group:${validateGroupName(req.group.name)}`, 'sub');
+        const clientId = clientIdOf(call);
+        broker.releaseClient(clientId);
+        // End the client's telemetry streams from our side: the clients close their channel right after this call,
+        // and a stream still open then surfaces in the client as an unhandled "Connection dropped".
+        for (const stream of broker.clients.get(clientId)?.streams ?? []) stream.end();
+        broker.clients.remove(clientId);
+        return { status: ok };
+      },
+    ),
   };
 }
 
 function producerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
   const { broker } = opts;
   return {
-    SendMessage: unary('SendMessage', (req, call, account) => {
+    SendMessage: unary<SendMessageRequest__Output, SendMessageResponse>('SendMessage', (req, call, account) => {
       for (const m of req.messages ?? []) {
         authz(opts, account, `topic:${m?.topic?.name}`, 'pub');
         refuseSystemTopicSend(String(m?.topic?.name ?? ''), account);
       }
       return sendMessage(broker, opts.clock, req, call);
     }),
-    EndTransaction: unary('EndTransaction', async (req, _call, account) => {
-      const topic = validateTopicName(req.topic?.name);
-      authz(opts, account, `topic:${topic}`, 'pub');
-      const transactionId: string = req.transactionId ?? '';
-      if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
-      const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
-      await broker.endTransaction(topic, req.messageId || transactionId, resolution);
-      return { status: ok };
-    }),
+    EndTransaction: unary<EndTransactionRequest__Output, EndTransactionResponse>(
+      'EndTransaction',
+      async (req, _call, account) => {
+        const topic = validateTopicName(req.topic?.name);
+        authz(opts, account, `topic:${topic}`, 'pub');
+        const transactionId: string = req.transactionId ?? '';
+        if (transactionId.trim() === '') fail('INVALID_TRANSACTION_ID', 'transaction id is blank');
+        const resolution = req.resolution === 'COMMIT' || req.resolution === 'ROLLBACK' ? req.resolution : 'UNKNOWN';
+        await broker.endTransaction(topic, req.messageId || transactionId, resolution);
+        return { status: ok };
+      },
+    ),
   };
 }
 
 function consumerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
   const { broker } = opts;
-  const groupTopicOf = (req: Pb, account: Account | undefined) => {
+  const groupTopicOf = (req: { group?: Resource__Output; topic?: Resource__Output }, account: Account | undefined) => {
     const group = validateGroupName(req.group?.name);
     const topic = validateTopicName(req.topic?.name);
     authz(opts, account, `topic:${topic}`, 'sub');
@@ -216,9 +281,9 @@ function consumerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
     return { group, topic };
   };
   return {
-    AckMessage: unary('AckMessage', (req, _call, account) => {
+    AckMessage: unary<AckMessageRequest__Output, AckMessageResponse>('AckMessage', (req, _call, account) => {
       const { group, topic } = groupTopicOf(req, account);
-      const entries = (req.entries ?? []).map((e: Pb) => {
+      const entries = (req.entries ?? []).map((e): AckMessageResultEntry & { status: StatusOf } => {
         try {
           broker.ack(group, topic, e.receiptHandle ?? '');
           return { messageId: e.messageId, receiptHandle: e.receiptHandle, status: ok };
@@ -229,14 +294,20 @@ function consumerHandlers(opts: ProtocolOptions, unary: Unary): Handlers {
       if (entries.length === 0) fail('BAD_REQUEST', 'ack request has no entries');
       return { status: commonStatus(entries), entries };
     }),
-    ChangeInvisibleDuration: unary('ChangeInvisibleDuration', (req, _call, account) => {
-      const { group, topic } = groupTopicOf(req, account);
-      const invisibleMs = durationToMs(req.invisibleDuration);
-      if (invisibleMs === undefined) fail('ILLEGAL_INVISIBLE_TIME', 'invisible_duration is missing');
-      const handle = broker.changeInvisibleDuration(group, topic, req.receiptHandle ?? '', invisibleMs as number);
-      return { status: ok, receiptHandle: handle };
-    }),
-    ForwardMessageToDeadLetterQueue: unary('ForwardMessageToDeadLetterQueue', async (req, _call, account) => {
+    ChangeInvisibleDuration: unary<ChangeInvisibleDurationRequest__Output, ChangeInvisibleDurationResponse>(
+      'ChangeInvisibleDuration',
+      (req, _call, account) => {
+        const { group, topic } = groupTopicOf(req, account);
+        const invisibleMs = durationToMs(req.invisibleDuration);
+        if (invisibleMs === undefined) fail('ILLEGAL_INVISIBLE_TIME', 'invisible_duration is missing');
+        const handle = broker.changeInvisibleDuration(group, topic, req.receiptHandle ?? '', invisibleMs as number);
+        return { status: ok, receiptHandle: handle };
+      },
+    ),
+    ForwardMessageToDeadLetterQueue: unary<
+      ForwardMessageToDeadLetterQueueRequest__Output,
+      ForwardMessageToDeadLetterQueueResponse
+    >('ForwardMessageToDeadLetterQueue', async (req, _call, account) => {
       const { group, topic } = groupTopicOf(req, account);
       await broker.forwardToDlq(group, topic, req.receiptHandle ?? '');
       return { status: ok };
@@ -262,35 +333,44 @@ function clientIdOf(call: { metadata: grpc.Metadata }): string {
   return id;
 }
 
-function namespaceOf(call: { metadata: grpc.Metadata }, res?: Pb): string {
+function namespaceOf(call: { metadata: grpc.Metadata }, res?: Resource__Output | null): string {
   return res?.resourceNamespace ?? String(call.metadata.get('x-mq-namespace')[0] ?? '');
 }
 
-function schemeOf(host: string): string {
+function schemeOf(host: string): 'IPv4' | 'IPv6' | 'DOMAIN_NAME' {
   return net.isIPv4(host) ? 'IPv4' : net.isIPv6(host) ? 'IPv6' : 'DOMAIN_NAME';
 }
 
-export function endpointsOf(hostPort: string): Pb {
+export function endpointsOf(hostPort: string): Endpoints {
   const i = hostPort.lastIndexOf(':');
   const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
   return { scheme: schemeOf(host), addresses: [{ host, port: Number(hostPort.slice(i + 1)) }] };
 }
 
-function acceptTypes(topic: TopicConfig): string[] {
+type AcceptedType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+function acceptTypes(topic: TopicConfig): AcceptedType[] {
   return topic.type === 'MIXED' ? ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'] : [topic.type];
 }
 
-function commonStatus(entries: Array<{ status: { code: string; message: string } }>): Pb {
+type StatusOf = ReturnType<typeof statusOf> | typeof ok;
+
+function commonStatus(entries: Array<{ status: StatusOf }>): Status {
   const first = entries[0]?.status ?? ok;
   return entries.every((e) => e.status.code === first.code) ? first : { code: 'MULTIPLE_RESULTS', message: 'mixed' };
 }
 
-async function sendMessage(broker: Broker, clock: Clock, req: Pb, call: grpc.ServerUnaryCall<Pb, Pb>): Promise<Pb> {
+async function sendMessage(
+  broker: Broker,
+  clock: Clock,
+  req: SendMessageRequest__Output,
+  call: { metadata: grpc.Metadata },
+): Promise<SendMessageResponse> {
   const clientId = clientIdOf(call);
-  const messages: Pb[] = req.messages ?? [];
+  const messages: Message__Output[] = req.messages ?? [];
   if (messages.length === 0) fail('MESSAGE_CORRUPTED', 'send request carries no message');
   const entries = await Promise.all(
-    messages.map(async (m) => {
+    messages.map(async (m): Promise<SendResultEntry & { status: StatusOf }> => {
       try {
         const input = toStoredMessage(m, clock.wallMs());
         const r = await broker.send({ ...input, clientId });
@@ -303,11 +383,11 @@ async function sendMessage(broker: Broker, clock: Clock, req: Pb, call: grpc.Ser
   return { status: commonStatus(entries), entries };
 }
 
-async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableStream<Pb, Pb>): Promise<void> {
+async function receiveMessage(opts: ProtocolOptions, call: ReceiveCall): Promise<void> {
   const { broker, clock } = opts;
   const abort = new AbortController();
   call.on('cancelled', () => abort.abort());
-  const end = (status: Pb, delivered: Delivered[] = [], req?: Pb) => {
+  const end = (status: Status, delivered: Delivered[] = [], req?: ReceiveMessageRequest__Output) => {
     if (abort.signal.aborted) return releaseUnsent(opts, req, delivered);
     call.write({ status });
     const storeHost = `${opts.listenAddress().host}:${opts.listenAddress().port}`;
@@ -327,9 +407,11 @@ async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableSt
   let code = 'OK';
   try {
     const req = call.request;
-    if (isMalformed(req)) fail('MESSAGE_CORRUPTED', `malformed ReceiveMessage request: ${req[MALFORMED].message}`);
+    if (isMalformed(req)) {
+      return fail('MESSAGE_CORRUPTED', `malformed ReceiveMessage request: ${req[MALFORMED].message}`);
+    }
     const account = authenticateClient(opts, call);
-    const input = receiveInputOf(opts, call);
+    const input = receiveInputOf(opts, call, req);
     opts.auth?.authorize(account, `topic:${input.topic}`, 'sub');
     opts.auth?.authorize(account, `group:${input.group}`, 'sub');
     const delivered = await broker.receive(input, abort.signal);
@@ -348,8 +430,7 @@ async function receiveMessage(opts: ProtocolOptions, call: grpc.ServerWritableSt
   }
 }
 
-function receiveInputOf(opts: ProtocolOptions, call: grpc.ServerWritableStream<Pb, Pb>) {
-  const req = call.request;
+function receiveInputOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMessageRequest__Output) {
   const clientId = clientIdOf(call);
   const group = validateGroupName(req.group?.name);
   const topic = validateTopicName(req.messageQueue?.topic?.name);
@@ -392,12 +473,16 @@ function broker_touch(opts: ProtocolOptions, clientId: string): void {
 }
 
 /** The client went away mid-receive: what it did not get becomes visible again after 1 s (as the proxy does). */
-function releaseUnsent(opts: ProtocolOptions, req: Pb, delivered: Delivered[]): void {
+function releaseUnsent(
+  opts: ProtocolOptions,
+  req: ReceiveMessageRequest__Output | undefined,
+  delivered: Delivered[],
+): void {
   if (!req || delivered.length === 0) return;
   for (const d of delivered) {
     try {
       opts.broker.changeInvisibleDuration(
-        req.group?.name,
+        req.group?.name ?? '',
         d.message.topic,
         d.receiptHandle,
         limits.releaseOnClientGoneMs,
@@ -408,7 +493,7 @@ function releaseUnsent(opts: ProtocolOptions, req: Pb, delivered: Delivered[]): 
   }
 }
 
-function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>): void {
+function telemetry(opts: ProtocolOptions, call: TelemetryCall): void {
   const { broker, clock } = opts;
   let clientId: string;
   let account: Account | undefined;
@@ -422,13 +507,14 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
     return;
   }
   const session = broker.clients.touch(clientId, clock.monotonicMs());
-  const stream = { write: (cmd: unknown) => call.write(cmd), end: () => call.end() };
+  // The broker writes TelemetryCommand objects only (the check-back set up in createMessagingService).
+  const stream = { write: (cmd: unknown) => call.write(cmd as TelemetryCommand), end: () => call.end() };
   session.streams.add(stream);
   const closed = () => {
     if (!session.streams.delete(stream)) return;
     if (session.streams.size === 0) broker.releaseClient(clientId);
   };
-  call.on('data', (cmd: Pb) => {
+  call.on('data', (cmd: TelemetryCommand__Output | Malformed) => {
     if (isMalformed(cmd)) {
       call.write({
         status: { code: 'MESSAGE_CORRUPTED', message: `malformed telemetry command: ${cmd[MALFORMED].message}` },
@@ -439,7 +525,7 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
     if (!cmd.settings) return; // thread stack traces, verify results: nothing to do
     const settings = cmd.settings;
     session.settings = settings;
-    if (settings.clientType) session.clientType = settings.clientType as ClientType;
+    if (settings.clientType) session.clientType = clientTypeOf(settings.clientType);
     const claims = permittedClaims(opts, account, settings, (err) => reportDenied(opts, 'Telemetry', call, err));
     if (claims.group) session.group = claims.group;
     session.topics = claims.topics;
@@ -464,7 +550,7 @@ function telemetry(opts: ProtocolOptions, call: grpc.ServerDuplexStream<Pb, Pb>)
 function permittedClaims(
   opts: ProtocolOptions,
   account: Account | undefined,
-  settings: Pb,
+  settings: Settings__Output,
   onDenied: (err: unknown) => void,
 ): { group?: string; topics: string[] } {
   const permitted = (resource: string, action: Action) => {
@@ -477,11 +563,17 @@ function permittedClaims(
     }
   };
   const groupName: string | undefined = settings.subscription?.group?.name || undefined;
-  const topics = (settings.publishing?.topics ?? []).map((t: Pb) => String(t?.name ?? ''));
+  const topics = (settings.publishing?.topics ?? []).map((t) => String(t?.name ?? ''));
   return {
     group: groupName && permitted(`group:${groupName}`, 'sub') ? groupName : undefined,
     topics: topics.filter((t: string) => permitted(`topic:${t}`, 'pub')),
   };
+}
+
+/** The session's client type from the proto enum name (CLIENT_TYPE_UNSPECIFIED and unknown values: UNSPECIFIED). */
+function clientTypeOf(type: string): ClientType {
+  const known: readonly ClientType[] = ['PRODUCER', 'PUSH_CONSUMER', 'SIMPLE_CONSUMER', 'PULL_CONSUMER'];
+  return (known as readonly string[]).includes(type) ? (type as ClientType) : 'UNSPECIFIED';
 }
 
 /**

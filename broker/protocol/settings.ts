@@ -1,6 +1,7 @@
 import { limits } from '../limits.ts';
 import type { GroupConfig } from '../metadata.ts';
-import { msToDuration, type Pb } from './convert.ts';
+import { msToDuration } from './convert.ts';
+import type { Settings, Settings__Output } from './messages.ts';
 
 /** RocketMQ's customized retry delays (CustomizedRetryPolicy): 1s 5s 10s 30s 1m 2m ... 2h. */
 export const customizedRetryDelaysMs = [
@@ -13,8 +14,8 @@ export const customizedRetryDelaysMs = [
  * Producers need an exponential backoff and a real max_body_size; consumers need batch size, long-polling timeout,
  * the group's FIFO flag and its retry policy.
  */
-export function mergeSettings(client: Pb, group: GroupConfig | undefined): Pb {
-  const out: Pb = {
+export function mergeSettings(client: Settings__Output, group: GroupConfig | undefined): Settings {
+  const out: Settings = {
     clientType: client.clientType,
     accessPoint: client.accessPoint,
     requestTimeout: client.requestTimeout,
