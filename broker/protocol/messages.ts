@@ -3,25 +3,30 @@
  * options codec.ts loads them with). A request arrives decoded as its `__Output` type (every field optional: a
  * client may leave any out); a reply is built as the input type the encoder accepts.
  */
-
 export type { AckMessageRequest__Output } from './generated/apache/rocketmq/v2/AckMessageRequest.ts';
 export type { AckMessageResponse } from './generated/apache/rocketmq/v2/AckMessageResponse.ts';
 export type { AckMessageResultEntry } from './generated/apache/rocketmq/v2/AckMessageResultEntry.ts';
 export type { Broker as BrokerInfo } from './generated/apache/rocketmq/v2/Broker.ts';
-export type { ChangeInvisibleDurationRequest__Output } from './generated/apache/rocketmq/v2/ChangeInvisibleDurationRequest.ts';
-export type { ChangeInvisibleDurationResponse } from './generated/apache/rocketmq/v2/ChangeInvisibleDurationResponse.ts';
+
+import type * as CIDROutPb from './generated/apache/rocketmq/v2/ChangeInvisibleDurationRequest.ts';
+import type * as CIDRPb from './generated/apache/rocketmq/v2/ChangeInvisibleDurationResponse.ts';
+
 export type { Code } from './generated/apache/rocketmq/v2/Code.ts';
 export type { Endpoints, Endpoints__Output } from './generated/apache/rocketmq/v2/Endpoints.ts';
 export type { EndTransactionRequest__Output } from './generated/apache/rocketmq/v2/EndTransactionRequest.ts';
 export type { EndTransactionResponse } from './generated/apache/rocketmq/v2/EndTransactionResponse.ts';
-export type { ForwardMessageToDeadLetterQueueRequest__Output } from './generated/apache/rocketmq/v2/ForwardMessageToDeadLetterQueueRequest.ts';
-export type { ForwardMessageToDeadLetterQueueResponse } from './generated/apache/rocketmq/v2/ForwardMessageToDeadLetterQueueResponse.ts';
+
+import type * as FMTDLQROutPb from './generated/apache/rocketmq/v2/ForwardMessageToDeadLetterQueueRequest.ts';
+import type * as FMTDLQRPb from './generated/apache/rocketmq/v2/ForwardMessageToDeadLetterQueueResponse.ts';
+
 export type { HeartbeatRequest__Output } from './generated/apache/rocketmq/v2/HeartbeatRequest.ts';
 export type { HeartbeatResponse } from './generated/apache/rocketmq/v2/HeartbeatResponse.ts';
 export type { Message, Message__Output } from './generated/apache/rocketmq/v2/Message.ts';
 export type { MessageQueue } from './generated/apache/rocketmq/v2/MessageQueue.ts';
-export type { NotifyClientTerminationRequest__Output } from './generated/apache/rocketmq/v2/NotifyClientTerminationRequest.ts';
-export type { NotifyClientTerminationResponse } from './generated/apache/rocketmq/v2/NotifyClientTerminationResponse.ts';
+
+import type * as NCTROutPb from './generated/apache/rocketmq/v2/NotifyClientTerminationRequest.ts';
+import type * as NCTRPb from './generated/apache/rocketmq/v2/NotifyClientTerminationResponse.ts';
+
 export type { QueryAssignmentRequest__Output } from './generated/apache/rocketmq/v2/QueryAssignmentRequest.ts';
 export type { QueryAssignmentResponse } from './generated/apache/rocketmq/v2/QueryAssignmentResponse.ts';
 export type { QueryRouteRequest__Output } from './generated/apache/rocketmq/v2/QueryRouteRequest.ts';
@@ -36,3 +41,11 @@ export type { Settings, Settings__Output } from './generated/apache/rocketmq/v2/
 export type { Status } from './generated/apache/rocketmq/v2/Status.ts';
 export type { SystemProperties, SystemProperties__Output } from './generated/apache/rocketmq/v2/SystemProperties.ts';
 export type { TelemetryCommand, TelemetryCommand__Output } from './generated/apache/rocketmq/v2/TelemetryCommand.ts';
+
+export type ChangeInvisibleDurationRequest__Output = CIDROutPb.ChangeInvisibleDurationRequest__Output;
+export type ChangeInvisibleDurationResponse = CIDRPb.ChangeInvisibleDurationResponse;
+export type ForwardMessageToDeadLetterQueueRequest__Output =
+  FMTDLQROutPb.ForwardMessageToDeadLetterQueueRequest__Output;
+export type ForwardMessageToDeadLetterQueueResponse = FMTDLQRPb.ForwardMessageToDeadLetterQueueResponse;
+export type NotifyClientTerminationRequest__Output = NCTROutPb.NotifyClientTerminationRequest__Output;
+export type NotifyClientTerminationResponse = NCTRPb.NotifyClientTerminationResponse;
