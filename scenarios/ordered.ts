@@ -12,7 +12,7 @@ export default defineDrill({
     scenarios: {
       lifecycle: producer.rate({
         rate: 40,
-        duration: '10s',
+        duration: '8s',
         preAllocatedVUs: 32,
         maxVUs: 64,
         message: {
@@ -27,7 +27,7 @@ export default defineDrill({
         group: 'order-service',
         topic: 'order-events',
         vus: 2,
-        duration: '10s',
+        duration: '8s',
         processingTime: '2ms',
         crashAfter: 150,
         restartDelay: '300ms',
