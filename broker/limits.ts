@@ -18,6 +18,8 @@ export const limits = {
   autoRenewAheadMs: 10_000,
   autoRenewTotalMsMax: 3 * 3600_000,
   releaseOnClientGoneMs: 1_000,
+  /** The official clients send host@pid@index@time (under 300 characters); longer ids are refused (memory). */
+  clientIdLengthMax: 512,
 } as const;
 
 const NAME = /^[%|a-zA-Z0-9_-]+$/;

@@ -125,8 +125,8 @@ function refuseSystemTopic(name: string, verb: 'created' | 'deleted'): void {
   if (!isSystemTopic(name)) return;
   throw new DeniedError(
     'FORBIDDEN',
-    `topic ${name} is a system topic (${systemTopicKind(name)}) and cannot be ${verb} through the admin API: ` +
-      'the broker manages it; use a topic name that does not start with %',
+    `topic ${name} is a system topic (${systemTopicKind(name)}) and cannot be ${verb} by hand ` +
+      '(admin API or config): the broker manages it; use a topic name that does not start with %',
     undefined,
     `topic:${name}`,
   );

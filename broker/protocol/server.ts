@@ -330,7 +330,12 @@ function refuseSystemTopicSend(topic: string, account: Account | undefined): voi
 function clientIdOf(call: { metadata: grpc.Metadata }): string {
   const id = call.metadata.get('x-mq-client-id')[0];
   if (typeof id !== 'string' || id === '') return fail('CLIENT_ID_REQUIRED', 'x-mq-client-id header is required');
-  return id;
+  return checkClientIdLength(id);
+}
+
+function checkClientIdLength(id: string): string {
+  if (id.length <= limits.clientIdLengthMax) return id;
+  return fail('BAD_REQUEST', `x-mq-client-id has ${id.length} characters; at most ${limits.clientIdLengthMax}`);
 }
 
 function namespaceOf(call: { metadata: grpc.Metadata }, res?: Resource__Output | null): string {
@@ -589,7 +594,7 @@ function authenticateClient(opts: ProtocolOptions, call: { metadata: grpc.Metada
   });
   const clientId = call.metadata.get('x-mq-client-id')[0];
   if (account && typeof clientId === 'string' && clientId !== '') {
-    if (opts.broker.clients.claim(clientId, account.accessKey) !== undefined) {
+    if (opts.broker.clients.claim(checkClientIdLength(clientId), account.accessKey) !== undefined) {
       throw new DeniedError(
         'FORBIDDEN',
         `client id "${clientId.slice(0, 128)}" belongs to another access key: a client id is bound to the key that ` +

@@ -137,6 +137,9 @@ describe('a client id belongs to the key that first used it; session RPCs are au
       // Unreleased, the message stays invisible for its 30 s: 2 s later it is still in flight, not ready again.
       b.clock.advance(2000);
       expect(b.broker.backlog('a-readers')).toEqual([expect.objectContaining({ inflight: 1, ready: 0 })]);
+      // Client ids are bounded (the binding table is kept in memory).
+      const long = await unary('Heartbeat', {}, asMallory('x'.repeat(513)));
+      expect(long.status).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/at most 512/) });
       await consumer.ack(received[0] as Any);
     } finally {
       await shutdownAll(consumer, producer);
