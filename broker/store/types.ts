@@ -69,17 +69,61 @@ export interface StoreOptions {
   pendingAppendsMax?: number;
   /** How often the file store fsyncs its per-queue index and saves the index checkpoint. Default 1000. */
   indexCheckpointIntervalMs?: number;
+  /**
+   * Appends are refused (StoreDiskFullError, retriable) while the data directory's file system is fuller than this
+   * ratio, so the store never runs into ENOSPC in normal operation. Default 0.9 (as RocketMQ's
+   * diskSpaceWarningLevelRatio). 1 turns the guard off (ENOSPC is still handled).
+   */
+  diskUsedRatioMax?: number;
+  /** How often the disk guard checks the usage. Default 1000. */
+  diskCheckIntervalMs?: number;
 }
 
 export interface RecoveryAction {
   /** Which row of the recovery decision table applied. */
-  case: 'torn-tail' | 'index-ahead' | 'index-behind' | 'index-rebuilt' | 'clean';
+  case: 'torn-tail' | 'quarantined' | 'index-ahead' | 'index-behind' | 'index-rebuilt' | 'checkpoint-missing' | 'clean';
   file: string;
   detail: string;
 }
 
+/**
+ * Stored bytes the store could not use and kept aside instead of deleting or delivering them. `file` is relative to
+ * the data directory (an entry is shown to operators through the admin API, never to clients).
+ */
+export interface QuarantineEntry {
+  /**
+   * 'log-range': commit log bytes that fail their checksum with good records after them (left in place, skipped);
+   * 'tail-cut': bytes cut from the end of the log with no good record after them (a copy is kept in `copy`);
+   * 'record': a record that failed its checks when read for delivery (skipped; its queue goes on).
+   */
+  kind: 'log-range' | 'tail-cut' | 'record';
+  commitLogOffset: number;
+  bytes: number;
+  file: string;
+  reason: string;
+  topic?: string;
+  queueId?: number;
+  queueOffset?: number;
+  /** 'tail-cut': where the cut bytes were copied, relative to the data directory. */
+  copy?: string;
+  foundWallMs: number;
+}
+
+/** Whether the store accepts appends now; refused while the disk is (nearly) full, resumed when space is back. */
+export interface WriteState {
+  writable: boolean;
+  /** Why appends are refused (disk usage over the limit, or the last write failed with ENOSPC). */
+  reason?: string;
+  /** Disk usage of the data directory's file system (0..1) at the last check, when known. */
+  diskUsedRatio?: number;
+  /** Appends refuse above this disk usage. */
+  diskUsedRatioMax?: number;
+}
+
 export interface RecoveryReport {
   actions: RecoveryAction[];
+  /** What recovery kept aside in this open (cut tails, bad log ranges). */
+  quarantined?: QuarantineEntry[];
   segmentCount: number;
   messageCount: number;
   durationMs: number;
@@ -98,6 +142,10 @@ export interface StoreStats {
   writeBatchCount?: number;
   /** Appends rejected because 'store-pending-appends' was full. */
   rejectedAppendCount?: number;
+  /** Records skipped for delivery because they could not be read (see quarantined()). */
+  quarantinedRecordCount?: number;
+  /** Appends refused because the disk was full or over its usage limit. */
+  diskFullRejectedCount?: number;
 }
 
 export interface MessageStore {
@@ -120,6 +168,10 @@ export interface MessageStore {
   /** Deletes whole sealed segments past the retention limits; returns how many were deleted. */
   applyRetention(nowWallMs: number): number;
   stats(): StoreStats;
+  /** What the store kept aside (oldest first, bounded): bad log ranges, cut tails, unreadable records. */
+  quarantined(): QuarantineEntry[];
+  /** Whether appends are accepted now (the disk guard). */
+  writeState(): WriteState;
   /** Flushes everything and closes files; appends after close reject. */
   close(): Promise<void>;
 }
@@ -128,7 +180,7 @@ export class StoreCorruptError extends Error {
   constructor(
     readonly file: string,
     readonly position: number,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`store corrupt: ${file} at byte ${position}: ${detail}`);
     this.name = 'StoreCorruptError';
@@ -140,6 +192,19 @@ export class StoreClosedError extends Error {
   constructor() {
     super('store is closed');
     this.name = 'StoreClosedError';
+  }
+}
+
+/**
+ * An append refused because the disk is full or over `diskUsedRatioMax`. Retriable: the store resumes appends by
+ * itself once the usage falls below the limit (checked every `diskCheckIntervalMs`).
+ */
+export class StoreDiskFullError extends Error {
+  constructor(readonly detail: string) {
+    super(
+      `disk full: ${detail}; the broker refuses sends until space is freed (reads and acks still work), retry later`,
+    );
+    this.name = 'StoreDiskFullError';
   }
 }
 

@@ -23,6 +23,17 @@ export interface PendingAppend extends LogWrite {
   waiter: AppendWaiter | undefined;
 }
 
+/** Decides what a failed log write means (the store: ENOSPC is not sticky). */
+export interface WriteFailureHandler {
+  /**
+   * A write (not an fsync) failed before any segment group of its batch reached the file. Returns the error to reject
+   * the pending appends with, after which the pipeline goes on; undefined keeps the failure sticky.
+   */
+  recoverable(error: Error): Error | undefined;
+  /** Called after every pending append was rejected: undo their offset and log place assignments. */
+  rolledBack(): void;
+}
+
 /**
  * Group commit. append() puts records in the bounded 'store-pending-appends' queue; one writer loop takes
  * everything waiting (up to 8 MiB), writes it with one write per segment, and then:
@@ -42,12 +53,14 @@ export class AppendPipeline {
   private running = false;
   private fsyncDue = false;
   private idleWaiters: Array<() => void> = [];
+  private writing = false;
 
   constructor(
     private readonly log: CommitLog,
     private readonly policy: FlushPolicy,
     private readonly commit: (batch: PendingAppend[]) => void,
     pendingAppendsMax: number,
+    private readonly onWriteFailure?: WriteFailureHandler,
   ) {
     this.queue = new BoundedQueue<PendingAppend>(PENDING_APPENDS_QUEUE_NAME, pendingAppendsMax);
   }
@@ -116,8 +129,17 @@ export class AppendPipeline {
         await this.writeAndCommit(batch);
       }
     } catch (error) {
-      this.failAll(error instanceof Error ? error : new Error(String(error)));
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const nothingKept = this.writing && this.log.batchGroupsWritten === 0;
+      const replacement = nothingKept ? this.onWriteFailure?.recoverable(failure) : undefined;
+      if (replacement) {
+        this.rejectPending(replacement);
+        this.onWriteFailure?.rolledBack();
+      } else {
+        this.failAll(failure);
+      }
     } finally {
+      this.writing = false;
       this.running = false;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
@@ -136,7 +158,9 @@ export class AppendPipeline {
 
   private async writeAndCommit(batch: PendingAppend[]): Promise<void> {
     this.inFlight = batch;
+    this.writing = true;
     await this.log.writeBatch(batch);
+    this.writing = false;
     this.writeBatchCount++;
     if (this.policy === 'sync') await this.log.sync();
     this.inFlight = [];
@@ -146,6 +170,10 @@ export class AppendPipeline {
 
   private failAll(error: Error): void {
     this.writeError = error;
+    this.rejectPending(error);
+  }
+
+  private rejectPending(error: Error): void {
     const failed = this.inFlight.splice(0);
     for (let next = this.queue.shift(); next; next = this.queue.shift()) failed.push(next);
     for (const record of failed) record.waiter?.reject(error);

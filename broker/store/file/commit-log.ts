@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreCorruptError } from '../types.ts';
-import { readFullySync, scanSegment } from './segment-scan.ts';
+import { readFullySync, scanSegmentResync } from './segment-scan.ts';
 import { type StoreFileHandle, type StoreFs, writeFully } from './store-fs.ts';
 
 const SEGMENT_NAME = /^\d{20}$/;
@@ -60,6 +60,8 @@ export function listSegmentFiles(dir: string): Array<{ baseOffset: number; path:
  */
 export class CommitLog {
   flushCount = 0;
+  /** Segment groups of the current (or last) writeBatch that reached the file completely. */
+  batchGroupsWritten = 0;
   private assignedEndOffset: number;
   private assignedSegmentBase: number;
 
@@ -107,6 +109,7 @@ export class CommitLog {
 
   /** Writes records (in assignment order) to the OS, one write per segment touched. */
   async writeBatch(writes: LogWrite[]): Promise<void> {
+    this.batchGroupsWritten = 0;
     let start = 0;
     while (start < writes.length) {
       const segmentBase = writes[start]!.segmentBase;
@@ -121,6 +124,7 @@ export class CommitLog {
       await writeFully(segment.handle!, bytes, position);
       segment.sizeBytes += bytes.length;
       segment.newestTimestampMs = group.at(-1)!.storeTimestampMs;
+      this.batchGroupsWritten++;
       start = end;
     }
   }
@@ -134,21 +138,33 @@ export class CommitLog {
     this.flushCount++;
   }
 
-  /** The segment to write baseOffset into: the active one, or a new one after sealing the active one. */
+  /**
+   * The segment to write baseOffset into: the active one, or a new one after sealing the active one. The new file is
+   * created (and its directory entry fsynced) before the active one is sealed, so a failure (ENOSPC) leaves the log
+   * as it was.
+   */
   private async activeSegment(baseOffset: number): Promise<Segment> {
     const active = this.segments.at(-1);
     if (active?.baseOffset === baseOffset) return active;
     if (active) {
       assert.equal(baseOffset, active.baseOffset + active.sizeBytes, 'a new segment starts where the last one ends');
       await this.sync();
-      const handle = active.handle!;
-      active.fd = openSync(active.path, 'r');
-      active.handle = undefined;
-      await handle.close();
     }
     const path = join(this.dir, segmentFileName(baseOffset));
     const handle = await this.storeFs.open(path, 'wx+');
-    await this.storeFs.syncDir(this.dir);
+    try {
+      await this.storeFs.syncDir(this.dir);
+    } catch (error) {
+      await handle.close();
+      unlinkSync(path);
+      throw error;
+    }
+    if (active?.handle) {
+      const activeHandle = active.handle;
+      active.fd = openSync(active.path, 'r');
+      active.handle = undefined;
+      await activeHandle.close();
+    }
     const segment: Segment = {
       baseOffset,
       path,
@@ -160,6 +176,16 @@ export class CommitLog {
     };
     this.segments.push(segment);
     return segment;
+  }
+
+  /**
+   * After a write failed before any group of its batch reached the file (ENOSPC): cuts the bytes the failed write may
+   * have left past the active segment's end, and assigns the next record where the log ends.
+   */
+  discardUnwritten(): void {
+    const last = this.segments.at(-1);
+    if (last) ftruncateSync(last.fd, last.sizeBytes);
+    this.resetAssignment();
   }
 
   /** Opens the write handle of the active segment after recovery. */
@@ -197,13 +223,23 @@ export class CommitLog {
     return { bytes, segment };
   }
 
-  /** storeTimestampMs of a sealed segment's newest record (scanning it once when unknown). */
+  /**
+   * storeTimestampMs of a sealed segment's newest record that passes its checksum (scanning it once when unknown;
+   * bad bytes are stepped over, never thrown: retention runs on a timer).
+   */
   newestTimestampMs(segment: Segment): number | undefined {
     if (segment.newestTimestampMs === undefined && segment.sizeBytes > 0) {
-      const scan = scanSegment(segment.fd, segment.sizeBytes, 0, (header) => {
-        segment.newestTimestampMs = header.storeTimestampMs;
-      });
-      if (scan.failure) throw new StoreCorruptError(segment.path, scan.failure.position, scan.failure.reason);
+      let previousMs = 0;
+      scanSegmentResync(
+        segment.fd,
+        segment.sizeBytes,
+        0,
+        (header) => {
+          segment.newestTimestampMs = header.storeTimestampMs;
+          previousMs = header.storeTimestampMs;
+        },
+        (header) => header.storeTimestampMs >= previousMs,
+      );
     }
     return segment.newestTimestampMs;
   }

@@ -194,8 +194,21 @@ export class ConsumeQueue {
   /** Opens the file for writing (the recovered file, or a new one with its header). */
   async openFile(storeFs: StoreFs): Promise<void> {
     if (this.handle) return;
-    this.handle = await storeFs.open(this.path, this.fileExists ? 'r+' : 'wx+');
-    if (!this.fileExists) await writeFully(this.handle, encodeIndexHeader(this.baseOffset, this.queueId), 0);
+    let handle: StoreFileHandle;
+    try {
+      handle = await storeFs.open(this.path, this.fileExists ? 'r+' : 'wx+');
+    } catch (error) {
+      // An earlier attempt created the file and then failed (ENOSPC) before its header was written.
+      if ((error as { code?: string }).code !== 'EEXIST' || this.fileExists) throw error;
+      handle = await storeFs.open(this.path, 'r+');
+    }
+    try {
+      if (!this.fileExists) await writeFully(handle, encodeIndexHeader(this.baseOffset, this.queueId), 0);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    this.handle = handle;
     this.fileExists = true;
     if (this.readFd !== undefined) closeSync(this.readFd);
     this.readFd = undefined;

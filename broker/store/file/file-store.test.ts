@@ -34,7 +34,7 @@ describe('file store', () => {
     const store = new FileMessageStore(defaultTestOptions(dataDir), { clock });
     stores.push(store);
     const report = await store.open();
-    expect(readdirSync(dataDir).sort()).toEqual(['commitlog', 'index']);
+    expect(readdirSync(dataDir).sort()).toEqual(['commitlog', 'index', 'quarantine']);
     expect(report).toMatchObject({ segmentCount: 0, messageCount: 0, logBytesScanned: 0 });
     expect(report.actions.map((a) => a.case)).toEqual(['clean']);
   });
@@ -126,11 +126,12 @@ describe('file store', () => {
   test('a failed write is sticky: the append and every later one reject with that error', async () => {
     const store = await openStore();
     await store.append([testRecord('t', 0, 0)]);
-    const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    testFs.failNext('write', diskFull);
-    await expect(store.append([testRecord('t', 0, 1)])).rejects.toBe(diskFull);
-    await expect(store.append([testRecord('t', 0, 2)])).rejects.toBe(diskFull);
+    const eio = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    testFs.failNext('write', eio);
+    await expect(store.append([testRecord('t', 0, 1)])).rejects.toBe(eio);
+    await expect(store.append([testRecord('t', 0, 2)])).rejects.toBe(eio);
     expect(store.read('t', 0, 0, 10).map((m) => m.queueOffset)).toEqual([0]);
+    expect(store.writeState()).toMatchObject({ writable: false });
   });
 
   test('a failed fsync is sticky: records it should have covered never become visible', async () => {

@@ -1,19 +1,23 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { mkdirSync, statfsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { type Clock, systemClock } from '../../../lib/clock.ts';
 import { CheckpointFile } from '../checkpoint.ts';
 import {
   type AppendResult,
   type MessageRecord,
   type MessageStore,
+  type QuarantineEntry,
   type QueueRange,
   type RecoveryReport,
   StoreClosedError,
   StoreCorruptError,
+  StoreDiskFullError,
   type StoredMessage,
   StoreFullError,
   type StoreOptions,
   type StoreStats,
+  type WriteState,
 } from '../types.ts';
 import {
   AppendPipeline,
@@ -23,11 +27,13 @@ import {
 } from './append-pipeline.ts';
 import type { CommitLog } from './commit-log.ts';
 import { ConsumeQueue, type IndexEntry } from './consume-queue.ts';
-import { IndexWriter } from './index-writer.ts';
+import { IndexWriter, isDiskFullError } from './index-writer.ts';
+import { Quarantine } from './quarantine.ts';
 import { checkRecord, decodeRecord, encodeProps, encodeRecord, invalidRecordReason, tagHashOf } from './record.ts';
 import {
   INDEX_CHECKPOINT_FILE,
   type IndexCheckpointDoc,
+  QUARANTINE_DIR,
   queueKey,
   recoverStore,
   validateIndexCheckpoint,
@@ -35,11 +41,29 @@ import {
 import { nodeStoreFs, type StoreFs } from './store-fs.ts';
 
 export const INDEX_CHECKPOINT_INTERVAL_MS_DEFAULT = 1000;
+export const DISK_USED_RATIO_MAX_DEFAULT = 0.9;
+export const DISK_CHECK_INTERVAL_MS_DEFAULT = 1000;
+
+export type StoreLogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface FileStoreDeps {
   clock?: Clock;
   fs?: StoreFs;
+  /** Where background errors (timers, quarantine saves, disk guard) and write-state changes are reported. */
+  log?: StoreLogFn;
+  /** Used fraction (0..1) of the file system holding dir; default statfs (blocks not available / blocks). */
+  diskUsedRatio?: (dir: string) => number;
 }
+
+/** Used fraction of the file system, as an unprivileged writer sees it (reserved blocks count as used). */
+export function statfsUsedRatio(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.blocks > 0 ? (stats.blocks - stats.bavail) / stats.blocks : 0;
+}
+
+const stderrLog: StoreLogFn = (level, msg, fields) => {
+  process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
+};
 
 interface QueueState {
   queue: ConsumeQueue;
@@ -66,6 +90,13 @@ export class FileMessageStore implements MessageStore {
   private closed = false;
   private lastStoreTimestampMs = 0;
   private cancelTimers: Array<() => void> = [];
+  private readonly log: StoreLogFn;
+  private readonly diskUsedRatio: (dir: string) => number;
+  private readonly quarantine: Quarantine;
+  /** Set while appends are refused: the disk is over its limit, or the last write failed with ENOSPC. */
+  private refusal: string | undefined;
+  private lastUsedRatio: number | undefined;
+  private diskFullRejectedCount = 0;
 
   constructor(
     readonly options: StoreOptions,
@@ -75,6 +106,11 @@ export class FileMessageStore implements MessageStore {
     assert.ok(options.flushIntervalMs > 0, 'flushIntervalMs must be > 0');
     this.clock = deps.clock ?? systemClock;
     this.storeFs = deps.fs ?? nodeStoreFs;
+    this.log = deps.log ?? stderrLog;
+    this.diskUsedRatio = deps.diskUsedRatio ?? statfsUsedRatio;
+    this.quarantine = new Quarantine(options.dataDir, (error) =>
+      this.log('error', 'store quarantine list not saved', { error: error.message }),
+    );
   }
 
   async open(): Promise<RecoveryReport> {
@@ -82,7 +118,10 @@ export class FileMessageStore implements MessageStore {
     assert.ok(!this.closed, 'a closed store is not reopened; make a new one');
     const startedMs = this.clock.monotonicMs();
     const { dataDir } = this.options;
-    const recovered = recoverStore(dataDir, this.options.segmentBytesMax, this.storeFs);
+    const recovered = recoverStore(dataDir, this.options.segmentBytesMax, this.storeFs, this.clock.wallMs());
+    mkdirSync(join(dataDir, QUARANTINE_DIR), { recursive: true });
+    this.quarantine.load();
+    this.quarantine.add(recovered.quarantined);
     const log = recovered.log;
     await log.openActive();
     await Promise.all([...recovered.queues.values()].map((queue) => queue.openFile(this.storeFs)));
@@ -92,7 +131,10 @@ export class FileMessageStore implements MessageStore {
       this.lastStoreTimestampMs = Math.max(this.lastStoreTimestampMs, last?.storeTimestampMs ?? 0);
     }
     const pendingAppendsMax = this.options.pendingAppendsMax ?? PENDING_APPENDS_MAX_DEFAULT;
-    const pipeline = new AppendPipeline(log, this.options.flush, (batch) => this.commit(batch), pendingAppendsMax);
+    const pipeline = new AppendPipeline(log, this.options.flush, (batch) => this.commit(batch), pendingAppendsMax, {
+      recoverable: (error) => this.onWriteFailure(error),
+      rolledBack: () => this.rollBackAssignments(),
+    });
     const checkpointFile = new CheckpointFile<IndexCheckpointDoc>(
       join(dataDir, 'index', INDEX_CHECKPOINT_FILE),
       validateIndexCheckpoint,
@@ -104,13 +146,16 @@ export class FileMessageStore implements MessageStore {
       () => [...this.states.values()].map((state) => state.queue),
       (error) => pipeline.poison(error),
       log.writtenEndOffset,
+      (error) => this.refuseWrites(`index write failed: ${error.message}`),
     );
     this.opened = { log, pipeline, indexWriter };
     if (recovered.indexChanged) await this.saveRecoveredIndex();
+    this.checkDisk();
     this.startTimers();
     const messageCount = [...recovered.queues.values()].reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
     return {
       actions: recovered.actions,
+      quarantined: recovered.quarantined,
       segmentCount: log.segments.length,
       messageCount,
       durationMs: this.clock.monotonicMs() - startedMs,
@@ -130,7 +175,13 @@ export class FileMessageStore implements MessageStore {
     const { pipeline, indexWriter } = this.live();
     const every = (intervalMs: number, fn: () => void) => {
       const tick = () => {
-        fn();
+        try {
+          fn();
+        } catch (error) {
+          this.log('error', 'store background task failed; it runs again on its next tick', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
         this.cancelTimers[slot] = this.clock.setTimer(intervalMs, tick);
       };
       const slot = this.cancelTimers.push(this.clock.setTimer(intervalMs, tick)) - 1;
@@ -138,6 +189,60 @@ export class FileMessageStore implements MessageStore {
     if (this.options.flush === 'async') every(this.options.flushIntervalMs, () => pipeline.requestFsync());
     const checkpointIntervalMs = this.options.indexCheckpointIntervalMs ?? INDEX_CHECKPOINT_INTERVAL_MS_DEFAULT;
     every(checkpointIntervalMs, () => indexWriter.requestCheckpoint());
+    every(this.options.diskCheckIntervalMs ?? DISK_CHECK_INTERVAL_MS_DEFAULT, () => this.checkDisk());
+  }
+
+  /** The disk guard: refuses appends above diskUsedRatioMax, resumes them below it (also after an ENOSPC). */
+  private checkDisk(): void {
+    const ratioMax = this.options.diskUsedRatioMax ?? DISK_USED_RATIO_MAX_DEFAULT;
+    let usedRatio: number;
+    try {
+      usedRatio = this.diskUsedRatio(this.options.dataDir);
+    } catch (error) {
+      this.log('warn', 'disk usage check failed; the write state is unchanged', { error: String(error) });
+      return;
+    }
+    this.lastUsedRatio = usedRatio;
+    if (ratioMax < 1 && usedRatio > ratioMax) {
+      const percent = (r: number) => `${(r * 100).toFixed(1)}%`;
+      this.refuseWrites(`the disk is ${percent(usedRatio)} used, over the limit of ${percent(ratioMax)}`);
+    } else if (this.refusal !== undefined) {
+      this.log('info', 'store accepts appends again: disk space is back', { usedRatio, refusedFor: this.refusal });
+      this.refusal = undefined;
+    }
+  }
+
+  private refuseWrites(reason: string): void {
+    if (this.refusal === undefined) {
+      this.log('warn', 'store refuses appends until disk space is freed; reads and acks go on', { reason });
+    }
+    this.refusal = reason;
+  }
+
+  /** A log write failed before any of its batch reached the file: ENOSPC is retriable, anything else sticky. */
+  private onWriteFailure(error: Error): Error | undefined {
+    if (!isDiskFullError(error)) return undefined;
+    this.refuseWrites(`a commit log write failed: ${error.message}`);
+    return new StoreDiskFullError(this.refusal ?? error.message);
+  }
+
+  /** Every pending append was rejected: the log and each queue go back to their committed ends. */
+  private rollBackAssignments(): void {
+    this.live().log.discardUnwritten();
+    for (const state of this.states.values()) state.nextOffset = state.queue.maxOffset;
+  }
+
+  writeState(): WriteState {
+    const diskUsedRatioMax = this.options.diskUsedRatioMax ?? DISK_USED_RATIO_MAX_DEFAULT;
+    const base = { diskUsedRatio: this.lastUsedRatio, diskUsedRatioMax };
+    const error = this.opened?.pipeline.error;
+    if (error) return { ...base, writable: false, reason: `a write failed (${error.message}); restart the broker` };
+    if (this.refusal !== undefined) return { ...base, writable: false, reason: this.refusal };
+    return { ...base, writable: true };
+  }
+
+  quarantined(): QuarantineEntry[] {
+    return this.quarantine.list();
   }
 
   private live(): Opened {
@@ -150,6 +255,10 @@ export class FileMessageStore implements MessageStore {
     if (this.closed) return Promise.reject(new StoreClosedError());
     if (pipeline.error) return Promise.reject(pipeline.error);
     if (records.length === 0) return Promise.resolve([]);
+    if (this.refusal !== undefined) {
+      this.diskFullRejectedCount++;
+      return Promise.reject(new StoreDiskFullError(this.refusal));
+    }
     const props: Buffer[] = [];
     for (const record of records) {
       const invalid = invalidRecordReason(record);
@@ -206,15 +315,88 @@ export class FileMessageStore implements MessageStore {
     indexWriter.committedLogEnd = last.commitLogOffset + last.bytes.length;
   }
 
+  /**
+   * Up to countMax readable messages from fromOffset. A record that cannot be read (bad checksum, index entry and
+   * record disagree, a hole left by recovery) is skipped and listed in quarantined(); the offsets after it are read
+   * on, so one bad record never blocks its queue. Returned offsets may therefore have gaps.
+   */
   read(topic: string, queueId: number, fromOffset: number, countMax: number): StoredMessage[] {
     if (this.closed) throw new StoreClosedError();
     const state = this.states.get(queueKey(topic, queueId));
     if (!state || countMax <= 0) return [];
     const queue = state.queue;
-    const from = Math.max(fromOffset, queue.minOffset);
-    const to = Math.min(queue.maxOffset, from + countMax);
-    if (from >= to) return [];
-    return queue.entries(from, to).map((entry, i) => this.readRecord(queue, entry, from + i));
+    const out: StoredMessage[] = [];
+    let from = Math.max(fromOffset, queue.minOffset);
+    while (out.length < countMax && from < queue.maxOffset) {
+      const to = Math.min(queue.maxOffset, from + countMax - out.length);
+      const entries = this.entriesOrHoles(queue, from, to);
+      entries.forEach((entry, i) => {
+        const message = entry ? this.readOrQuarantine(queue, entry, from + i) : undefined;
+        if (message) out.push(message);
+      });
+      from = to;
+    }
+    return out;
+  }
+
+  /** Index entries for [from, to); an entry that fails its own checksum is quarantined and comes back undefined. */
+  private entriesOrHoles(queue: ConsumeQueue, from: number, to: number): Array<IndexEntry | undefined> {
+    try {
+      return queue.entries(from, to);
+    } catch (error) {
+      if (!(error instanceof StoreCorruptError)) throw error;
+    }
+    const out: Array<IndexEntry | undefined> = [];
+    for (let offset = from; offset < to; offset++) {
+      try {
+        out.push(queue.entryAt(offset));
+      } catch (error) {
+        if (!(error instanceof StoreCorruptError)) throw error;
+        this.quarantineRecord(queue, offset, -1, 0, `index entry unreadable: ${error.detail}`);
+        out.push(undefined);
+      }
+    }
+    return out;
+  }
+
+  private readOrQuarantine(queue: ConsumeQueue, entry: IndexEntry, queueOffset: number): StoredMessage | undefined {
+    if (entry.sizeBytes === 0) return undefined; // a hole: recovery quarantined the bytes this record was in
+    try {
+      return this.readRecord(queue, entry, queueOffset);
+    } catch (error) {
+      const detail = error instanceof StoreCorruptError ? error.detail : String(error);
+      this.quarantineRecord(queue, queueOffset, entry.commitLogOffset, entry.sizeBytes, detail);
+      return undefined;
+    }
+  }
+
+  private quarantineRecord(
+    queue: ConsumeQueue,
+    queueOffset: number,
+    commitLogOffset: number,
+    bytes: number,
+    reason: string,
+  ): void {
+    const { log } = this.live();
+    // Keyed by log offset; an unreadable index entry has none, so it is keyed by a negative stand-in per offset.
+    const key = commitLogOffset >= 0 ? commitLogOffset : -1 - queueOffset;
+    if (this.quarantine.has('record', key)) return;
+    const segment = commitLogOffset >= log.startOffset ? log.segmentAt(commitLogOffset) : undefined;
+    const file = relative(this.options.dataDir, segment?.path ?? queue.path);
+    const entry: QuarantineEntry = {
+      kind: 'record',
+      commitLogOffset: key,
+      bytes,
+      file,
+      reason,
+      topic: queue.topic,
+      queueId: queue.queueId,
+      queueOffset,
+      foundWallMs: this.clock.wallMs(),
+    };
+    if (this.quarantine.add([entry]) === 0) return;
+    this.quarantine.recordCount++;
+    this.log('error', 'store skipped an unreadable record for delivery; its queue goes on', { ...entry });
   }
 
   /** Reads one record and pair-checks it against its index entry: a disagreement is corruption. */
@@ -267,7 +449,12 @@ export class FileMessageStore implements MessageStore {
     }
     if (deleted > 0) {
       for (const { queue } of this.states.values()) {
-        queue.minOffset = queue.lowerBound(queue.minOffset, log.startOffset, (entry) => entry.commitLogOffset);
+        try {
+          queue.minOffset = queue.lowerBound(queue.minOffset, log.startOffset, (entry) => entry.commitLogOffset);
+        } catch (error) {
+          // A bad index entry: keep the old minOffset (reads of deleted records are skipped as unreadable).
+          this.log('error', 'retention could not move a queue start', { queue: queue.path, error: String(error) });
+        }
       }
     }
     return deleted;
@@ -282,6 +469,8 @@ export class FileMessageStore implements MessageStore {
       flushCount: log.flushCount,
       writeBatchCount: pipeline.writeBatchCount,
       rejectedAppendCount: pipeline.queue.rejectedTotal,
+      quarantinedRecordCount: this.quarantine.recordCount,
+      diskFullRejectedCount: this.diskFullRejectedCount,
     };
   }
 

@@ -26,9 +26,16 @@ export class IndexWriter {
     private readonly allQueues: () => Iterable<ConsumeQueue>,
     private readonly onError: (error: Error) => void,
     logEndOffset: number,
+    /** A write failed with ENOSPC: the entries stay in memory (reads see them) and are written on a later round. */
+    private readonly onDiskFull: (error: Error) => void = onError,
   ) {
     this.committedLogEnd = logEndOffset;
     this.indexedLogOffset = logEndOffset;
+  }
+
+  /** Whether index entries wait for a write (a disk-full round left them in memory). */
+  get hasUnwritten(): boolean {
+    return this.dirty.size > 0;
   }
 
   markDirty(queue: ConsumeQueue): void {
@@ -66,9 +73,16 @@ export class IndexWriter {
         }
       }
     } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
       this.dirty.clear();
       this.checkpointDue = false;
-      this.onError(error instanceof Error ? error : new Error(String(error)));
+      if (isDiskFullError(failure)) {
+        // Retried by the next checkpoint request (a timer); not kicked now, which would spin on a full disk.
+        for (const queue of this.allQueues()) if (queue.unwrittenCount > 0) this.dirty.add(queue);
+        this.onDiskFull(failure);
+      } else {
+        this.onError(failure);
+      }
     } finally {
       this.running = false;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -86,7 +100,6 @@ export class IndexWriter {
 
   private async saveCheckpoint(): Promise<void> {
     const written = [...this.writtenSinceCheckpoint];
-    this.writtenSinceCheckpoint.clear();
     const doc: IndexCheckpointDoc = {
       version: 1,
       indexedLogOffset: this.indexedLogOffset,
@@ -95,5 +108,12 @@ export class IndexWriter {
     await Promise.all(written.map((queue) => queue.datasync()));
     await this.storeFs.syncDir(this.indexDir);
     await this.checkpointFile.save(doc);
+    for (const queue of written) this.writtenSinceCheckpoint.delete(queue);
   }
+}
+
+/** ENOSPC or EDQUOT: the disk (or the quota) is full; retriable once space is freed. */
+export function isDiskFullError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

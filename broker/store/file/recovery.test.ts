@@ -138,7 +138,8 @@ describe('recovery decision table', () => {
     rmSync(join(dataDir, 'index'), { recursive: true });
     const store = makeStore();
     const report = await store.open();
-    expect(report.actions.map((a) => a.case)).toEqual(['index-rebuilt', 'index-rebuilt', 'index-rebuilt']);
+    const cases = ['index-rebuilt', 'index-rebuilt', 'index-rebuilt', 'checkpoint-missing'];
+    expect(report.actions.map((a) => a.case)).toEqual(cases);
     expect(report.actions[0]?.detail).toMatch(/missing; rebuilt 10 entries from the log/);
     for (const q of [0, 1, 2]) expect(readAll(store, q)).toEqual(ids(q, 3, 30));
     await store.close();
@@ -184,13 +185,16 @@ describe('recovery decision table', () => {
     writeFileSync(join(dataDir, 'index', 'checkpoint'), 'garbage');
     const store = makeStore();
     const report = await store.open();
-    expect(report.actions.map((a) => a.case)).toEqual(['clean']);
+    expect(report.actions.map((a) => a.case)).toEqual(['checkpoint-missing']);
+    expect(report.actions[0]?.detail).toMatch(
+      /index checkpoint not usable \(.*no checkpoint header\); read the whole log/,
+    );
     const logBytes = segmentPaths().reduce((n, p) => n + statSync(p).size, 0);
     expect(report.logBytesScanned).toBeGreaterThanOrEqual(logBytes);
     for (const q of [0, 1, 2]) expect(readAll(store, q)).toEqual(ids(q, 3, 30));
   });
 
-  test('recovery: bad checksum in a sealed segment is fatal, naming the file and byte position', async () => {
+  test('recovery: bad record in a sealed segment met by a scan is quarantined; later records are kept', async () => {
     await writeAndClose(40);
     const probe = makeStore();
     await probe.open();
@@ -203,15 +207,44 @@ describe('recovery decision table', () => {
     bytes[at] = bytes[at]! ^ 0x01;
     writeFileSync(sealed, bytes);
     rmSync(join(dataDir, 'index'), { recursive: true });
-    const error = await makeStore()
-      .open()
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StoreCorruptError);
-    expect(error).toMatchObject({ file: sealed, position: victim.commitLogOffset });
-    expect((error as Error).message).toMatch(/checksum/);
+    const store = makeStore();
+    const report = await store.open();
+    const quarantined = report.actions.find((a) => a.case === 'quarantined' && a.file === sealed);
+    expect(quarantined?.detail).toMatch(
+      new RegExp(`^${victim.sizeBytes} bytes at byte ${victim.commitLogOffset} .*checksum.*records after them pass`),
+    );
+    expect(report.quarantined).toEqual([
+      expect.objectContaining({ kind: 'log-range', commitLogOffset: victim.commitLogOffset, bytes: victim.sizeBytes }),
+    ]);
+    expect(readAll(store, 0)).toEqual(ids(0, 1, 40).filter((id) => id !== 'msg-t-0-3'));
+    expect(store.queueRange('t', 0)).toEqual({ minOffset: 0, maxOffset: 40 });
+    expect(store.quarantined().map((q) => q.commitLogOffset)).toEqual([victim.commitLogOffset]);
   });
 
-  test('recovery: bad checksum in a sealed segment that no scan meets is caught by read (pair check)', async () => {
+  test('recovery: bad record in the scanned part of the active segment is quarantined, not cut', async () => {
+    await writeAndClose(20);
+    const probe = makeStore();
+    await probe.open();
+    const victim = probe.read('t', 0, 18, 1)[0]!;
+    await probe.close();
+    const last = segmentPaths().at(-1)!;
+    const lastBase = Number(last.slice(-20));
+    expect(victim.commitLogOffset).toBeGreaterThanOrEqual(lastBase);
+    const bytes = readFileSync(last);
+    const at = victim.commitLogOffset - lastBase + 60;
+    bytes[at] = bytes[at]! ^ 0x40;
+    writeFileSync(last, bytes);
+    rmSync(join(dataDir, 'index', 'checkpoint'));
+    const store = makeStore();
+    const report = await store.open();
+    expect(report.actions.map((a) => a.case)).not.toContain('torn-tail');
+    expect(report.actions.map((a) => a.case)).toContain('quarantined');
+    expect(readAll(store, 0)).toEqual(ids(0, 1, 20).filter((id) => id !== 'msg-t-0-18'));
+    const [next] = await store.append([testRecord('t', 0, 20)]);
+    expect(next?.queueOffset).toBe(20);
+  });
+
+  test('recovery: bad checksum in a sealed segment that no scan meets is skipped by read and quarantined', async () => {
     await writeAndClose(40);
     const probe = makeStore();
     await probe.open();
@@ -224,8 +257,12 @@ describe('recovery decision table', () => {
     const store = makeStore();
     await store.open();
     expect(store.read('t', 0, 0, 3)).toHaveLength(3);
-    expect(() => store.read('t', 0, 3, 1)).toThrow(StoreCorruptError);
-    expect(() => store.read('t', 0, 3, 1)).toThrow(`${sealed} at byte ${victim.commitLogOffset}`);
+    expect(store.read('t', 0, 3, 1).map((m) => m.queueOffset)).toEqual([4]);
+    expect(store.quarantined()).toEqual([
+      expect.objectContaining({ kind: 'record', commitLogOffset: victim.commitLogOffset, queueOffset: 3 }),
+    ]);
+    expect(store.quarantined()[0]?.file).toBe('commitlog/00000000000000000000');
+    expect(store.stats().quarantinedRecordCount).toBe(1);
   });
 
   test('recovery: segments that do not join end to end are fatal', async () => {

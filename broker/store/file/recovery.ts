@@ -9,9 +9,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CheckpointFile } from '../checkpoint.ts';
-import { type RecoveryAction, StoreCorruptError } from '../types.ts';
+import { type QuarantineEntry, type RecoveryAction, StoreCorruptError } from '../types.ts';
 import { CommitLog, listSegmentFiles, type Segment } from './commit-log.ts';
 import {
   ConsumeQueue,
@@ -23,8 +23,14 @@ import {
   type IndexEntry,
   parseIndexFileName,
 } from './consume-queue.ts';
-import { checkRecord, RECORD_HEADER_BYTES, type RecordCheck, type RecordHeader } from './record.ts';
-import { readFullySync, scanSegment } from './segment-scan.ts';
+import {
+  checkRecord,
+  RECORD_CHECKSUM_BYTES,
+  RECORD_HEADER_BYTES,
+  type RecordCheck,
+  type RecordHeader,
+} from './record.ts';
+import { type BadRange, readFullySync, scanSegmentResync } from './segment-scan.ts';
 import type { StoreFs } from './store-fs.ts';
 
 /*
@@ -51,6 +57,10 @@ import type { StoreFs } from './store-fs.ts';
  */
 
 export const INDEX_CHECKPOINT_FILE = 'checkpoint';
+/** Where cut tails are copied and the quarantine list is kept. */
+export const QUARANTINE_DIR = 'quarantine';
+/** The smallest possible record: a gap of g queue offsets needs at least g times this many bad bytes. */
+const RECORD_BYTES_MIN = RECORD_HEADER_BYTES + 1 + RECORD_CHECKSUM_BYTES;
 const TORN_INDEX_ENTRIES_MAX = 4096;
 
 export interface IndexCheckpointDoc {
@@ -77,6 +87,8 @@ export interface RecoveredState {
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
   actions: RecoveryAction[];
+  /** Bad log ranges and cut tails found in this open. */
+  quarantined: QuarantineEntry[];
   logBytesScanned: number;
   /** True when recovery changed the index, so the store should write it and save a fresh checkpoint. */
   indexChanged: boolean;
@@ -89,7 +101,12 @@ interface RebuildMark {
 }
 
 /** Opens the segments and index files of dataDir and applies the decision table. */
-export function recoverStore(dataDir: string, segmentBytesMax: number, storeFs: StoreFs): RecoveredState {
+export function recoverStore(
+  dataDir: string,
+  segmentBytesMax: number,
+  storeFs: StoreFs,
+  nowWallMs: number,
+): RecoveredState {
   const logDir = join(dataDir, 'commitlog');
   const indexDir = join(dataDir, 'index');
   mkdirSync(logDir, { recursive: true });
@@ -101,7 +118,8 @@ export function recoverStore(dataDir: string, segmentBytesMax: number, storeFs: 
     dirty: false,
     newestTimestampMs: undefined,
   }));
-  const recovery = new Recovery(dataDir, indexDir, new CommitLog(logDir, segmentBytesMax, storeFs, segments));
+  const log = new CommitLog(logDir, segmentBytesMax, storeFs, segments);
+  const recovery = new Recovery(dataDir, indexDir, log, nowWallMs);
   try {
     return recovery.run();
   } catch (error) {
@@ -113,6 +131,13 @@ export function recoverStore(dataDir: string, segmentBytesMax: number, storeFs: 
 class Recovery {
   readonly actions: RecoveryAction[] = [];
   readonly queues = new Map<string, ConsumeQueue>();
+  /** By commit log offset: a range met by both passes is reported once. */
+  private readonly quarantined = new Map<number, QuarantineEntry>();
+  /** Bad bytes met by the current scan pass: bounds how many queue offsets may be missing (holes) after them. */
+  private badBytesSeen = 0;
+  private readonly holeCounts = new Map<string, number>();
+  /** storeTimestampMs of the last good record visited (store timestamps never decrease). */
+  private lastTimestampMs = 0;
   private readonly rebuild = new Map<string, RebuildMark>();
   private readonly addedCounts = new Map<string, number>();
   private readonly failedDuringScan = new Map<string, RebuildMark>();
@@ -127,6 +152,7 @@ class Recovery {
     readonly dataDir: string,
     readonly indexDir: string,
     readonly log: CommitLog,
+    readonly nowWallMs: number,
   ) {}
 
   run(): RecoveredState {
@@ -145,6 +171,7 @@ class Recovery {
     this.rebuildFailedQueues();
     this.restoreEmptyQueues(checkpoint);
     this.reportIndexChanges();
+    this.reportCheckpointMissing(checkpoint, loaded.reason);
     for (const queue of this.queues.values()) {
       queue.minOffset = queue.lowerBound(queue.baseOffset, this.logStart, (entry) => entry.commitLogOffset);
     }
@@ -158,6 +185,7 @@ class Recovery {
       log: this.log,
       queues: this.queues,
       actions: this.actions,
+      quarantined: [...this.quarantined.values()],
       logBytesScanned: this.bytesScanned,
       indexChanged,
     };
@@ -168,37 +196,73 @@ class Recovery {
     for (const queue of this.queues.values()) void queue.close();
   }
 
-  /** Row "torn tail": cut the last segment after its last good record. */
+  /**
+   * Row "torn tail": cut the last segment after its last record that passes its checksum, but only when no good
+   * record follows the bad bytes (a bad stretch with good records after it is quarantined by indexLog, never cut).
+   * The cut bytes are copied to the quarantine directory first.
+   */
   private recoverLogTail(checkpointOffset: number | undefined): void {
     const last = this.log.segments.at(-1);
     if (!last) return;
     const lastEnd = last.baseOffset + last.sizeBytes;
     const inLast = checkpointOffset !== undefined && checkpointOffset > last.baseOffset && checkpointOffset <= lastEnd;
-    const fromPosition = inLast ? checkpointOffset - last.baseOffset : 0;
-    const visit = (header: RecordHeader) => {
-      last.newestTimestampMs = header.storeTimestampMs;
-    };
-    let scan = scanSegment(last.fd, last.sizeBytes, fromPosition, visit);
-    if (scan.failure?.position === fromPosition && fromPosition > 0) {
-      // The checkpoint may not sit on a record boundary of this file: walk it from the start.
-      this.bytesScanned += scan.bytesRead;
-      scan = scanSegment(last.fd, last.sizeBytes, 0, visit);
-    }
+    let fromPosition = inLast ? checkpointOffset - last.baseOffset : 0;
+    // The checkpoint may not sit on a record boundary of this file: walk it from the start.
+    if (fromPosition < last.sizeBytes && !checkRecordInFile(last.fd, last.sizeBytes, fromPosition).ok) fromPosition = 0;
+    let previousMs = 0;
+    const scan = scanSegmentResync(
+      last.fd,
+      last.sizeBytes,
+      fromPosition,
+      (header) => {
+        last.newestTimestampMs = header.storeTimestampMs;
+        previousMs = header.storeTimestampMs;
+      },
+      (header) => header.storeTimestampMs >= previousMs,
+    );
     this.bytesScanned += scan.bytesRead;
-    if (!scan.failure) return;
+    const tail = scan.badRanges.at(-1);
+    if (!tail?.atEnd) return;
+    const copy = this.copyAside(last.path, last.baseOffset + tail.position, tail.position, tail.bytes);
     const fd = openSync(last.path, 'r+');
     try {
-      ftruncateSync(fd, scan.goodEndPosition);
+      ftruncateSync(fd, tail.position);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    const cutBytes = last.sizeBytes - scan.goodEndPosition;
-    last.sizeBytes = scan.goodEndPosition;
+    last.sizeBytes = tail.position;
+    const goodCount = scan.goodEndPosition > fromPosition ? 'records before them pass' : 'nothing before them scanned';
     const detail =
-      `cut ${cutBytes} bytes at byte ${scan.goodEndPosition} (${scan.failure.reason}); ` +
-      'they were never covered by an fsync, so no send that waited for sync is lost';
+      `cut ${tail.bytes} bytes at byte ${tail.position} (log offset ${last.baseOffset + tail.position}): ` +
+      `${tail.reason}; no record after them passes its checksum (a write torn by a crash, or damage to the ` +
+      `last records); ${goodCount}; copy kept in ${copy}`;
     this.actions.push({ case: 'torn-tail', file: last.path, detail });
+    this.quarantined.set(last.baseOffset + tail.position, {
+      kind: 'tail-cut',
+      commitLogOffset: last.baseOffset + tail.position,
+      bytes: tail.bytes,
+      file: relative(this.dataDir, last.path),
+      reason: tail.reason,
+      copy,
+      foundWallMs: this.nowWallMs,
+    });
+  }
+
+  /** Copies bytes of a segment to the quarantine directory; returns the copy's path relative to the data dir. */
+  private copyAside(segmentPath: string, logOffset: number, position: number, bytes: number): string {
+    const dir = join(this.dataDir, QUARANTINE_DIR);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `cut-${String(logOffset).padStart(20, '0')}.bin`);
+    const buf = Buffer.alloc(bytes);
+    const fd = openSync(segmentPath, 'r');
+    try {
+      readFullySync(fd, buf, 0, bytes, position);
+    } finally {
+      closeSync(fd);
+    }
+    writeFileSync(path, buf);
+    return relative(this.dataDir, path);
   }
 
   private loadIndexFiles(checkpoint: IndexCheckpointDoc | undefined, checkpointProblem: string | undefined): void {
@@ -280,6 +344,7 @@ class Recovery {
   /** The pair check at startup: the entry and the record it points to must agree. Returns the disagreement, if any. */
   private pairCheck(queue: ConsumeQueue, entry: IndexEntry, queueOffset: number): string | undefined {
     if (entry.commitLogOffset < this.logStart) return undefined; // deleted by retention: nothing to compare
+    if (entry.sizeBytes === 0) return undefined; // a hole: its record was quarantined
     const check = checkRecordAt(this.log, entry.commitLogOffset);
     const where = `entry ${queueOffset} -> log offset ${entry.commitLogOffset}`;
     if (!check.ok) return `${where}: ${check.reason}`;
@@ -306,20 +371,51 @@ class Recovery {
     return start;
   }
 
-  /** Adds index entries for the records in [from, logEnd); `only` limits it to some queues (second pass). */
+  /**
+   * Adds index entries for the records in [from, logEnd); `only` limits it to some queues (second pass). Bad bytes
+   * with good records after them (in any segment) are quarantined and skipped; the good records are kept.
+   */
   private indexLog(from: number, only: Set<string> | undefined): void {
+    this.badBytesSeen = 0;
+    this.lastTimestampMs = 0;
     for (const segment of this.log.segments) {
       if (segment.baseOffset + segment.sizeBytes <= from) continue;
       const fromPosition = Math.max(0, from - segment.baseOffset);
-      const scan = scanSegment(segment.fd, segment.sizeBytes, fromPosition, (header, position) =>
-        this.visit(header, segment.baseOffset + position, only),
+      const scan = scanSegmentResync(
+        segment.fd,
+        segment.sizeBytes,
+        fromPosition,
+        (header, position) => this.visit(header, segment.baseOffset + position, only),
+        (header) => header.storeTimestampMs >= this.lastTimestampMs,
+        (bad) => this.quarantineRange(segment.path, segment.baseOffset, bad),
       );
       this.bytesScanned += scan.bytesRead;
-      if (scan.failure) throw new StoreCorruptError(segment.path, scan.failure.position, scan.failure.reason);
     }
   }
 
+  private quarantineRange(path: string, segmentBase: number, bad: BadRange): void {
+    this.badBytesSeen += bad.bytes;
+    const commitLogOffset = segmentBase + bad.position;
+    if (this.quarantined.has(commitLogOffset)) return;
+    this.quarantined.set(commitLogOffset, {
+      kind: 'log-range',
+      commitLogOffset,
+      bytes: bad.bytes,
+      file: relative(this.dataDir, path),
+      reason: bad.reason,
+      foundWallMs: this.nowWallMs,
+    });
+    const after = bad.atEnd
+      ? 'the segment is sealed, so they stay in place'
+      : 'the records after them pass and are kept';
+    const detail =
+      `${bad.bytes} bytes at byte ${bad.position} (log offset ${commitLogOffset}) fail their checksum ` +
+      `(${bad.reason}); ${after}; the records in them are skipped (see GET /quarantine)`;
+    this.actions.push({ case: 'quarantined', file: path, detail });
+  }
+
   private visit(header: RecordHeader, commitLogOffset: number, only: Set<string> | undefined): void {
+    this.lastTimestampMs = header.storeTimestampMs;
     const key = queueKey(header.topic, header.queueId);
     if ((only && !only.has(key)) || this.failedDuringScan.has(key)) return;
     const queue = this.queues.get(key) ?? this.createQueue(header.topic, header.queueId, header.queueOffset);
@@ -329,6 +425,13 @@ class Recovery {
       tagHash: header.tagHash,
       storeTimestampMs: header.storeTimestampMs,
     };
+    const gap = header.queueOffset - queue.maxOffset;
+    if (gap > 0 && gap * RECORD_BYTES_MIN <= this.badBytesSeen) {
+      // The records of the missing offsets were in quarantined bytes: holes keep the offsets of the ones after.
+      const hole: IndexEntry = { ...entry, sizeBytes: 0, tagHash: 0 };
+      for (let offset = queue.maxOffset; offset < header.queueOffset; offset++) queue.append(hole, offset);
+      this.holeCounts.set(key, (this.holeCounts.get(key) ?? 0) + gap);
+    }
     if (header.queueOffset === queue.maxOffset) {
       queue.append(entry, header.queueOffset);
       this.addedCounts.set(key, (this.addedCounts.get(key) ?? 0) + 1);
@@ -336,7 +439,21 @@ class Recovery {
     }
     const problem = this.compareEntry(queue, header, entry);
     if (problem === undefined) return;
-    if (only) throw new StoreCorruptError(this.log.segmentAt(commitLogOffset).path, commitLogOffset, problem);
+    if (only) {
+      // Rebuilding from the log itself and still out of order: keep the record aside rather than refuse to start.
+      this.quarantined.set(commitLogOffset, {
+        kind: 'record',
+        commitLogOffset,
+        bytes: header.sizeBytes,
+        file: relative(this.dataDir, this.log.segmentAt(commitLogOffset).path),
+        reason: problem,
+        topic: header.topic,
+        queueId: header.queueId,
+        queueOffset: header.queueOffset,
+        foundWallMs: this.nowWallMs,
+      });
+      return;
+    }
     this.failedDuringScan.set(key, { topic: header.topic, queueId: header.queueId, reason: problem });
     void queue.close();
     this.queues.delete(key);
@@ -393,7 +510,21 @@ class Recovery {
     }
   }
 
+  private reportCheckpointMissing(checkpoint: IndexCheckpointDoc | undefined, reason: string | undefined): void {
+    if (checkpoint || this.log.segments.length === 0) return;
+    const detail =
+      `index checkpoint not usable (${reason ?? 'missing'}); read the whole log (${this.bytesScanned} bytes) ` +
+      'to check every index file against it; a fresh checkpoint is saved now';
+    this.actions.push({ case: 'checkpoint-missing', file: join(this.indexDir, INDEX_CHECKPOINT_FILE), detail });
+  }
+
   private reportIndexChanges(): void {
+    for (const [key, holes] of this.holeCounts) {
+      const queue = this.queues.get(key);
+      if (!queue) continue;
+      const detail = `${holes} queue offsets whose records were in quarantined bytes are skipped (holes)`;
+      this.actions.push({ case: 'quarantined', file: queue.path, detail });
+    }
     for (const [key, count] of this.addedCounts) {
       const queue = this.queues.get(key);
       if (!queue) continue;
@@ -414,14 +545,18 @@ class Recovery {
 /** Validates the record starting at commitLogOffset (reading its size first, then the whole record). */
 export function checkRecordAt(log: CommitLog, commitLogOffset: number): RecordCheck {
   const segment = log.segmentAt(commitLogOffset);
-  const position = commitLogOffset - segment.baseOffset;
-  const remainingBytes = segment.sizeBytes - position;
+  return checkRecordInFile(segment.fd, segment.sizeBytes, commitLogOffset - segment.baseOffset);
+}
+
+/** Validates the record starting at `position` of a file of fileBytes bytes. */
+export function checkRecordInFile(fd: number, fileBytes: number, position: number): RecordCheck {
+  const remainingBytes = fileBytes - position;
   const sizeField = Buffer.alloc(4);
-  if (readFullySync(segment.fd, sizeField, 0, 4, position) < 4) return { ok: false, reason: 'past the segment end' };
+  if (readFullySync(fd, sizeField, 0, 4, position) < 4) return { ok: false, reason: 'past the segment end' };
   const sizeBytes = sizeField.readUInt32BE(0);
   if (sizeBytes > remainingBytes) return { ok: false, reason: `a ${sizeBytes}-byte record runs past the segment end` };
   const bytes = Buffer.allocUnsafe(Math.max(sizeBytes, RECORD_HEADER_BYTES));
-  const bytesRead = readFullySync(segment.fd, bytes, 0, Math.min(bytes.length, remainingBytes), position);
+  const bytesRead = readFullySync(fd, bytes, 0, Math.min(bytes.length, remainingBytes), position);
   return checkRecord(bytes, 0, bytesRead);
 }
 

@@ -74,3 +74,76 @@ export function scanSegment(
   }
   return { goodEndPosition: position, bytesRead: reader.bytesRead };
 }
+
+/** A stretch of a segment whose bytes do not form records that pass their checksum. */
+export interface BadRange {
+  /** Position in the segment file of the first bad byte. */
+  position: number;
+  bytes: number;
+  /** Why the record at `position` failed. */
+  reason: string;
+  /** True when no record passing its checksum follows it in this file (a torn or damaged tail). */
+  atEnd: boolean;
+}
+
+export interface ResyncScanResult {
+  /** End of the last good record (the file end when the file ends in good records). */
+  goodEndPosition: number;
+  badRanges: BadRange[];
+  bytesRead: number;
+}
+
+const MAGIC_BYTES = Buffer.from('MQDR', 'latin1');
+
+/**
+ * scanSegment that does not stop at a bad record: it looks for the next position holding a record that passes its
+ * checksum (found by its magic) and that `accept` takes (monotonic store timestamps), reports the bytes in between
+ * as a bad range and goes on. A bad stretch with no good record after it is reported with `atEnd`.
+ */
+export function scanSegmentResync(
+  fd: number,
+  fileBytes: number,
+  fromPosition: number,
+  visit: (header: RecordHeader, position: number) => void,
+  accept: (header: RecordHeader) => boolean = () => true,
+  /** Called for each bad range as soon as it is found, before the records after it are visited. */
+  onBad: (bad: BadRange) => void = () => {},
+): ResyncScanResult {
+  const badRanges: BadRange[] = [];
+  let bytesRead = 0;
+  let goodEndPosition = fromPosition;
+  let position = fromPosition;
+  while (position < fileBytes) {
+    const scan = scanSegment(fd, fileBytes, position, (header, at) => {
+      visit(header, at);
+      goodEndPosition = at + header.sizeBytes;
+    });
+    bytesRead += scan.bytesRead;
+    if (!scan.failure) break;
+    const bad = scan.failure.position;
+    const rest = Buffer.allocUnsafe(fileBytes - bad);
+    bytesRead += readFullySync(fd, rest, 0, rest.length, bad);
+    const next = findNextRecord(rest, accept);
+    const range: BadRange = {
+      position: bad,
+      bytes: next ?? fileBytes - bad,
+      reason: scan.failure.reason,
+      atEnd: next === undefined,
+    };
+    badRanges.push(range);
+    onBad(range);
+    if (next === undefined) break;
+    position = bad + next;
+  }
+  return { goodEndPosition, badRanges, bytesRead };
+}
+
+/** The first position after 0 in buf where a whole record passing its checksum (and `accept`) starts. */
+function findNextRecord(buf: Buffer, accept: (header: RecordHeader) => boolean): number | undefined {
+  for (let at = buf.indexOf(MAGIC_BYTES, 5); at >= 4; at = buf.indexOf(MAGIC_BYTES, at + 1)) {
+    const candidate = at - 4;
+    const check = checkRecord(buf, candidate, buf.length - candidate);
+    if (check.ok && accept(check.header)) return candidate;
+  }
+  return undefined;
+}

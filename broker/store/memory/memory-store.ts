@@ -8,6 +8,7 @@ import {
   type MessageProps,
   type MessageRecord,
   type MessageStore,
+  type QuarantineEntry,
   type QueueRange,
   type RecoveryReport,
   StoreClosedError,
@@ -15,6 +16,7 @@ import {
   StoreFullError,
   type StoreOptions,
   type StoreStats,
+  type WriteState,
 } from '../types.ts';
 
 interface MemoryMessage {
@@ -232,6 +234,15 @@ export class MemoryMessageStore implements MessageStore {
   private sizeBytes(): number {
     const first = this.segments[0];
     return first ? this.assignedEndOffset - first.baseOffset : 0;
+  }
+
+  /** Nothing is ever damaged in memory. */
+  quarantined(): QuarantineEntry[] {
+    return [];
+  }
+
+  writeState(): WriteState {
+    return { writable: true };
   }
 
   stats(): StoreStats {
