@@ -17,6 +17,7 @@ import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
 import { createMessagingService, type DeniedRequest } from './protocol/server.ts';
 import './filter/sql92/index.ts';
 import { CheckpointFile } from './store/checkpoint.ts';
+import { clampGroupOffsets } from './store/group-offsets.ts';
 import type { FlushPolicy, MessageStore } from './store/types.ts';
 
 export interface BrokerConfig {
@@ -33,6 +34,11 @@ export interface BrokerConfig {
   segmentBytesMax: number;
   retentionMs?: number;
   retentionBytesMax?: number;
+  /** Sends are refused (retriable) while the data disk is fuller than this ratio; default 0.9. */
+  diskUsedRatioMax?: number;
+  diskCheckIntervalMs?: number;
+  /** Bound of the store's pending-append queue; a send that does not fit gets TOO_MANY_REQUESTS. */
+  pendingAppendsMax?: number;
   topics: Array<Partial<TopicConfig> & { name: string }>;
   groups: Array<Partial<GroupConfig> & { name: string }>;
   autoCreateGroups: boolean;
@@ -94,17 +100,7 @@ export async function startBroker(
 ): Promise<RunningBroker> {
   const t0 = performance.now();
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const store: MessageStore =
-    storeOverride ??
-    (await import('./store/index.ts')).createStore({
-      dataDir: path.join(config.dataDir, 'store'),
-      flush: config.flush,
-      flushIntervalMs: config.flushIntervalMs,
-      segmentBytesMax: config.segmentBytesMax,
-      retentionMs: config.retentionMs,
-      retentionBytesMax: config.retentionBytesMax,
-      clock,
-    });
+  const store: MessageStore = storeOverride ?? (await createConfiguredStore(config, clock, log));
   const recovery = await store.open();
   for (const a of recovery.actions) if (a.case !== 'clean') log('warn', 'store recovery', { ...a });
   const metadataFile = new CheckpointFile<MetadataDocument>(path.join(config.dataDir, 'metadata.json'));
@@ -117,6 +113,12 @@ export async function startBroker(
   const metrics = new BrokerMetrics(() => ({
     backlog: broker?.backlog() ?? [],
     clients: broker?.clients.countsByType() ?? {},
+    store: {
+      quarantinedRecords: store.stats().quarantinedRecordCount ?? 0,
+      quarantineEntries: store.quarantined().length,
+      diskFullRejected: store.stats().diskFullRejectedCount ?? 0,
+      writable: store.writeState().writable,
+    },
   }));
   broker = new Broker({
     store,
@@ -130,13 +132,18 @@ export async function startBroker(
   for (const t of config.topics) metadata.upsertTopic(t);
   for (const g of config.groups) metadata.upsertGroup(g);
   const stateFile = new CheckpointFile<GroupStateDocument>(path.join(config.dataDir, 'group-state.json'));
-  restoreGroupStates(broker, stateFile, log);
+  restoreGroupStates(broker, stateFile, store, log);
+  clampGroupOffsets(broker.groupStates(), store, log);
   const system = broker.recoverSystemState();
   if (system.delayed || system.halfMessages) log('info', 'recovered pending delayed and half messages', system);
   const saveStates = () => saveGroupStates(broker as Broker, stateFile);
   const stateTimer = setInterval(() => {
     saveStates().catch((err) => log('error', 'saving group state failed', { error: String(err) }));
-    store.applyRetention(clock.wallMs());
+    try {
+      store.applyRetention(clock.wallMs());
+    } catch (err) {
+      log('error', 'store retention failed; it runs again in a second', { error: String(err) });
+    }
   }, stateSaveIntervalMs);
   stateTimer.unref();
 
@@ -164,14 +171,50 @@ export async function startBroker(
   };
 }
 
-function restoreGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>, log: LogFn): void {
+async function createConfiguredStore(config: BrokerConfig, clock: Clock, log: LogFn): Promise<MessageStore> {
+  return (await import('./store/index.ts')).createStore({
+    dataDir: path.join(config.dataDir, 'store'),
+    flush: config.flush,
+    flushIntervalMs: config.flushIntervalMs,
+    segmentBytesMax: config.segmentBytesMax,
+    retentionMs: config.retentionMs,
+    retentionBytesMax: config.retentionBytesMax,
+    diskUsedRatioMax: config.diskUsedRatioMax,
+    diskCheckIntervalMs: config.diskCheckIntervalMs,
+    pendingAppendsMax: config.pendingAppendsMax,
+    clock,
+    log,
+  });
+}
+
+function restoreGroupStates(
+  broker: Broker,
+  file: CheckpointFile<GroupStateDocument>,
+  store: MessageStore,
+  log: LogFn,
+): void {
   const loaded = file.loadSync();
   if (!loaded.value) {
-    if (!/missing/.test(loaded.reason))
-      log('warn', 'group state not restored; consumers start from the oldest', { reason: loaded.reason });
+    const stored = storedMessageCount(store);
+    if (stored > 0 || !/missing/.test(loaded.reason)) {
+      log('warn', 'group state not restored: every consumer group starts again from the oldest retained message', {
+        reason: loaded.reason,
+        file: file.filePath,
+        consequence: `a full redelivery of up to ${stored} stored messages to every group`,
+      });
+    }
     return;
   }
   for (const g of loaded.value.groups) broker.restoreGroupState(g.group, g.topic, (s) => s.restore(g.state));
+}
+
+function storedMessageCount(store: MessageStore): number {
+  let count = 0;
+  for (const { topic, queueId } of store.queues()) {
+    const range = store.queueRange(topic, queueId);
+    count += range.maxOffset - range.minOffset;
+  }
+  return count;
 }
 
 async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>): Promise<void> {

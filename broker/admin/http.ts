@@ -49,6 +49,7 @@ export interface AdminContext {
  * The admin HTTP API (JSON). Routes:
  *   GET /health · GET /metrics (Prometheus) · GET|POST /topics · DELETE /topics/:name · GET|POST /groups
  *   GET /groups/:name/backlog · GET /backlog · POST /groups/:name/reset-offset {topic, timestamp}
+ *   GET /quarantine (what the store kept aside: bad log ranges, cut tails, unreadable records)
  */
 export function createAdminHandler(ctx: AdminContext): http.RequestListener {
   return (req, res) => {
@@ -119,11 +120,17 @@ async function handle(ctx: AdminContext, req: http.IncomingMessage): Promise<Rep
   const { url, parts } = parseAdminUrl(req.url ?? '/');
   const route = `${req.method} /${parts.map((p, i) => (i % 2 === 1 ? ':x' : p)).join('/')}`;
   switch (route) {
-    case 'GET /health':
+    case 'GET /health': {
+      // 200 either way (the process serves reads and acks); `status` and `write` say whether sends are accepted.
+      const write = broker.store.writeState();
+      const status = write.writable ? 'ok' : 'read-only';
       return {
         status: 200,
-        body: { status: 'ok', uptimeMs: Date.now() - ctx.startedWallMs, store: broker.store.stats() },
+        body: { status, write, uptimeMs: Date.now() - ctx.startedWallMs, store: broker.store.stats() },
       };
+    }
+    case 'GET /quarantine':
+      return { status: 200, body: { quarantined: broker.store.quarantined() } };
     case 'GET /metrics':
       return { status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType };
     case 'GET /topics':

@@ -248,6 +248,8 @@ export class Delivery {
       if (messages.length === 0) break;
       for (const m of messages) {
         if (out.length >= batchMax) break;
+        // The store skips records it cannot read (quarantined): their offsets are done, so the floor moves on.
+        for (let o = cursor.nextOffset; o < m.queueOffset; o++) state.markDone(queueId, o);
         cursor.nextOffset = m.queueOffset + 1;
         if (state.isDone(cursor, m.queueOffset) || state.lookup(queueId, m.queueOffset)) continue;
         if (!filter(m.props)) {
@@ -274,8 +276,9 @@ export class Delivery {
       const messages = this.store.read(input.topic, queueId, offset, 64);
       if (messages.length === 0) break;
       for (const m of messages) {
-        offset = m.queueOffset + 1;
         if (out.length >= batchMax) break;
+        for (let o = offset; o < m.queueOffset; o++) if (!state.lookup(queueId, o)) state.markDone(queueId, o);
+        offset = m.queueOffset + 1;
         if (state.isDone(cursor, m.queueOffset)) continue;
         const groupKey = m.props.messageGroup ?? '';
         if (state.lookup(queueId, m.queueOffset) || blocked.has(groupKey)) {
@@ -375,7 +378,9 @@ export class Delivery {
   async forwardToDlq(group: GroupConfig, topic: string, handle: string): Promise<void> {
     const { state, e } = this.resolveHandle(group.name, topic, handle);
     const [message] = this.store.read(topic, e.queueId, e.offset, 1);
-    if (!message) return fail('INVALID_RECEIPT_HANDLE', 'the message is no longer stored (retention)');
+    if (message?.queueOffset !== e.offset) {
+      return fail('INVALID_RECEIPT_HANDLE', 'the message is no longer stored (retention or quarantine)');
+    }
     const dlq = this.options.metadata.ensureDlqTopic(group.name);
     const props: MessageProps = { ...message.props, originMessageId: message.props.messageId, originTopic: topic };
     await this.store.append([{ topic: dlq.name, queueId: 0, body: message.body, props }]);

@@ -1,6 +1,14 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { queueRegistry } from '../../lib/bounded-queue.ts';
 
+/** What the metrics read from the store at each scrape. */
+export interface StoreSnapshot {
+  quarantinedRecords: number;
+  quarantineEntries: number;
+  diskFullRejected: number;
+  writable: boolean;
+}
+
 /**
  * Prometheus metrics, named as RocketMQ 5 names them where a name exists (rocketmq_messages_in_total, ...), plus
  * mqdrill_* for what RocketMQ has no name for (bounded queue lengths, store flushes).
@@ -19,11 +27,13 @@ export class BrokerMetrics {
   readonly queueRejected: Gauge<'queue'>;
   readonly clients: Gauge<'client_type'>;
   readonly timerLateness: Histogram<string>;
+  readonly storeGauges: Gauge[];
 
   constructor(
     snapshot: () => {
       backlog: Array<{ topic: string; group: string; ready: number; inflight: number }>;
       clients: Record<string, number>;
+      store?: StoreSnapshot;
     },
   ) {
     const registers = [this.registry];
@@ -82,6 +92,7 @@ export class BrokerMetrics {
       'Items refused because a bounded queue was full',
       (q) => q.rejectedTotal,
     );
+    this.storeGauges = storeGauges(registers, () => snapshot().store);
     this.clients = new Gauge({
       name: 'rocketmq_active_clients',
       help: 'Connected clients by type',
@@ -93,6 +104,39 @@ export class BrokerMetrics {
       },
     });
   }
+}
+
+function storeGauges(registers: Registry[], snapshot: () => StoreSnapshot | undefined): Gauge[] {
+  const storeGauge = (name: string, help: string, value: (s: StoreSnapshot) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const store = snapshot();
+        if (store) this.set(value(store));
+      },
+    });
+  return [
+    storeGauge(
+      'mqdrill_store_quarantined_records_total',
+      'Records skipped for delivery because they could not be read (listed by GET /quarantine)',
+      (s) => s.quarantinedRecords,
+    ),
+    storeGauge(
+      'mqdrill_store_quarantine_entries',
+      'Entries in the store quarantine: bad log ranges, cut tails, unreadable records',
+      (s) => s.quarantineEntries,
+    ),
+    storeGauge(
+      'mqdrill_store_disk_full_rejected_total',
+      'Appends refused because the disk was full or over diskUsedRatioMax',
+      (s) => s.diskFullRejected,
+    ),
+    storeGauge('mqdrill_store_writable', '1 while the store accepts appends, 0 while it refuses them', (s) =>
+      s.writable ? 1 : 0,
+    ),
+  ];
 }
 
 function queueGauge(

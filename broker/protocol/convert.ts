@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { BrokerError, fail } from '../errors.ts';
 import { hasControlCharacter, limits, reservedPropertyKeys, validateTopicName } from '../limits.ts';
-import type { MessageProps, MessageType, StoredMessage } from '../store/types.ts';
+import {
+  type MessageProps,
+  type MessageType,
+  StoreDiskFullError,
+  type StoredMessage,
+  StoreFullError,
+} from '../store/types.ts';
 import type { Code, Message, Message__Output, SystemProperties, SystemProperties__Output } from './messages.ts';
 
 export interface ProtoDuration {
@@ -150,7 +156,21 @@ export function toDeliveredMessage(
   };
 }
 
+/**
+ * The status a client sees for an error. Store overload is the retriable TOO_MANY_REQUESTS; a full disk is
+ * INTERNAL_SERVER_ERROR, what RocketMQ's proxy answers when its broker's disk guard refuses a put (the broker's
+ * SERVICE_NOT_AVAILABLE has no gRPC mapping, so the proxy's default applies); clients retry both. Anything else is
+ * INTERNAL_ERROR, with server file paths removed from the message.
+ */
 export function statusOf(err: unknown): { code: Code & string; message: string } {
   if (err instanceof BrokerError) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL_ERROR', message: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+  if (err instanceof StoreFullError) return { code: 'TOO_MANY_REQUESTS', message: err.message };
+  if (err instanceof StoreDiskFullError) return { code: 'INTERNAL_SERVER_ERROR', message: withoutPaths(err.message) };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL_ERROR', message: `internal error: ${withoutPaths(message)}` };
+}
+
+/** Replaces absolute file paths (anything like /a/b) in a message meant for a client. */
+export function withoutPaths(message: string): string {
+  return message.replace(/\/[^\s'",)]*\/[^\s'",)]*/g, '<path>');
 }

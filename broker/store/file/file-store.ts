@@ -38,11 +38,15 @@ import {
   recoverStore,
   validateIndexCheckpoint,
 } from './recovery.ts';
+import { scanSegmentResync } from './segment-scan.ts';
 import { nodeStoreFs, type StoreFs } from './store-fs.ts';
 
 export const INDEX_CHECKPOINT_INTERVAL_MS_DEFAULT = 1000;
 export const DISK_USED_RATIO_MAX_DEFAULT = 0.9;
 export const DISK_CHECK_INTERVAL_MS_DEFAULT = 1000;
+/** How far a read looks for a readable neighbour of an unreadable index entry. */
+const NEIGHBOUR_SEARCH_MAX = 64;
+const REPAIRED_ENTRIES_MAX = 4096;
 
 export type StoreLogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -97,6 +101,8 @@ export class FileMessageStore implements MessageStore {
   private refusal: string | undefined;
   private lastUsedRatio: number | undefined;
   private diskFullRejectedCount = 0;
+  /** Index entries that failed their checksum, found again in the log (bounded; a cache, not a source of truth). */
+  private readonly repairedEntries = new Map<string, IndexEntry>();
 
   constructor(
     readonly options: StoreOptions,
@@ -339,7 +345,11 @@ export class FileMessageStore implements MessageStore {
     return out;
   }
 
-  /** Index entries for [from, to); an entry that fails its own checksum is quarantined and comes back undefined. */
+  /**
+   * Index entries for [from, to). An entry that fails its own checksum is looked up in the log between its
+   * neighbours' records (the index is derived from the log); when the log does not have it either, it is
+   * quarantined and comes back undefined.
+   */
   private entriesOrHoles(queue: ConsumeQueue, from: number, to: number): Array<IndexEntry | undefined> {
     try {
       return queue.entries(from, to);
@@ -348,15 +358,65 @@ export class FileMessageStore implements MessageStore {
     }
     const out: Array<IndexEntry | undefined> = [];
     for (let offset = from; offset < to; offset++) {
-      try {
-        out.push(queue.entryAt(offset));
-      } catch (error) {
-        if (!(error instanceof StoreCorruptError)) throw error;
-        this.quarantineRecord(queue, offset, -1, 0, `index entry unreadable: ${error.detail}`);
-        out.push(undefined);
-      }
+      const entry = this.entryOrUndefined(queue, offset) ?? this.findInLog(queue, offset);
+      if (!entry) this.quarantineRecord(queue, offset, -1, 0, 'index entry unreadable and its record not in the log');
+      out.push(entry);
     }
     return out;
+  }
+
+  private entryOrUndefined(queue: ConsumeQueue, offset: number): IndexEntry | undefined {
+    try {
+      return queue.entryAt(offset);
+    } catch (error) {
+      if (error instanceof StoreCorruptError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Scans the log between the records of the nearest readable neighbours for the record at queueOffset. */
+  private findInLog(queue: ConsumeQueue, queueOffset: number): IndexEntry | undefined {
+    const { log } = this.live();
+    const cached = this.repairedEntries.get(`${queue.path}@${queueOffset}`);
+    if (cached) return cached;
+    let low = log.startOffset;
+    let high = log.writtenEndOffset;
+    for (let o = queueOffset - 1; o >= Math.max(queue.minOffset, queueOffset - NEIGHBOUR_SEARCH_MAX); o--) {
+      const e = this.entryOrUndefined(queue, o);
+      if (e && e.sizeBytes > 0) {
+        low = Math.max(low, e.commitLogOffset + e.sizeBytes);
+        break;
+      }
+    }
+    for (let o = queueOffset + 1; o < Math.min(queue.maxOffset, queueOffset + NEIGHBOUR_SEARCH_MAX); o++) {
+      const e = this.entryOrUndefined(queue, o);
+      if (e && e.sizeBytes > 0) {
+        high = Math.min(high, e.commitLogOffset);
+        break;
+      }
+    }
+    let found: IndexEntry | undefined;
+    for (const segment of log.segments) {
+      const end = segment.baseOffset + segment.sizeBytes;
+      if (found || end <= low || segment.baseOffset >= high) continue;
+      const scanEnd = Math.min(end, high) - segment.baseOffset;
+      scanSegmentResync(segment.fd, scanEnd, Math.max(0, low - segment.baseOffset), (header, position) => {
+        if (found || header.topic !== queue.topic || header.queueId !== queue.queueId) return;
+        if (header.queueOffset !== queueOffset) return;
+        const commitLogOffset = segment.baseOffset + position;
+        found = { commitLogOffset, sizeBytes: header.sizeBytes, tagHash: header.tagHash, storeTimestampMs: 0 };
+        found.storeTimestampMs = header.storeTimestampMs;
+      });
+    }
+    if (found && this.repairedEntries.size < REPAIRED_ENTRIES_MAX) {
+      this.repairedEntries.set(`${queue.path}@${queueOffset}`, found);
+      this.log('warn', 'store read an index entry that fails its checksum; found its record in the log', {
+        index: relative(this.options.dataDir, queue.path),
+        queueOffset,
+        commitLogOffset: found.commitLogOffset,
+      });
+    }
+    return found;
   }
 
   private readOrQuarantine(queue: ConsumeQueue, entry: IndexEntry, queueOffset: number): StoredMessage | undefined {
