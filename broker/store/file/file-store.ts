@@ -454,7 +454,10 @@ export class FileMessageStore implements MessageStore {
       queueOffset,
       foundWallMs: this.clock.wallMs(),
     };
-    if (this.quarantine.add([entry]) === 0) return;
+    // Bytes recovery already listed as a bad range are not listed again; the skipped record is still counted.
+    const known = commitLogOffset >= 0 && this.quarantine.rangeHolding(commitLogOffset) !== undefined;
+    if (known) this.quarantine.markRecord(key);
+    else if (this.quarantine.add([entry]) === 0) return;
     this.quarantine.recordCount++;
     this.log('error', 'store skipped an unreadable record for delivery; its queue goes on', { ...entry });
   }

@@ -29,6 +29,8 @@ export class Quarantine {
   private entries: QuarantineEntry[] = [];
   private readonly keys = new Set<string>();
   private droppedCount = 0;
+  /** Skipped records listed under a 'log-range' entry (bounded by the bad ranges' record count). */
+  private readonly seenRecords = new Set<number>();
   /** Records skipped at read time since open (the metric). */
   recordCount = 0;
 
@@ -48,7 +50,20 @@ export class Quarantine {
   }
 
   has(kind: QuarantineEntry['kind'], commitLogOffset: number): boolean {
-    return this.keys.has(keyOf(kind, commitLogOffset));
+    return this.keys.has(keyOf(kind, commitLogOffset)) || this.seenRecords.has(commitLogOffset);
+  }
+
+  /** Remembers (in memory) a skipped record whose bytes an existing entry already lists. */
+  markRecord(commitLogOffset: number): void {
+    this.seenRecords.add(commitLogOffset);
+  }
+
+  /** The 'log-range' entry (found by recovery) that holds the byte at commitLogOffset, if any. */
+  rangeHolding(commitLogOffset: number): QuarantineEntry | undefined {
+    return this.entries.find(
+      (e) =>
+        e.kind === 'log-range' && e.commitLogOffset <= commitLogOffset && commitLogOffset < e.commitLogOffset + e.bytes,
+    );
   }
 
   /** Adds entries not listed yet and saves the list; returns how many were new. */
