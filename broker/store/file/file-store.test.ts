@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ManualClock } from '../../../lib/clock.ts';
 import { defaultTestOptions, makeTempDir, TestStoreFs, testRecord } from '../testing.ts';
-import { StoreClosedError, type StoreOptions } from '../types.ts';
+import { StoreClosedError, StoreDiskFullError, type StoreOptions } from '../types.ts';
 import { FileMessageStore } from './file-store.ts';
 
 describe('file store', () => {
@@ -132,6 +132,62 @@ describe('file store', () => {
     await expect(store.append([testRecord('t', 0, 2)])).rejects.toBe(eio);
     expect(store.read('t', 0, 0, 10).map((m) => m.queueOffset)).toEqual([0]);
     expect(store.writeState()).toMatchObject({ writable: false });
+  });
+
+  test('ENOSPC on a log write is not sticky: refused (retriable) until the next disk check, then offsets go on', async () => {
+    const logs: string[] = [];
+    const store = new FileMessageStore(
+      { ...defaultTestOptions(dataDir), diskUsedRatioMax: 1, diskCheckIntervalMs: 500 },
+      { clock, fs: testFs, log: (_level, msg) => logs.push(msg) },
+    );
+    stores.push(store);
+    await store.open();
+    await store.append([testRecord('t', 0, 0)]);
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    testFs.failNext('write', enospc);
+    const failed = [store.append([testRecord('t', 0, 1)]), store.append([testRecord('t', 1, 2)])];
+    for (const append of failed) await expect(append).rejects.toBeInstanceOf(StoreDiskFullError);
+    expect(store.writeState()).toMatchObject({ writable: false, reason: expect.stringContaining('ENOSPC') });
+    await expect(store.append([testRecord('t', 0, 3)])).rejects.toThrow(/^disk full: .*retry later$/);
+    expect(store.stats().diskFullRejectedCount).toBe(1);
+    expect(store.read('t', 0, 0, 10).map((m) => m.queueOffset)).toEqual([0]);
+    await clock.advance(500);
+    expect(store.writeState()).toMatchObject({ writable: true });
+    const [next] = await store.append([testRecord('t', 0, 4)]);
+    expect(next?.queueOffset).toBe(1);
+    expect(store.read('t', 0, 0, 10).map((m) => m.props.messageId)).toEqual(['msg-t-0-0', 'msg-t-0-4']);
+    expect(logs).toEqual([
+      'store refuses appends until disk space is freed; reads and acks go on',
+      'store accepts appends again: disk space is back',
+    ]);
+    await store.close();
+    const reopened = await openStore();
+    expect(reopened.read('t', 0, 0, 10).map((m) => m.props.messageId)).toEqual(['msg-t-0-0', 'msg-t-0-4']);
+  });
+
+  test('disk guard: appends are refused above diskUsedRatioMax and resume below it; reads go on', async () => {
+    let usedRatio = 0.5;
+    const store = new FileMessageStore(
+      { ...defaultTestOptions(dataDir), diskUsedRatioMax: 0.9, diskCheckIntervalMs: 1000 },
+      { clock, fs: testFs, log: () => {}, diskUsedRatio: () => usedRatio },
+    );
+    stores.push(store);
+    await store.open();
+    await store.append([testRecord('t', 0, 0)]);
+    usedRatio = 0.93;
+    await clock.advance(1000);
+    expect(store.writeState()).toEqual({
+      writable: false,
+      reason: 'the disk is 93.0% used, over the limit of 90.0%',
+      diskUsedRatio: 0.93,
+      diskUsedRatioMax: 0.9,
+    });
+    await expect(store.append([testRecord('t', 0, 1)])).rejects.toBeInstanceOf(StoreDiskFullError);
+    expect(store.read('t', 0, 0, 10)).toHaveLength(1);
+    usedRatio = 0.89;
+    await clock.advance(1000);
+    expect(store.writeState().writable).toBe(true);
+    expect((await store.append([testRecord('t', 0, 2)]))[0]?.queueOffset).toBe(1);
   });
 
   test('a failed fsync is sticky: records it should have covered never become visible', async () => {
