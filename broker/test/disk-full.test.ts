@@ -52,7 +52,7 @@ function fillDisk(file: string): number {
   return written;
 }
 
-test('disk full (tmpfs): retriable status, reads and acks go on, writes resume by themselves, nothing lost', async () => {
+test('disk full (tmpfs): retriable status, reads and acks go on, writes resume, nothing lost', async () => {
   const dataDir = path.join(mountDir, 'data');
   const configFile = path.join(mountDir, 'config.json');
   const config = {

@@ -134,7 +134,7 @@ describe('file store', () => {
     expect(store.writeState()).toMatchObject({ writable: false });
   });
 
-  test('ENOSPC on a log write is not sticky: refused (retriable) until the next disk check, then offsets go on', async () => {
+  test('ENOSPC on a log write is not sticky: refused until the next disk check, then offsets go on', async () => {
     const logs: string[] = [];
     const store = new FileMessageStore(
       { ...defaultTestOptions(dataDir), diskUsedRatioMax: 1, diskCheckIntervalMs: 500 },
