@@ -34,26 +34,31 @@ import { type BadRange, readFullySync, scanSegmentResync } from './segment-scan.
 import type { StoreFs } from './store-fs.ts';
 
 /*
- * Recovery decision table (also in docs/store.md, one test per row in recovery.test.ts). open() applies
- * the rows top to bottom and reports each one that applied as a RecoveryAction.
+ * Recovery decision table (also in docs/store.md, with tests in recovery.test.ts and the generated damages
+ * of fault-injection.test.ts). open() applies the rows top to bottom and reports each one that applied.
  *
  * | Found at open                                          | Response                                 | case          |
  * |--------------------------------------------------------|------------------------------------------|---------------|
  * | segment files do not join end to end                   | fatal: StoreCorruptError(file, position) | (throws)      |
- * | last segment ends in a partial or bad record           | cut after the last good record; report   | torn-tail     |
- * |   (torn tail)                                          |   the bytes cut                          |               |
+ * | last segment ends in bad bytes with no good record     | copy them aside, cut after the last good | torn-tail     |
+ * |   after them (torn tail)                               |   record; report bytes, offset, reason   |               |
+ * | bad bytes with a good record after them, any segment   | keep and skip them, keep the records     | quarantined   |
+ * |   met by a scan; bad bytes ending a sealed segment     |   after them; list them (log-range)      |               |
+ * | a queue's next good record is ahead of its index       | hole entries (size 0) for the offsets    | quarantined   |
+ * |   after quarantined bytes                              |   whose records were in the bad bytes    |               |
  * | index entries point past the log end (index ahead)     | trim them                                | index-ahead   |
  * | index file ends in unreadable (torn) entries           | trim them; the log scan adds them again  | index-behind  |
  * | log holds records past a queue's last entry (behind)   | add their entries from the log tail      | index-behind  |
  * | index file missing or bad header; its last entry       | rebuild that queue's index from the log  | index-rebuilt |
- * |   disagrees with the log; index checkpoint missing     |                                          |               |
- * | bad record in a sealed (non-last) segment met by a     | fatal: StoreCorruptError(file, position) | (throws)      |
- * |   scan                                                 |                                          |               |
+ * |   disagrees with the log                               |                                          |               |
+ * | a record out of queue order while rebuilding from log  | skip it, list it (record); never throw   | (listed)      |
+ * | index checkpoint missing or unreadable                 | scan the whole log, save a fresh one     | checkpoint-   |
+ * |                                                        |                                          |   missing     |
  * | none of the above                                      | nothing                                  | clean         |
  *
  * The log is scanned only from the index checkpoint (every record before `indexedLogOffset` has a durable index
  * entry), so a consistent store with millions of messages opens after reading its tail. A bad record inside a sealed
- * segment that no scan meets is caught by the read path's pair check (read() throws StoreCorruptError).
+ * segment that no scan meets is skipped by the read path (read() quarantines it and goes on).
  */
 
 export const INDEX_CHECKPOINT_FILE = 'checkpoint';
