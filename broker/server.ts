@@ -205,7 +205,14 @@ function restoreGroupStates(
     }
     return;
   }
-  for (const g of loaded.value.groups) broker.restoreGroupState(g.group, g.topic, (s) => s.restore(g.state));
+  for (const g of loaded.value.groups) {
+    // Attempt counts saved for offsets the log no longer holds would be charged to the new messages reusing them.
+    for (const [queueId, q] of Object.entries(g.state.queues)) {
+      const end = store.queueRange(g.topic, Number(queueId)).maxOffset;
+      q.attempts = q.attempts.filter(([offset]) => offset < end);
+    }
+    broker.restoreGroupState(g.group, g.topic, (s) => s.restore(g.state));
+  }
 }
 
 function storedMessageCount(store: MessageStore): number {
