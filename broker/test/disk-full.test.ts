@@ -10,8 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { shutdownAll, startProducer, startSimpleConsumer } from './helpers.ts';
-import { admin, type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
+import {
+  admin,
+  type BrokerProcess,
+  shutdownAll,
+  spawnBroker,
+  startProducer,
+  startSimpleConsumer,
+  waitForExit,
+} from '../../test/kit/index.ts';
 
 let mountDir: string;
 let mounted = false;

@@ -5,12 +5,18 @@
  * Used by bench/soak.ts (`--minutes N`) and, shortened, by soak.test.ts in CI.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import type { Random } from '../../lib/random.ts';
-import { shutdownAll, startProducer, startSimpleConsumer } from './helpers.ts';
-import { type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
+import {
+  type BrokerProcess,
+  freePort,
+  shutdownAll,
+  spawnBroker,
+  startProducer,
+  startSimpleConsumer,
+  waitForExit,
+} from '../../test/kit/index.ts';
 
 export interface SoakOptions {
   dataDir: string;
@@ -47,14 +53,6 @@ const TOPICS = [
 ] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 class Soak {
   broker: BrokerProcess | undefined;

@@ -14,12 +14,20 @@ import path from 'node:path';
 import type { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { AdjustableClock } from '../../lib/clock.ts';
+import {
+  admin,
+  type BrokerProcess,
+  eventually,
+  shutdownAll,
+  spawnBroker,
+  startProducer,
+  startSimpleConsumer,
+  waitForExit,
+} from '../../test/kit/index.ts';
 import { type BrokerConfig, defaultBrokerConfig, type RunningBroker, startBroker } from '../server.ts';
 import { checkRecord } from '../store/file/record.ts';
 import { MemoryMessageStore } from '../store/memory/memory-store.ts';
 import { type MessageRecord, StoreFullError } from '../store/types.ts';
-import { eventually, shutdownAll, startProducer, startSimpleConsumer } from './helpers.ts';
-import { admin, type BrokerProcess, spawnBroker, waitForExit } from './process.ts';
 
 let dataDir: string;
 let broker: BrokerProcess | undefined;
