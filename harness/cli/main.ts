@@ -57,11 +57,28 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1]?.endsWith('mqdrill.mjs') || process.argv[1]?.endsWith('main.ts');
-if (invokedDirectly) {
-  const code = await main(process.argv.slice(2));
+/**
+ * Runs the CLI for this process and exits with its code. The bin (bin/mqdrill.mjs) calls this unconditionally: no
+ * guessing from argv[1], which is a symlink path under node_modules/.bin when npm or npx starts the command.
+ */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  endQuietlyOnClosedStdout();
+  const code = await main(argv);
   // Commands that keep servers running (broker) resolve only when they are done; then exit with the code. A handle
   // left open by a failed start (a store file, a timer) must not keep the process alive: give output 2 s to flush.
   process.exitCode = code;
   setTimeout(() => process.exit(code), 2000).unref();
+}
+
+/**
+ * `mqdrill --help | head -1` closes the pipe before the help is written: EPIPE on stdout (or stderr) means the reader
+ * is gone, so the command ends quietly with the code it had, as Unix tools do, instead of an unhandled error event.
+ */
+function endQuietlyOnClosedStdout(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
+      throw err;
+    });
+  }
 }
