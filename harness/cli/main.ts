@@ -2,6 +2,17 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode, exitCodeTable } from '../../lib/exit-codes.ts';
 import { registerCommands } from './commands.ts';
 
+/** Every environment variable mqdrill reads; each command's --help repeats the ones it uses. */
+const ENVIRONMENT = `
+Environment:
+  MQDRILL_ENDPOINT    drill --target external: the access point, host:port
+  MQDRILL_ACCESS_KEY  drill, load, admin: AK/SK credentials (give both or neither)
+  MQDRILL_SECRET_KEY
+  MQDRILL_NAMESPACE   drill, load: the namespace to use
+  MQDRILL_TLS=1       drill, load: connect with TLS
+  MQDRILL_BROKER      admin: the broker address (default 127.0.0.1:8081)
+`;
+
 export function buildProgram(): Command {
   const program = new Command('mqdrill')
     .description(
@@ -12,7 +23,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      `\nExit codes:\n${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}\n`,
+      `\nExit codes:\n${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}\n` +
+        ENVIRONMENT,
     );
   registerCommands(program);
   applyStrictParsing(program);

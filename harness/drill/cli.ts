@@ -1,5 +1,6 @@
 /**
- * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--out DIR]`.
+ * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--rate-scale F]
+ * [--vus N] [--body-size SIZE] [--faults none|FILE] [--out DIR] [--list] [--dry-run]`.
  * Validates the spec before anything boots (every problem at once, exit 3), prints what will run, shows progress on
  * stderr, and ends on stdout with the verdict, the gate table and the path of report.html. The exit code is the
  * verdict (lib/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.
@@ -7,16 +8,23 @@
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
-import { ExitCode } from '../../lib/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
+import { formatDryRun, listScenarios, loadFaultsOption } from './plan-view.ts';
 import { type DrillResult, runDrill } from './run.ts';
 import { type DrillOverrides, type DrillSpec, validateDrill } from './spec.ts';
 import { formatGateTable } from './verdict.ts';
 
-export interface DrillCommandOptions extends DrillOverrides {
+export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
   out?: string;
+  /** `none` (no faults) or a JSON file holding a `drill.faults` list; replaces the spec's faults. */
+  faults?: string;
+  /** Print the built-in scenarios and exit. */
+  list?: boolean;
+  /** Validate, print the resolved plan and fault schedule, boot nothing. */
+  dryRun?: boolean;
   /** Which official client drives the load: node (worker threads) or go (the binary `mqdrill setup` builds). */
   driver?: 'node' | 'go';
 }
@@ -24,12 +32,14 @@ export interface DrillCommandOptions extends DrillOverrides {
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
 export async function prepareDrill(
   nameOrPath: string,
-  opts: DrillOverrides,
+  opts: DrillCommandOptions,
   write: (text: string) => void,
 ): Promise<DrillSpec | undefined> {
   const { name, path } = resolveDrill(nameOrPath);
   const module = await loadDrillModule(path);
-  const { spec, errors } = validateDrill(name, path, module, opts);
+  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, ...rest } = opts;
+  const overrides: DrillOverrides = { ...rest, ...(faults === undefined ? {} : { faults: loadFaultsOption(faults) }) };
+  const { spec, errors } = validateDrill(name, path, module, overrides);
   if (spec) return spec;
   write(`invalid drill ${path} (${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing was started):\n`);
   for (const e of errors) write(`  - ${e}\n`);
@@ -61,8 +71,17 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 
 export async function runDrillCommand(scenario: string | undefined, opts: DrillCommandOptions): Promise<number> {
   const err = process.stderr;
+  if (opts.list) {
+    if (scenario !== undefined) throw new CliError('--list takes no scenario: it lists them all', ExitCode.USAGE);
+    process.stdout.write(await listScenarios());
+    return ExitCode.OK;
+  }
   const spec = await prepareDrill(scenario ?? DEFAULT_SCENARIO, opts, (t) => err.write(t));
   if (!spec) return ExitCode.INVALID_SPEC;
+  if (opts.dryRun) {
+    process.stdout.write(formatDryRun(spec));
+    return ExitCode.OK;
+  }
   const stamp = new Date(systemClock.wallMs()).toISOString().replace(/[:.]/g, '-');
   const out = opts.out ?? join('runs', `${spec.name}-${stamp}`);
   err.write(`${describeDrill(spec)}\nout: ${out}\n`);
