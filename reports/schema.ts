@@ -131,7 +131,7 @@ export interface FaultLiveness {
 export interface LivenessReport {
   bucketMs: number;
   faults: FaultLiveness[];
-  /** Unknown sends over all sends of the run. */
+  /** Unknown sends over all sends completed outside the fault windows (when the system should be healthy). */
   unknownShare: number | undefined;
   sends: number;
   sendsUnknown: number;

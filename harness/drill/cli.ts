@@ -104,6 +104,7 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
         err.write(`drill: ${line}\n`);
       },
       progress: (line) => progress.print(line),
+      command: reproduceCommand(spec, opts),
     });
   } finally {
     progress.clear();
@@ -111,6 +112,28 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
   }
   process.stdout.write(formatResult(result));
   return result.exitCode;
+}
+
+/** The command that runs this drill again: the scenario, the seed it used and every override given. */
+export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): string {
+  const quote = (v: string) => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const parts = [
+    'npx',
+    'mqdrill',
+    'drill',
+    quote(spec.source.endsWith(`scenarios/${spec.name}.ts`) ? spec.name : spec.source),
+  ];
+  parts.push('--seed', String(spec.plan.seed), '--target', spec.target.kind);
+  const flags: Array<[string, string | number | undefined]> = [
+    ['--duration', opts.duration],
+    ['--rate-scale', opts.rateScale],
+    ['--vus', opts.vus],
+    ['--body-size', opts.bodySize],
+    ['--faults', opts.faults],
+    ['--driver', opts.driver === 'go' ? 'go' : undefined],
+  ];
+  for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));
+  return parts.join(' ');
 }
 
 export function formatResult(result: DrillResult): string {
@@ -121,8 +144,13 @@ export function formatResult(result: DrillResult): string {
   } else {
     lines.push(`NO VERDICT: the drill ended before its check (exit ${result.exitCode})`);
   }
-  const drain = result.drainMs === undefined ? 'not drained' : formatDurationMs(result.drainMs);
-  lines.push(`drill took ${formatDurationMs(result.durationMs)}; drained after the heal in ${drain}`);
+  // The drain time is the report's (report.drainMs), the same figure the gate table and every report file show.
+  const drain = !result.drained
+    ? 'not drained before the deadline'
+    : result.drainMs === undefined
+      ? 'drained'
+      : `drained in ${formatDurationMs(result.drainMs)} (last ack after the drain start)`;
+  lines.push(`drill took ${formatDurationMs(result.durationMs)}; ${drain}`);
   const html = result.reportPaths.find((p) => p.endsWith('report.html'));
   if (html) lines.push(`report: ${html}`);
   lines.push(`exit code ${result.exitCode}`, '');
