@@ -115,7 +115,7 @@ export interface ErrorRow {
   example: string;
 }
 
-/** A status from a client error text: a RocketMQ code (40401), a gRPC status (14 UNAVAILABLE), a timeout, else a name. */
+/** The status in a client error text: a RocketMQ code (40401), a gRPC status (14 UNAVAILABLE), a timeout, a name. */
 export function statusOf(text: string): string {
   const code = /\bcode[=:\s]+(\d{3,5})\b/i.exec(text);
   if (code) return `code ${code[1]}`;
