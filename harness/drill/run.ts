@@ -516,8 +516,7 @@ export class DrillRun {
       ...[faultGate(this.schedule.length, injected, this.runner?.errors ?? [])].filter((g) => g !== undefined),
       ...livenessGates(liveness),
     ];
-    const report = buildReport(result, gates, nowMs);
-    report.liveness = liveness;
+    const report = buildReport(result, gates, nowMs, liveness);
     report.run.meta.drill = this.reportMeta(report, load, await errorsByStatus(listLedgers(this.opts.out)));
     return this.phase('report', async () => {
       const reportPaths = await writeReports(report, this.opts.out);

@@ -3,8 +3,8 @@
  * health folded into one report.json (so every renderer shows one gate table) and one exit code from the table in
  * lib/exit-codes.ts.
  */
-import { formatDurationMs } from '../../lib/duration.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { formatGateValue } from '../../reports/format.ts';
 import type { GateReport, Report } from '../../reports/schema.ts';
 import type { CheckResult } from '../checks/engine.ts';
 import { evaluateGates, parseGates } from '../checks/gates.ts';
@@ -77,21 +77,8 @@ export function retryAmplification(counts: Record<string, number>): number | und
   return sends > 0 ? deliveries / sends : undefined;
 }
 
-const TIMED_METRICS = new Set(['send_duration', 'e2e_latency', 'send_delay', 'ack_duration', 'drain', 'recovery']);
-const SHARE_METRICS = new Set(['send_unknown_share']);
-
-/**
- * A gate's measured value with its unit, as every output prints it: durations as 1.23s / 45ms, shares as a
- * percentage, rates (`.rate`) as a fraction, counts as integers, the drain's end as yes/no.
- */
-export function formatGateValue(gate: Pick<GateReport, 'actual' | 'metric' | 'expression'>): string {
-  if (gate.actual === undefined) return 'none';
-  const metric = gate.metric.replace(/\{.*$/, '');
-  if (metric === 'drain_ended') return gate.actual === 1 ? 'yes' : 'no';
-  if (SHARE_METRICS.has(metric)) return `${+(gate.actual * 100).toFixed(2)}%`;
-  const timed = TIMED_METRICS.has(metric) && !gate.expression.startsWith('count');
-  return timed ? formatDurationMs(gate.actual) : String(+gate.actual.toFixed(4));
-}
+/** A gate's value with its unit, the same text every report file prints (reports/format.ts). */
+export { formatGateValue } from '../../reports/format.ts';
 
 const formatActual = formatGateValue;
 
