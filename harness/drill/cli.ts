@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
-import { formatDurationMs } from '../../lib/duration.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
+import { formatMs } from '../../reports/format.ts';
 import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
@@ -145,12 +145,9 @@ export function formatResult(result: DrillResult): string {
     lines.push(`NO VERDICT: the drill ended before its check (exit ${result.exitCode})`);
   }
   // The drain time is the report's (report.drainMs), the same figure the gate table and every report file show.
-  const drain = !result.drained
-    ? 'not drained before the deadline'
-    : result.drainMs === undefined
-      ? 'drained'
-      : `drained in ${formatDurationMs(result.drainMs)} (last ack after the drain start)`;
-  lines.push(`drill took ${formatDurationMs(result.durationMs)}; ${drain}`);
+  const took = result.drainMs === undefined ? '' : ` in ${formatMs(result.drainMs)} (last ack after the drain start)`;
+  const drain = result.drained ? `drained${took}` : `not drained before the deadline (consumed${took})`;
+  lines.push(`drill took ${formatMs(result.durationMs)}; ${drain}`);
   const html = result.reportPaths.find((p) => p.endsWith('report.html'));
   if (html) lines.push(`report: ${html}`);
   lines.push(`exit code ${result.exitCode}`, '');
