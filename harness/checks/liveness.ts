@@ -31,6 +31,8 @@ export const RATE_FRACTION = 0.5;
 /** ...and its ok share this fraction of the pre-fault ok share. */
 export const SHARE_FRACTION = 0.9;
 export const DEFAULT_RECOVERY_BOUND_MS = 10_000;
+/** The load engine's default per-send timeout (harness/load/options.ts). */
+export const DEFAULT_SEND_TIMEOUT_MS = 3000;
 /** Sends must hold the recovered rate and share this long (less only when the load ends sooner). */
 export const RECOVERY_WINDOW_MS = 1000;
 export const DEFAULT_UNKNOWN_SHARE_BOUND = 0.2;
@@ -41,6 +43,8 @@ export interface LivenessInput {
   phases: TimeWindow[];
   /** The drill knows whether its drain condition was met; without it, a `drain` phase with an end counts. */
   drainEnded?: boolean;
+  /** The producers' send timeout: a send in flight at a fault ends unknown up to this long after the heal. */
+  sendTimeoutMs?: number;
   /** Scheduled sends per second at a wall time (arrival-rate producers), when the drill knows its plan. */
   scheduledRate?: (wallMs: number) => number | undefined;
 }
@@ -104,12 +108,18 @@ export function computeLiveness(input: LivenessInput): LivenessReport {
     const previousHeal = faults[i - 1]?.endMs ?? load.startMs;
     return faultLiveness(f, Math.max(load.startMs, previousHeal), load.endMs, buckets, input);
   });
-  // Unknown sends are expected while a fault is in force (a send in flight when a broker dies has no answer); the
-  // gate looks at the rest of the load, when the system should be healthy.
+  // Unknown sends are expected while a fault is in force and until its effects pass: a send in flight when a broker
+  // dies ends unknown at its timeout, possibly after the heal, and sends during the recovery may too. The gate looks
+  // at the rest of the load, when the system should be healthy.
+  const settleMs = input.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  const disturbed = faults.map((f, i) => {
+    const recovery = out[i]?.recoveryMs ?? 0;
+    return { from: f.startMs, to: (f.endMs ?? Number.POSITIVE_INFINITY) + Math.max(settleMs, recovery) };
+  });
   const healthy = buckets.filter(
     (b) =>
       b.startMs >= load.startMs - input.timeline.bucketMs &&
-      !faults.some((f) => b.endMs > f.startMs && b.startMs < (f.endMs ?? Number.POSITIVE_INFINITY)),
+      !disturbed.some((d) => b.endMs > d.from && b.startMs < d.to),
   );
   const sends = healthy.reduce((n, b) => n + b.attempts, 0);
   const sendsUnknown = healthy.reduce((n, b) => n + b.unknown, 0);
@@ -215,6 +225,7 @@ export function livenessGates(
     return { ...base, expression, status: f.status === 'unknown' ? 'unknown' : 'fail', note: f.note };
   });
   const unknownSource = `send_unknown_share outside faults < ${bounds.unknownShare}`;
+  // "Outside faults": from a fault's start until its heal plus the send timeout (or the recovery time, if longer).
   if (report.unknownShare === undefined) {
     const note = 'no sends outside the fault windows';
     gates.push({ source: unknownSource, metric: 'send_unknown_share', expression: '', status: 'unknown', note });

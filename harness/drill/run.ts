@@ -509,6 +509,7 @@ export class DrillRun {
       phases: result.phases,
       drainEnded: this.drainedAtMs !== undefined,
       scheduledRate: scheduledRateOf(this.plan, result.phases),
+      sendTimeoutMs: Math.max(0, ...this.plan.scenarios.map((s) => s.message?.sendTimeoutMs ?? 0)),
     });
     const gates = [
       ...evaluateGates(this.spec.gates, result),
