@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The mqdrill CLI. Sources are TypeScript run through tsx, so a fresh clone needs no build step.
+// The mqdrill CLI. Sources are TypeScript run through tsx, so a fresh clone needs no build step. The bin always runs
+// the CLI: it is started directly, through npm's node_modules/.bin symlink or through npx alike.
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../harness/cli/main.ts');
+const { runCli } = await import('../harness/cli/main.ts');
+await runCli();

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { formatDurationMs } from '../lib/duration.ts';
+import { ERROR_HEADERS, environmentRows, errorRows, FAULT_HEADERS, faultRows, loadGeneratorLine } from './facts.ts';
+import { formatGateBound, formatGateValue, formatMs, runTitle } from './format.ts';
 import type { AnomalyReport, Report } from './schema.ts';
 
 const require = createRequire(import.meta.url);
@@ -27,13 +29,7 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-function ms(value: number | undefined): string {
-  if (value === undefined) return '—';
-  if (value === 0) return '0 ms';
-  if (value < 1) return `${value.toFixed(3)} ms`;
-  if (value < 10) return `${value.toFixed(2)} ms`;
-  return value < 1000 ? `${Math.round(value)} ms` : formatDurationMs(value);
-}
+const ms = formatMs;
 
 const num = (n: number | undefined) => (n ?? 0).toLocaleString('en-US');
 
@@ -75,17 +71,55 @@ function cards(report: Report): string {
     .join('');
 }
 
-const DURATION_METRICS = new Set(['drain', 'send_duration', 'e2e_latency', 'send_delay', 'ack_duration']);
-
 function gateTable(report: Report): string {
   if (report.gates.length === 0) return '<p class="muted">No gates were given (<code>--gates FILE</code>).</p>';
   const rows = report.gates.map((g) => [
     `<code>${esc(g.source)}</code>`,
-    esc(g.actual === undefined ? '—' : DURATION_METRICS.has(g.metric) ? ms(g.actual) : String(+g.actual.toFixed(4))),
+    esc(formatGateValue(g)),
+    esc(formatGateBound(g)),
     badge(g.status),
     `<span class="muted">${esc(g.note)}</span>`,
   ]);
-  return table(['gate', '#actual', 'result', ''], rows);
+  return table(['gate', '#measured', 'bound', 'result', ''], rows);
+}
+
+function faultSection(report: Report): string {
+  const rows = faultRows(report);
+  if (rows.length === 0) return '';
+  const cells = rows.map((r) => r.map((c, i) => (i === 0 ? `<b>${esc(c)}</b>` : esc(c))));
+  return (
+    '<section id="faults"><h2>Faults: before, during, after</h2>' +
+    '<p class="muted small">Each window: ok sends per second, ok share of sends, worst send p99 over 250 ms ' +
+    'buckets. Recovery: from the heal until sends succeed at the pre-fault rate and messages are received again.</p>' +
+    `${table(FAULT_HEADERS, cells)}</section>`
+  );
+}
+
+function errorSection(report: Report): string {
+  const rows = errorRows(report);
+  const body = rows.length
+    ? table(
+        ERROR_HEADERS.map((h) => (h === 'count' ? '#count' : h)),
+        rows.map((r) => r.map((c, i) => (i === 4 ? `<code class="small">${esc(c)}</code>` : esc(c)))),
+      )
+    : '<p class="muted">No failed or unknown operation.</p>';
+  return `<section id="errors"><h2>Errors by status</h2>${body}</section>`;
+}
+
+function generatorLine(report: Report): string {
+  const g = loadGeneratorLine(report);
+  if (!g) return '';
+  const warning = g.warning ? `<div class="warning" id="generator-warning">⚠ ${esc(g.warning)}</div>` : '';
+  return `<div class="generator" id="generator"><b>Load generator:</b> ${esc(g.line)}${warning}</div>`;
+}
+
+function environmentSection(report: Report): string {
+  const env = environmentRows(report);
+  const rows = env.rows.map(([k, v]) => [esc(k), esc(v)]);
+  const command = env.command
+    ? `<p><b>Reproduce:</b></p><pre class="command" id="reproduce">${esc(env.command)}</pre>`
+    : '';
+  return `<section id="environment"><h2>Environment</h2>${table(['item', 'value'], rows)}${command}</section>`;
 }
 
 function exampleItem(e: AnomalyReport['examples'][number]): string {
@@ -197,12 +231,17 @@ details ul{margin:6px 0 0;padding-left:18px}
   display:inline-block;width:14px;height:10px;background:rgba(220,38,38,.18);border-left:2px solid rgba(220,38,38,.6);
   vertical-align:middle;margin-right:4px}
 footer{color:var(--muted);font-size:12px;margin-top:18px}
+header .reason{font-size:16px;font-weight:600;margin:2px 0 4px}
+.generator{background:#fff;border:1px solid var(--line);border-radius:10px;padding:10px 14px;margin:0 0 18px}
+.warning{margin-top:6px;padding:8px 10px;border-radius:8px;background:#fef3c7;color:#92400e;font-weight:600}
+pre.command{background:#0f172a;color:#e2e8f0;padding:10px 12px;border-radius:8px;overflow-x:auto;
+  font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 `;
 
 /** report.html: one self-contained page (inline uPlot, CSS and data) that a person opens after a drill. */
 export function renderHtml(report: Report): string {
   const { js, css, client } = assets();
-  const title = `mqdrill ${report.verdict.toUpperCase()}${report.run.id ? ` · ${report.run.id}` : ''}`;
+  const title = `${runTitle(report)}: ${report.verdict.toUpperCase()}`;
   const duration = formatDurationMs(Math.max(0, report.run.endMs - report.run.startMs));
   const started = new Date(report.run.startMs)
     .toISOString()
@@ -216,13 +255,9 @@ export function renderHtml(report: Report): string {
     })
     .join(', ');
   const stats = report.checkStats;
-  const sub = [
-    esc(report.exitReason),
-    `exit code ${report.exitCode}`,
-    `guarantee <b>${esc(report.guarantee)}</b>`,
-    `started ${esc(started)}`,
-    esc(duration),
-  ].join(' · ');
+  const sub = [`exit code ${report.exitCode}`, `guarantee <b>${esc(report.guarantee)}</b>`, `started ${esc(started)}`]
+    .concat(esc(duration))
+    .join(' · ');
   const charts = ['throughput', 'latency', 'backlog'].map((c) => `<div id="chart-${c}" class="chart"></div>`);
   return [
     '<!doctype html>',
@@ -230,17 +265,23 @@ export function renderHtml(report: Report): string {
     '<meta name="viewport" content="width=device-width,initial-scale=1">',
     `<title>${esc(title)}</title><style>${css}</style><style>${STYLE}</style></head>`,
     '<body>',
-    `<header class="${esc(report.verdict)}"><h1>${esc(title)}</h1><div class="sub">${sub}</div></header>`,
+    `<header class="${esc(report.verdict)}"><h1>${esc(title)}</h1>`,
+    `<div class="reason" id="verdict-reason">${esc(report.verdict.toUpperCase())}: ${esc(report.exitReason)}</div>`,
+    `<div class="sub">${sub}</div></header>`,
     '<main>',
     `<div class="cards">${cards(report)}</div>`,
+    generatorLine(report),
     '<section><h2>Over time</h2>',
     '<p class="legend-note"><i></i>fault windows are shaded; dashed lines mark phases. ' +
       'Drag to zoom, double-click to reset.</p>',
     `<div class="charts">${charts.join('')}</div>`,
     `${windowList(report)}</section>`,
     `<section><h2>Gates</h2>${gateTable(report)}</section>`,
+    faultSection(report),
+    errorSection(report),
     `<section><h2>Anomalies</h2>${anomalies}</section>`,
     `<section><h2>Latency</h2>${latencyTable(report)}</section>`,
+    environmentSection(report),
     `<footer>Ledgers: ${ledgers}. Checked ${num(stats.records)} records, ${num(stats.messages)} messages ` +
       `in ${ms(stats.durationMs)}. report.json schema ${esc(report.schema)} v${report.version}. ` +
       'Charts: uPlot (MIT).</footer>',

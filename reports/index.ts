@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -12,9 +12,29 @@ export * from './schema.ts';
 
 export const REPORT_FILES = ['report.json', 'junit.xml', 'summary.md', 'report.html'] as const;
 
-/** Writes report.json, junit.xml, summary.md and report.html into dir; returns their paths. */
-export async function writeReports(report: Report, dir: string, options: { json?: boolean } = {}): Promise<string[]> {
+/**
+ * The report with every file path relative to the report's folder (ledgers, examples, the spec), so the four files
+ * can be attached to a ticket or moved with their folder and show no machine's absolute paths.
+ */
+export function withRelativePaths(report: Report, dir: string): Report {
+  const rel = (path: string) => (isAbsolute(path) ? relative(dir, path) || '.' : path);
+  const meta = { ...report.run.meta };
+  if (typeof meta.source === 'string') meta.source = rel(meta.source);
+  return {
+    ...report,
+    run: { ...report.run, meta },
+    inputs: {
+      ledgers: report.inputs.ledgers.map((l) => ({ ...l, path: rel(l.path) })),
+      malformedExamples: report.inputs.malformedExamples.map((m) => ({ ...m, file: rel(m.file) })),
+    },
+    anomalies: report.anomalies.map((a) => ({ ...a, examples: a.examples.map((e) => ({ ...e, file: rel(e.file) })) })),
+  };
+}
+
+/** Writes report.json, junit.xml, summary.md and report.html into dir (paths relative to it); returns their paths. */
+export async function writeReports(given: Report, dir: string, options: { json?: boolean } = {}): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  const report = withRelativePaths(given, resolve(dir));
   const outputs: [string, string][] = [
     ['junit.xml', renderJunit(report)],
     ['summary.md', renderMarkdown(report)],

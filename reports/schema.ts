@@ -96,6 +96,49 @@ export interface LedgerInput {
   malformed: number;
 }
 
+/** Liveness per fault (harness/checks/liveness.ts): before / during / after the fault, recovery after the heal. */
+export interface WindowStats {
+  startMs: number;
+  endMs: number;
+  /** Sends completed in the window (ok + fail + unknown). */
+  sends: number;
+  sendsOk: number;
+  /** ok / sends (undefined without sends). */
+  okShare: number | undefined;
+  unknownShare: number | undefined;
+  /** Ok sends and deliveries per second. */
+  sendOkRate: number;
+  receiveRate: number;
+  /** The worst per-bucket send p99 in the window, ms (undefined without ok sends). */
+  sendP99Ms: number | undefined;
+}
+
+export interface FaultLiveness {
+  name: string;
+  startMs: number;
+  /** The heal (undefined: never healed in the ledger). */
+  endMs: number | undefined;
+  before: WindowStats | undefined;
+  during: WindowStats | undefined;
+  after: WindowStats | undefined;
+  /** From the heal until sends and receives worked again; undefined when they did not (see status). */
+  recoveryMs: number | undefined;
+  /** recovered; not-recovered (no recovered bucket before the producers stopped); unknown (nothing to judge). */
+  status: 'recovered' | 'not-recovered' | 'unknown';
+  note: string;
+}
+
+export interface LivenessReport {
+  bucketMs: number;
+  faults: FaultLiveness[];
+  /** Unknown sends over all sends completed outside the fault windows (when the system should be healthy). */
+  unknownShare: number | undefined;
+  sends: number;
+  sendsUnknown: number;
+  /** Whether the drain ended (undefined: no drain in the ledger). */
+  drainEnded: boolean | undefined;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -116,6 +159,8 @@ export interface Report {
   faults: TimeWindow[];
   phases: TimeWindow[];
   timeline: Timeline;
+  /** Per fault: before / during / after and the recovery time after the heal. */
+  liveness?: LivenessReport;
   /** How long the check took and how much memory it needed. */
   checkStats: { durationMs: number; records: number; messages: number; rssBytesMax: number };
 }

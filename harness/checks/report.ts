@@ -1,12 +1,14 @@
 import { ExitCode } from '../../lib/exit-codes.ts';
 import {
   type GateReport,
+  type LivenessReport,
   REPORT_SCHEMA,
   REPORT_VERSION,
   type Report,
   type VerdictValue,
 } from '../../reports/schema.ts';
 import type { CheckResult } from './engine.ts';
+import { computeLiveness } from './liveness.ts';
 
 /**
  * The exit code of `mqdrill check`, from one table (lib/exit-codes.ts), most serious first:
@@ -38,7 +40,17 @@ export function decideExit(
   return { exitCode: ExitCode.OK, reason: 'every guarantee and gate held', verdict: 'pass' };
 }
 
-export function buildReport(result: CheckResult, gates: GateReport[], nowMs: number): Report {
+/** The report of a check; liveness per fault is computed from the check unless the caller (the drill) gives it. */
+export function buildReport(
+  result: CheckResult,
+  gates: GateReport[],
+  nowMs: number,
+  liveness: LivenessReport = computeLiveness({
+    timeline: result.timeline,
+    faults: result.faults,
+    phases: result.phases,
+  }),
+): Report {
   const exit = decideExit(result, gates);
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -57,6 +69,7 @@ export function buildReport(result: CheckResult, gates: GateReport[], nowMs: num
     faults: result.faults,
     phases: result.phases,
     timeline: result.timeline,
+    liveness,
     checkStats: result.stats,
   };
   if (result.drainMs !== undefined) report.drainMs = result.drainMs;

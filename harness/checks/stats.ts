@@ -25,17 +25,28 @@ export class LatencyRecorder {
     return this.histogram.totalCount;
   }
 
+  /**
+   * HDR answers a percentile with the highest value equivalent to its bucket, which can exceed the largest value
+   * recorded (p99.9 above max in a report); clamped to the recorded range, every output shows p <= max.
+   */
   percentileMs(percentile: number): number | undefined {
     if (this.count === 0) return undefined;
-    return this.histogram.getValueAtPercentile(percentile) / 1000;
+    const value = this.histogram.getValueAtPercentile(percentile);
+    return Math.max(this.minUs(), Math.min(value, this.histogram.maxValue)) / 1000;
+  }
+
+  /** The smallest value recorded, µs (HDR's minNonZeroValue is a huge sentinel when every value was 0). */
+  private minUs(): number {
+    const min = this.histogram.minNonZeroValue;
+    return min > this.histogram.maxValue ? 0 : min;
   }
 
   summary(): LatencySummary | undefined {
     if (this.count === 0) return undefined;
-    const p = (q: number) => this.histogram.getValueAtPercentile(q) / 1000;
+    const p = (q: number) => this.percentileMs(q) as number;
     return {
       count: this.count,
-      min: this.histogram.minNonZeroValue / 1000,
+      min: this.minUs() / 1000,
       avg: this.histogram.mean / 1000,
       med: p(50),
       max: this.histogram.maxValue / 1000,
@@ -64,9 +75,12 @@ function sketchValueMs(bin: number): number {
   return bin === 0 ? SKETCH_BASE_MS : SKETCH_BASE_MS * Math.exp((bin - 0.5) * SKETCH_GROWTH_LOG);
 }
 
-/** Series over time; buckets start at 1 s and double (merging pairs) to keep at most `bucketsMax` of them. */
+/**
+ * Series over time; buckets start at 250 ms (fine enough to time a recovery after a heal, harness/checks/liveness.ts)
+ * and double (merging pairs) to keep at most `bucketsMax` of them.
+ */
 export class TimelineBuilder {
-  bucketMs = 1000;
+  bucketMs = 250;
   private readonly counters = {
     sendOk: [] as number[],
     sendFail: [] as number[],

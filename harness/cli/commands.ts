@@ -101,6 +101,23 @@ function registerAdminCommands(program: Command): void {
     .action(lazy(() => import('../../broker/admin/cli.ts'), 'groupResetOffset'));
 }
 
+/** Environment variables read by the commands, named in their --help (and in the errors that need them). */
+export const DRILL_ENVIRONMENT = `
+Environment (for --target external; a value in the spec's drill.target wins):
+  MQDRILL_ENDPOINT    the access point, host:port (required when the spec gives no drill.target.endpoint)
+  MQDRILL_ACCESS_KEY  AK/SK credentials (give both or neither)
+  MQDRILL_SECRET_KEY
+  MQDRILL_NAMESPACE   the namespace to use
+  MQDRILL_TLS=1       connect with TLS
+`;
+
+const LOAD_ENVIRONMENT = `
+Environment:
+  MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY  AK/SK credentials (give both or neither)
+  MQDRILL_NAMESPACE                       the namespace to use
+  MQDRILL_TLS=1                           connect with TLS
+`;
+
 function registerHarnessCommands(program: Command): void {
   program
     .command('drill [scenario]')
@@ -112,11 +129,18 @@ function registerHarnessCommands(program: Command): void {
       ]),
     )
     .option('--seed <n>', 'seed for key choice, body sizes and the fault schedule')
-    .option('--duration <d>', 'override the load phase duration, e.g. 30s')
+    .option('--duration <d>', 'stretch or shrink the load phase to D (rates stay), e.g. 30s, 5m')
+    .option('--rate-scale <f>', 'multiply every arrival rate by F, e.g. 0.5 or 10')
+    .option('--vus <n>', 'virtual users of every scenario (arrival-rate: preallocated VUs; ramping-vus: the peak)')
+    .option('--body-size <size>', 'every message body this size, e.g. 512, 4KiB, 1MiB')
+    .option('--faults <none|file>', "'none', or a JSON file with a faults list (as drill.faults) replacing the spec's")
     .option('--out <dir>', 'report folder (default runs/<scenario>-<time>)')
     .addOption(
       new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']).default('node'),
     )
+    .option('--list', 'list the built-in scenarios (name, load duration, faults, description) and exit')
+    .option('--dry-run', 'validate, print the resolved plan and fault schedule, and exit without booting anything')
+    .addHelpText('after', DRILL_ENVIRONMENT)
     .action(lazy(() => import('../drill/cli.ts'), 'runDrillCommand'));
 
   program
@@ -125,6 +149,7 @@ function registerHarnessCommands(program: Command): void {
     .requiredOption('--endpoint <host:port>', 'the broker access point')
     .addOption(new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']))
     .option('--out <dir>', 'folder for the ledger and the summary')
+    .addHelpText('after', LOAD_ENVIRONMENT)
     .action(lazy(() => import('../load/cli.ts'), 'runLoadCommand'));
 
   program

@@ -2,6 +2,17 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode, exitCodeTable } from '../../lib/exit-codes.ts';
 import { registerCommands } from './commands.ts';
 
+/** Every environment variable mqdrill reads; each command's --help repeats the ones it uses. */
+const ENVIRONMENT = `
+Environment:
+  MQDRILL_ENDPOINT    drill --target external: the access point, host:port
+  MQDRILL_ACCESS_KEY  drill, load, admin: AK/SK credentials (give both or neither)
+  MQDRILL_SECRET_KEY
+  MQDRILL_NAMESPACE   drill, load: the namespace to use
+  MQDRILL_TLS=1       drill, load: connect with TLS
+  MQDRILL_BROKER      admin: the broker address (default 127.0.0.1:8081)
+`;
+
 export function buildProgram(): Command {
   const program = new Command('mqdrill')
     .description(
@@ -12,7 +23,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      `\nExit codes:\n${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}\n`,
+      `\nExit codes:\n${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}\n` +
+        ENVIRONMENT,
     );
   registerCommands(program);
   applyStrictParsing(program);
@@ -57,11 +69,28 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1]?.endsWith('mqdrill.mjs') || process.argv[1]?.endsWith('main.ts');
-if (invokedDirectly) {
-  const code = await main(process.argv.slice(2));
+/**
+ * Runs the CLI for this process and exits with its code. The bin (bin/mqdrill.mjs) calls this unconditionally: no
+ * guessing from argv[1], which is a symlink path under node_modules/.bin when npm or npx starts the command.
+ */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  endQuietlyOnClosedStdout();
+  const code = await main(argv);
   // Commands that keep servers running (broker) resolve only when they are done; then exit with the code. A handle
   // left open by a failed start (a store file, a timer) must not keep the process alive: give output 2 s to flush.
   process.exitCode = code;
   setTimeout(() => process.exit(code), 2000).unref();
+}
+
+/**
+ * `mqdrill --help | head -1` closes the pipe before the help is written: EPIPE on stdout (or stderr) means the reader
+ * is gone, so the command ends quietly with the code it had, as Unix tools do, instead of an unhandled error event.
+ */
+function endQuietlyOnClosedStdout(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
+      throw err;
+    });
+  }
 }

@@ -1,22 +1,30 @@
 /**
- * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--out DIR]`.
+ * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--rate-scale F]
+ * [--vus N] [--body-size SIZE] [--faults none|FILE] [--out DIR] [--list] [--dry-run]`.
  * Validates the spec before anything boots (every problem at once, exit 3), prints what will run, shows progress on
  * stderr, and ends on stdout with the verdict, the gate table and the path of report.html. The exit code is the
  * verdict (lib/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.
  */
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
-import { formatDurationMs } from '../../lib/duration.ts';
-import { ExitCode } from '../../lib/exit-codes.ts';
+import { CliError, ExitCode } from '../../lib/exit-codes.ts';
+import { formatMs } from '../../reports/format.ts';
 import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
+import { formatDryRun, listScenarios, loadFaultsOption } from './plan-view.ts';
 import { type DrillResult, runDrill } from './run.ts';
 import { type DrillOverrides, type DrillSpec, validateDrill } from './spec.ts';
 import { formatGateTable } from './verdict.ts';
 
-export interface DrillCommandOptions extends DrillOverrides {
+export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
   out?: string;
+  /** `none` (no faults) or a JSON file holding a `drill.faults` list; replaces the spec's faults. */
+  faults?: string;
+  /** Print the built-in scenarios and exit. */
+  list?: boolean;
+  /** Validate, print the resolved plan and fault schedule, boot nothing. */
+  dryRun?: boolean;
   /** Which official client drives the load: node (worker threads) or go (the binary `mqdrill setup` builds). */
   driver?: 'node' | 'go';
 }
@@ -24,12 +32,14 @@ export interface DrillCommandOptions extends DrillOverrides {
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
 export async function prepareDrill(
   nameOrPath: string,
-  opts: DrillOverrides,
+  opts: DrillCommandOptions,
   write: (text: string) => void,
 ): Promise<DrillSpec | undefined> {
   const { name, path } = resolveDrill(nameOrPath);
   const module = await loadDrillModule(path);
-  const { spec, errors } = validateDrill(name, path, module, opts);
+  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, ...rest } = opts;
+  const overrides: DrillOverrides = { ...rest, ...(faults === undefined ? {} : { faults: loadFaultsOption(faults) }) };
+  const { spec, errors } = validateDrill(name, path, module, overrides);
   if (spec) return spec;
   write(`invalid drill ${path} (${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing was started):\n`);
   for (const e of errors) write(`  - ${e}\n`);
@@ -61,8 +71,17 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 
 export async function runDrillCommand(scenario: string | undefined, opts: DrillCommandOptions): Promise<number> {
   const err = process.stderr;
+  if (opts.list) {
+    if (scenario !== undefined) throw new CliError('--list takes no scenario: it lists them all', ExitCode.USAGE);
+    process.stdout.write(await listScenarios());
+    return ExitCode.OK;
+  }
   const spec = await prepareDrill(scenario ?? DEFAULT_SCENARIO, opts, (t) => err.write(t));
   if (!spec) return ExitCode.INVALID_SPEC;
+  if (opts.dryRun) {
+    process.stdout.write(formatDryRun(spec));
+    return ExitCode.OK;
+  }
   const stamp = new Date(systemClock.wallMs()).toISOString().replace(/[:.]/g, '-');
   const out = opts.out ?? join('runs', `${spec.name}-${stamp}`);
   err.write(`${describeDrill(spec)}\nout: ${out}\n`);
@@ -85,6 +104,7 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
         err.write(`drill: ${line}\n`);
       },
       progress: (line) => progress.print(line),
+      command: reproduceCommand(spec, opts),
     });
   } finally {
     progress.clear();
@@ -92,6 +112,28 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
   }
   process.stdout.write(formatResult(result));
   return result.exitCode;
+}
+
+/** The command that runs this drill again: the scenario, the seed it used and every override given. */
+export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): string {
+  const quote = (v: string) => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const parts = [
+    'npx',
+    'mqdrill',
+    'drill',
+    quote(spec.source.endsWith(`scenarios/${spec.name}.ts`) ? spec.name : spec.source),
+  ];
+  parts.push('--seed', String(spec.plan.seed), '--target', spec.target.kind);
+  const flags: Array<[string, string | number | undefined]> = [
+    ['--duration', opts.duration],
+    ['--rate-scale', opts.rateScale],
+    ['--vus', opts.vus],
+    ['--body-size', opts.bodySize],
+    ['--faults', opts.faults],
+    ['--driver', opts.driver === 'go' ? 'go' : undefined],
+  ];
+  for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));
+  return parts.join(' ');
 }
 
 export function formatResult(result: DrillResult): string {
@@ -102,8 +144,10 @@ export function formatResult(result: DrillResult): string {
   } else {
     lines.push(`NO VERDICT: the drill ended before its check (exit ${result.exitCode})`);
   }
-  const drain = result.drainMs === undefined ? 'not drained' : formatDurationMs(result.drainMs);
-  lines.push(`drill took ${formatDurationMs(result.durationMs)}; drained after the heal in ${drain}`);
+  // The drain time is the report's (report.drainMs), the same figure the gate table and every report file show.
+  const took = result.drainMs === undefined ? '' : ` in ${formatMs(result.drainMs)} (last ack after the drain start)`;
+  const drain = result.drained ? `drained${took}` : `not drained before the deadline (consumed${took})`;
+  lines.push(`drill took ${formatMs(result.durationMs)}; ${drain}`);
   const html = result.reportPaths.find((p) => p.endsWith('report.html'));
   if (html) lines.push(`report: ${html}`);
   lines.push(`exit code ${result.exitCode}`, '');

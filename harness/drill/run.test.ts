@@ -122,8 +122,9 @@ describe('drill phases against the in-memory broker', () => {
       boot: fakeBoot([], () => 5),
     });
     expect(result.exitCode).toBe(ExitCode.GUARANTEE_VIOLATED);
-    expect(result.drainMs).toBeUndefined();
+    expect(result.drained).toBe(false);
     expect(result.report?.anomalies.find((a) => a.name === 'drain')?.verdict).toBe('fail');
+    expect(result.report?.gates.find((g) => g.metric === 'drain_ended')?.status).toBe('fail');
   }, 30_000);
 
   test('Ctrl-C during the load: every fault healed, the target stopped, exit 130, no report', async () => {

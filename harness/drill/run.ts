@@ -14,7 +14,7 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
@@ -22,6 +22,7 @@ import { writeReports } from '../../reports/index.ts';
 import type { Report } from '../../reports/schema.ts';
 import { checkLedgers } from '../checks/engine.ts';
 import { evaluateGates } from '../checks/gates.ts';
+import { computeLiveness, livenessGates } from '../checks/liveness.ts';
 import { buildReport } from '../checks/report.ts';
 import type { Target } from '../deploy/types.ts';
 import {
@@ -39,6 +40,7 @@ import type { TargetEndpoint } from '../load/protocol.ts';
 import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
 import { scheduleOf } from './describe.ts';
 import { drainState, listLedgers } from './drain.ts';
+import { type ErrorRow, environmentOf, errorsByStatus, loadGeneratorHealth, scheduledRateOf } from './report-facts.ts';
 import { type DrillSpec, drainGroups } from './spec.ts';
 import { drillExitCode, faultGate, retryAmplification, thresholdGates } from './verdict.ts';
 
@@ -55,6 +57,8 @@ export interface DrillRunOptions {
   launcher?: DriverLauncher;
   /** Tests may boot something else. */
   boot?: BootTarget;
+  /** The command line that reproduces this drill, for the report's environment section. */
+  command?: string;
   runId?: string;
 }
 
@@ -62,8 +66,10 @@ export interface DrillResult {
   exitCode: number;
   report: Report | undefined;
   reportPaths: string[];
-  /** From the end of the heal until zero backlog and every acknowledged message delivered (undefined: never). */
+  /** The drain time, the checker's (report.drainMs): from the drain start to the last ack after it. */
   drainMs: number | undefined;
+  /** Whether the drain condition (backlog 0, every acknowledged message delivered) was met before the deadline. */
+  drained: boolean;
   durationMs: number;
   /** Duration of each phase, in order. */
   phasesMs: Record<string, number>;
@@ -121,8 +127,11 @@ export class DrillRun {
     return this.booted.target;
   }
 
+  private startedMonoMs = 0;
+
   async execute(): Promise<DrillResult> {
     const startedMs = this.clock.monotonicMs();
+    this.startedMonoMs = startedMs;
     this.clearPreviousRun();
     this.openLedger();
     let report: Report | undefined;
@@ -151,12 +160,11 @@ export class DrillRun {
       this.stopSampling?.();
       await this.cleanUp();
     }
-    const drainMs =
-      this.drainedAtMs !== undefined && this.drainStartMs !== undefined
-        ? this.drainedAtMs - this.drainStartMs
-        : undefined;
+    const drainMs = report?.drainMs;
+    const drained = this.drainedAtMs !== undefined;
     const durationMs = this.clock.monotonicMs() - startedMs;
-    return { exitCode, report, reportPaths, drainMs, durationMs, phasesMs: this.phasesMs, loadFailure: load?.failure };
+    const phasesMs = this.phasesMs;
+    return { exitCode, report, reportPaths, drainMs, drained, durationMs, phasesMs, loadFailure: load?.failure };
   }
 
   private failureCode(err: unknown): number {
@@ -424,10 +432,8 @@ export class DrillRun {
     if (state.drained) {
       this.drainedAtMs = this.clock.monotonicMs();
       this.drainedAtWallMs = this.clock.wallMs();
-      const tookMs = this.drainedAtMs - (this.drainStartMs ?? 0);
-      this.opts.say(
-        `drained ${formatDurationMs(tookMs)} after the heal (backlog 0, every acknowledged message delivered)`,
-      );
+      // No time here: the drain time is the checker's, measured from the ledger and printed with the verdict.
+      this.opts.say('drained: backlog 0, every acknowledged message delivered');
       return true;
     }
     const waitMs = Math.max(SAMPLE_INTERVAL_MS, 2 * state.checkMs);
@@ -464,7 +470,7 @@ export class DrillRun {
     }
     this.drainedAtMs = this.clock.monotonicMs();
     this.drainedAtWallMs = this.clock.wallMs();
-    this.opts.say(`drained ${formatDurationMs(this.drainedAtMs - (this.drainStartMs ?? 0))} after the heal`);
+    this.opts.say('drained: backlog 0, every acknowledged message delivered');
     return true;
   }
 
@@ -495,13 +501,24 @@ export class DrillRun {
     const nowMs = this.clock.wallMs();
     for (const p of result.phases) if (p.name === 'check' && p.endMs === undefined) p.endMs = nowMs;
     const injected = this.runner?.events.filter((e) => e.type === 'fault-start').length ?? 0;
+    // Every figure is computed here, once, from the check: the console, report.json, summary.md, report.html and
+    // junit.xml print these values (the drain time is the checker's, from the ledger, not the drill's poll).
+    const liveness = computeLiveness({
+      timeline: result.timeline,
+      faults: result.faults,
+      phases: result.phases,
+      drainEnded: this.drainedAtMs !== undefined,
+      scheduledRate: scheduledRateOf(this.plan, result.phases),
+      sendTimeoutMs: Math.max(0, ...this.plan.scenarios.map((s) => s.message?.sendTimeoutMs ?? 0)),
+    });
     const gates = [
       ...evaluateGates(this.spec.gates, result),
-      ...thresholdGates(load.summary),
+      ...thresholdGates(load.summary, result),
       ...[faultGate(this.schedule.length, injected, this.runner?.errors ?? [])].filter((g) => g !== undefined),
+      ...livenessGates(liveness),
     ];
-    const report = buildReport(result, gates, nowMs);
-    report.run.meta.drill = this.reportMeta(report, load);
+    const report = buildReport(result, gates, nowMs, liveness);
+    report.run.meta.drill = this.reportMeta(report, load, await errorsByStatus(listLedgers(this.opts.out)));
     return this.phase('report', async () => {
       const reportPaths = await writeReports(report, this.opts.out);
       // Fault windows as Grafana annotations (POST each to /api/annotations; the broker dashboard shows tag
@@ -512,20 +529,22 @@ export class DrillRun {
     });
   }
 
-  private reportMeta(report: Report, load: LoadResult): Record<string, unknown> {
-    const drainMs =
-      this.drainedAtMs !== undefined && this.drainStartMs !== undefined ? this.drainedAtMs - this.drainStartMs : null;
+  private reportMeta(report: Report, load: LoadResult, errors: ErrorRow[]): Record<string, unknown> {
     return {
       scenario: this.spec.name,
+      description: this.spec.description ?? null,
       seed: this.plan.seed,
       target: this.spec.target.kind,
       nodes: this.spec.target.nodes,
       faultsScheduled: this.schedule.map((f) => ({ name: f.name, startMs: f.startMs, endMs: f.endMs })),
-      drainedAfterHealMs: drainMs,
       drainRounds: this.drainRounds,
       retryAmplification: retryAmplification(report.counts) ?? null,
       phasesMs: this.phasesMs,
-      loadSummary: load.summaryPath ?? null,
+      durationMs: this.clock.monotonicMs() - this.startedMonoMs,
+      loadSummary: load.summaryPath ? relative(this.opts.out, load.summaryPath) : null,
+      loadGenerator: loadGeneratorHealth(load.summary, report),
+      environment: environmentOf(this.spec, this.opts.command),
+      errorsByStatus: errors,
     };
   }
 }

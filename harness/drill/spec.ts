@@ -15,6 +15,7 @@ import type { GuaranteeLevel } from '../ledger/index.ts';
 import { scheduleDurationMs } from '../load/executors/index.ts';
 import { type LoadPlan, type ScenarioPlan, type Schedule, validateOptions } from '../load/options.ts';
 import { Problems } from '../load/validate.ts';
+import { applyLoadOverrides, type LoadOverrides } from './overrides.ts';
 
 export const DRILL_KEYS = [
   'description',
@@ -43,11 +44,15 @@ const GUARANTEES: readonly GuaranteeLevel[] = ['at-least-once', 'exactly-once', 
 export const DRILL_TARGETS = ['bundled', 'external'] as const satisfies readonly TargetKind[];
 export type DrillTargetKind = (typeof DRILL_TARGETS)[number];
 
-/** What the command line may override (`--target`, `--seed`, `--duration`). */
-export interface DrillOverrides {
+/**
+ * What the command line may override: `--target`, `--seed`, `--duration`, the load (`--rate-scale`, `--vus`,
+ * `--body-size`, harness/drill/overrides.ts) and `faults` (from `--faults none|<file>`: replaces `drill.faults`).
+ */
+export interface DrillOverrides extends LoadOverrides {
   target?: string;
   seed?: string | number;
   duration?: string | number;
+  faults?: unknown;
 }
 
 /** A validated drill: everything in milliseconds, defaults filled in. */
@@ -112,13 +117,15 @@ export function validateDrill(
   let plan = loaded.plan;
   if (plan && seed !== undefined) plan = { ...plan, seed };
   if (plan && durationMs !== undefined && durationMs > 0) plan = scalePlan(plan, durationMs);
+  if (plan) plan = applyLoadOverrides(p, plan, overrides);
   const loadDurationMs = plan ? producersDurationMs(plan) : 0;
   if (plan && loadDurationMs === 0) p.add('options.scenarios', 'needs at least one producer scenario');
   const warmUpMs = p.duration('drill.warmUp', d.warmUp, { fallbackMs: 2000 }) ?? 0;
   if (plan && loadDurationMs > 0 && warmUpMs >= loadDurationMs) {
     p.add('drill.warmUp', `must be shorter than the load phase (${loadDurationMs}ms)`);
   }
-  const faults = validateFaultSchedule(p, 'drill.faults', d.faults, {
+  const faultsPath = overrides.faults === undefined ? 'drill.faults' : '--faults';
+  const faults = validateFaultSchedule(p, faultsPath, overrides.faults ?? d.faults, {
     knownTargets: knownTargets(target.nodes, plan),
     ...(plan && loadDurationMs > warmUpMs ? { loadDurationMs: loadDurationMs - warmUpMs } : {}),
   });
@@ -177,10 +184,20 @@ function validateTarget(
     const external = Object.fromEntries(Object.entries(rest).filter(([k]) => !BUNDLED_ONLY.includes(k)));
     spec = { kind, ...externalFromEnvironment(env), ...external } as TargetSpec;
   }
-  for (const e of validateTargetSpec(spec)) p.messages.push(`drill.${e}`);
+  for (const e of validateTargetSpec(spec)) p.messages.push(`drill.${withEnvironmentHint(e)}`);
   const nodes = spec.kind === 'bundled' ? (spec.nodes ?? 1) : 0;
   if (spec.kind !== 'bundled') return { kind, spec, nodes: 0, canary };
   return { kind, spec, nodes: Number.isInteger(nodes) && nodes >= 1 ? nodes : 1, canary };
+}
+
+/** A missing endpoint or key names the environment variable that can give it, as `mqdrill drill --help` does. */
+function withEnvironmentHint(error: string): string {
+  const hints: Array<[string, string]> = [
+    ['target.endpoint', 'MQDRILL_ENDPOINT=host:port'],
+    ['target.accessKey', 'MQDRILL_ACCESS_KEY and MQDRILL_SECRET_KEY'],
+  ];
+  const hint = /required|both or neither/.test(error) ? hints.find(([field]) => error.startsWith(field)) : undefined;
+  return hint ? `${error} (in the spec, or from the environment: ${hint[1]})` : error;
 }
 
 const BUNDLED_ONLY = ['nodes', 'flush'];

@@ -3,23 +3,44 @@
  * health folded into one report.json (so every renderer shows one gate table) and one exit code from the table in
  * lib/exit-codes.ts.
  */
-import { formatDurationMs } from '../../lib/duration.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { formatGateValue } from '../../reports/format.ts';
 import type { GateReport, Report } from '../../reports/schema.ts';
+import type { CheckResult } from '../checks/engine.ts';
+import { evaluateGates, parseGates } from '../checks/gates.ts';
 import type { FaultError } from '../faults/index.ts';
 import type { LoadSummary } from '../load/summary.ts';
 
-/** Each k6 threshold of the load engine as a gate row: `send_duration: p(99)<1000`. */
-export function thresholdGates(summary: LoadSummary | undefined): GateReport[] {
+/** Metrics the checker measures from the ledger: a load threshold on one of them is judged on the checker's value. */
+const CHECKER_METRICS = new Set(['send_duration', 'e2e_latency', 'send_delay', 'ack_duration']);
+
+/**
+ * Each k6 threshold of the load engine as a gate row: `send_duration: p(99)<1000`. A threshold on a metric the
+ * checker also measures (send_duration, ...; no tag filter) is evaluated on the checker's value, so one run states
+ * one p99, whether it came from a gate or a threshold; the others (iterations, dropped_iterations, tagged metrics)
+ * keep the load engine's value.
+ */
+export function thresholdGates(summary: LoadSummary | undefined, result?: CheckResult): GateReport[] {
   if (!summary) return [];
-  return summary.thresholds.map((t) => ({
-    source: `${t.key}: ${t.source} (load threshold)`,
-    metric: t.key,
-    expression: t.source,
-    ...(t.value !== undefined ? { actual: t.value } : {}),
-    status: t.value === undefined && !t.ok ? 'unknown' : t.ok ? 'pass' : 'fail',
-    ...(t.value === undefined ? { note: 'no samples' } : {}),
-  }));
+  return summary.thresholds.map((t) => {
+    const source = `${t.key}: ${t.source} (load threshold)`;
+    if (result && CHECKER_METRICS.has(t.key)) {
+      const parsed = parseGates([`${t.key}: ${t.source}`]);
+      const gate = parsed.gates[0];
+      if (gate && parsed.errors.length === 0) {
+        const [row] = evaluateGates([gate], result);
+        if (row) return { ...row, source };
+      }
+    }
+    return {
+      source,
+      metric: t.key,
+      expression: t.source,
+      ...(t.value !== undefined ? { actual: t.value } : {}),
+      status: t.value === undefined && !t.ok ? 'unknown' : t.ok ? 'pass' : 'fail',
+      ...(t.value === undefined ? { note: 'no samples' } : {}),
+    } satisfies GateReport;
+  });
 }
 
 /** A gate row: was every scheduled fault injected and healed? (a drill whose faults failed proves less) */
@@ -56,13 +77,10 @@ export function retryAmplification(counts: Record<string, number>): number | und
   return sends > 0 ? deliveries / sends : undefined;
 }
 
-const TIMED_METRICS = new Set(['send_duration', 'e2e_latency', 'send_delay', 'ack_duration', 'drain']);
+/** A gate's value with its unit, the same text every report file prints (reports/format.ts). */
+export { formatGateValue } from '../../reports/format.ts';
 
-function formatActual(gate: GateReport): string {
-  if (gate.actual === undefined) return 'none';
-  const timed = TIMED_METRICS.has(gate.metric.replace(/\{.*$/, '')) && !gate.expression.startsWith('count');
-  return timed ? formatDurationMs(gate.actual) : String(+gate.actual.toFixed(4));
-}
+const formatActual = formatGateValue;
 
 /** The table printed at the end: every anomaly, then every gate, each with its verdict. */
 export function formatGateTable(report: Report): string {

@@ -4,6 +4,7 @@
  * until nothing arrives for drain.idle, or drain.timeout), and ends with the k6-style summary and exit code.
  * `mqdrill load` and the drill engine both call runLoad().
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
@@ -14,6 +15,7 @@ import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './execut
 import type { DriverConnection, DriverLauncher } from './launchers.ts';
 import { MetricRegistry } from './metrics.ts';
 import { type LoadPlan, parseOptions, type ScenarioPlan } from './options.ts';
+import { ProgressRate } from './progress-rate.ts';
 import { type DriverToEngine, PROTOCOL_VERSION, type TargetEndpoint } from './protocol.ts';
 import { buildSummary, formatProgress, type LoadSummary, thresholdToAbort } from './summary.ts';
 
@@ -213,7 +215,8 @@ class LoadRun {
     return true;
   }
 
-  private lastProgress = { atMs: 0, sent: 0, received: 0 };
+  private readonly sentRate = new ProgressRate();
+  private readonly receivedRate = new ProgressRate();
 
   private tick(): void {
     const elapsedMs = this.elapsedMs();
@@ -226,14 +229,12 @@ class LoadRun {
     if (toAbort) this.abort(`threshold ${toAbort.key} '${toAbort.source}' failed (abortOnFail)`);
     if (!this.opts.onProgress) return;
     const sent = this.registry.total('messages_sent');
-    const spanS = Math.max(0.001, (elapsedMs - this.lastProgress.atMs) / 1000);
     this.opts.onProgress(
       formatProgress(this.registry, elapsedMs, {
-        sentPerS: (sent - this.lastProgress.sent) / spanS,
-        receivedPerS: (received - this.lastProgress.received) / spanS,
+        sentPerS: this.sentRate.update(elapsedMs, sent),
+        receivedPerS: this.receivedRate.update(elapsedMs, received),
       }),
     );
-    this.lastProgress = { atMs: elapsedMs, sent, received };
   }
 
   private async runPhases(): Promise<void> {

@@ -34,7 +34,7 @@ describe('mqdrill setup', () => {
     }
     expect(lines.find((line) => line.startsWith('toxiproxy-server '))).toContain('v2.5.0');
     expect(lines.find((line) => line.startsWith('mqdrill-go-driver '))).toMatch(/\s(ok|not present yet)$/);
-    for (const program of ['dockerd', 'prometheus', 'chromium', 'tc']) {
+    for (const program of ['dockerd', 'prometheus', 'chromium', 'tc', 'xmllint']) {
       expect(lines.find((line) => line.startsWith(`${program} (`))).toMatch(/\sok$/);
     }
   });

@@ -8,6 +8,7 @@ export const debianPackages = [
   { name: 'prometheus', packageName: 'prometheus', program: 'prometheus', purpose: 'scraping broker metrics' },
   { name: 'chromium', packageName: 'chromium', program: 'chromium', purpose: 'the report browser test' },
   { name: 'iproute2', packageName: 'iproute2', program: 'tc', purpose: 'network namespaces and netem' },
+  { name: 'libxml2-utils', packageName: 'libxml2-utils', program: 'xmllint', purpose: 'the junit.xml schema test' },
 ] as const;
 
 export type DebianPackage = (typeof debianPackages)[number];
