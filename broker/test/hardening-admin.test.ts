@@ -214,12 +214,15 @@ describe('connection hygiene on the shared port', () => {
         const s = net.connect(broker.port, '127.0.0.1');
         s.on('error', () => {});
         held.push(s);
+        let bound: NodeJS.Timeout | undefined;
         const outcome = await new Promise<'admitted' | 'refused' | 'no answer'>((resolve) => {
-          const bound = setTimeout(() => resolve('no answer'), 10_000);
+          bound = setTimeout(() => resolve('no answer'), 10_000);
           s.once('data', () => resolve('admitted'));
           s.once('close', () => resolve('refused'));
           s.once('connect', () => s.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
-        }).finally(() => s.removeAllListeners('data'));
+        });
+        clearTimeout(bound);
+        s.removeAllListeners('data');
         expect(outcome).not.toBe('no answer');
         refused = outcome === 'refused';
       }
