@@ -1,7 +1,7 @@
 /**
  * The bundled broker against Apache RocketMQ 5.3.3 (name server + broker with the gRPC proxy in LOCAL mode, from its
- * Maven Central jars), the same load on the official Go client (the mqdrill-go-driver process) in one run,
- * alternating targets for each flush policy:
+ * Maven Central jars: `mqdrill setup --only rocketmq`), the same load on the official Go client (the
+ * mqdrill-go-driver process) in one run, alternating targets for each flush policy:
  *
  *   node --import tsx bench/compare.ts [--duration 15] [--warmup 5] [--rate 20000] [--cases a,b] [--smoke]
  *
@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
-import { ROCKETMQ_VERSION, startRocketMq } from './rocketmq.ts';
+import { ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
 
 const { values } = parseArgs({
   options: {
@@ -101,11 +101,7 @@ async function startBundled(dir: string, flush: 'sync' | 'async'): Promise<Targe
   const child: ChildProcess = spawn(process.execPath, [cli, ...args, '--flush', flush], { stdio: 'ignore' });
   await waitForFile(readyFile, 30_000);
   const { grpcPort, adminPort } = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, number>;
-  for (const [name, type] of [
-    ['bench-normal', 'NORMAL'],
-    ['bench-fifo', 'FIFO'],
-    ['bench-consume', 'NORMAL'],
-  ]) {
+  for (const { name, type } of benchTopics) {
     const res = await fetch(`http://127.0.0.1:${adminPort}/topics`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -125,12 +121,15 @@ async function startBundled(dir: string, flush: 'sync' | 'async'): Promise<Targe
   };
 }
 
+const benchTopics = [
+  { name: 'bench-normal', type: 'NORMAL' },
+  { name: 'bench-fifo', type: 'FIFO' },
+  { name: 'bench-consume', type: 'NORMAL' },
+] as const;
+
 async function startReal(dir: string, flush: 'sync' | 'async'): Promise<Target> {
   mkdirSync(dir, { recursive: true });
-  const r = await startRocketMq(dir, flush);
-  await r.createTopic('bench-normal', 'NORMAL', 8);
-  await r.createTopic('bench-fifo', 'FIFO', 8);
-  await r.createTopic('bench-consume', 'NORMAL', 8);
+  const r = await startBenchRocketMq(dir, flush, [...benchTopics]);
   return { name: 'rocketmq', endpoint: r.endpoint, pids: r.pids, stop: r.stop };
 }
 
