@@ -12,7 +12,7 @@
  * Figures: acked/s (consumed/s for consume), send p50/p99/p999, end-to-end p99 (consume), the broker's CPU seconds
  * per 1,000 messages (user + system from /proc/PID/stat of every broker process: the node process, or the name
  * server and broker JVMs) and its RSS at the end (VmRSS). The machine is shared: compare ratios within one run.
- * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 4 minutes
+ * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
