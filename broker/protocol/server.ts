@@ -427,7 +427,7 @@ async function receiveMessage(opts: ProtocolOptions, call: ReceiveCall): Promise
     const input = receiveInputOf(opts, call, req);
     opts.auth?.authorize(account, `topic:${input.topic}`, 'sub');
     opts.auth?.authorize(account, `group:${input.group}`, 'sub');
-    input.pollMs = pollTimeOf(opts, call);
+    input.pollMs = pollTimeOf(opts, call, req);
     const delivered = await broker.receive(input, abort.signal);
     code = delivered.length ? 'OK' : 'MESSAGE_NOT_FOUND';
     end(delivered.length ? ok : { code: 'MESSAGE_NOT_FOUND', message: 'no new message' }, delivered, req);
@@ -477,11 +477,11 @@ function receiveInputOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMe
 }
 
 /** The long-poll time this receive gets, checked against the caller's deadline as RocketMQ's proxy does. */
-function pollTimeOf(opts: ProtocolOptions, call: grpc.ServerWritableStream<Pb, Pb>): number {
+function pollTimeOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMessageRequest__Output): number {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
   return longPollTimeMs({
-    requestedMs: durationToMs(call.request.longPollingTimeout),
+    requestedMs: durationToMs(req.longPollingTimeout),
     remainingMs: Number.isFinite(deadlineMs) && deadlineMs > 0 ? deadlineMs - Date.now() : Infinity,
     minMs: opts.longPollingMinMs ?? limits.longPollingMsMin,
     maxMs: limits.longPollingMsMax,
