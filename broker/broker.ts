@@ -41,7 +41,10 @@ export interface BrokerOptions {
   store: MessageStore;
   clock: Clock;
   metadata?: Metadata;
-  /** Create consumer groups on first use instead of answering CONSUMER_GROUP_NOT_FOUND. */
+  /**
+   * Create a consumer group on first use (not FIFO, 17 attempts), as RocketMQ does with its default
+   * autoCreateSubscriptionGroup=true; false answers CONSUMER_GROUP_NOT_FOUND instead. Default true.
+   */
   autoCreateGroups?: boolean;
   inflightPerGroupMax?: number;
   waitersMax?: number;
@@ -136,7 +139,7 @@ export class Broker {
   requireGroup(name: string): GroupConfig {
     const group = this.metadata.group(name);
     if (group) return group;
-    if (this.options.autoCreateGroups) return this.metadata.upsertGroup({ name });
+    if (this.options.autoCreateGroups !== false) return this.metadata.upsertGroup({ name });
     return fail(
       'CONSUMER_GROUP_NOT_FOUND',
       `consumer group ${name} does not exist (create it first: mqdrill admin group create ${name})`,
@@ -241,7 +244,7 @@ export class Broker {
     await this.delivery.forwardToDlq(this.requireGroup(group), topic, handle);
   }
 
-  /** Releases everything a client holds: visible again after 1 s, so other consumers take over. */
+  /** A client went away: its auto-renewed (push) messages are visible again after 1 s; see Delivery. */
   releaseClient(clientId: string): number {
     return this.delivery.releaseClient(clientId);
   }

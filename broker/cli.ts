@@ -35,6 +35,7 @@ const configKeys = new Set([
   'topics',
   'groups',
   'autoCreateGroups',
+  'longPollingMinMs',
   'canary',
   'auth',
   'tls',
@@ -76,6 +77,13 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
         ExitCode.INVALID_SPEC,
       );
     }
+  }
+  const minPoll = fromFile.longPollingMinMs;
+  if (minPoll !== undefined && !(Number.isInteger(minPoll) && minPoll >= 0 && minPoll <= 20_000)) {
+    throw new CliError(
+      `config ${opts.config}: longPollingMinMs must be an integer from 0 (lenient) to 20000, got ${minPoll}`,
+      ExitCode.INVALID_SPEC,
+    );
   }
   const port = Number(opts.port ?? fromFile.port ?? defaultBrokerConfig.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -11,6 +11,7 @@ import { type AuthConfig, Authenticator } from './auth/index.ts';
 import { Broker } from './broker.ts';
 import { ConnectionGate, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import type { GroupTopicCheckpoint } from './delivery/group-topic.ts';
+import { limits } from './limits.ts';
 import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } from './metadata.ts';
 import { BrokerMetrics } from './metrics/index.ts';
 import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
@@ -41,7 +42,14 @@ export interface BrokerConfig {
   pendingAppendsMax?: number;
   topics: Array<Partial<TopicConfig> & { name: string }>;
   groups: Array<Partial<GroupConfig> & { name: string }>;
+  /** Create unknown consumer groups on first use, as RocketMQ's autoCreateSubscriptionGroup (default true). */
   autoCreateGroups: boolean;
+  /**
+   * The proxy's minimum long poll (RocketMQ grpcClientConsumerMinLongPollingTimeoutMillis, 5000): shorter polls are
+   * raised to it, and a receive whose gRPC deadline leaves less is refused (BAD_REQUEST / ILLEGAL_POLLING_TIME).
+   * 0 turns both off: any poll time is accepted and shortened to fit the deadline.
+   */
+  longPollingMinMs: number;
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
   auth?: AuthConfig;
@@ -73,7 +81,8 @@ export const defaultBrokerConfig: Omit<BrokerConfig, 'dataDir'> = {
   retentionMs: 72 * 3600_000,
   topics: [],
   groups: [],
-  autoCreateGroups: false,
+  autoCreateGroups: true,
+  longPollingMinMs: limits.longPollingMsMin,
 };
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -264,6 +273,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     listenAddress: () => ({ host: config.host, port: boundPort }),
     auth,
     onDenied: audit.grpc,
+    longPollingMinMs: config.longPollingMinMs,
   });
   grpcServer.addService(service.definition, service.implementation);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());

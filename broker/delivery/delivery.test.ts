@@ -5,6 +5,7 @@ import { type GroupConfig, Metadata, type TopicConfig } from '../metadata.ts';
 import { MemoryMessageStore } from '../store/index.ts';
 import type { MessageProps } from '../store/types.ts';
 import { type Delivered, Delivery, type ReceiveInput } from './delivery.ts';
+import { longPollTimeMs } from './long-poll.ts';
 
 /** A delivery service over an in-memory store on a manual clock: no sockets, no sleeps. */
 async function setUp(opts: { fifo?: boolean; maxAttempts?: number; queues?: number; waitersMax?: number } = {}) {
@@ -122,13 +123,17 @@ describe('delivery: receive, invisible time and redelivery', () => {
     expect(await t.receive({ attemptId: 'a2' })).toEqual([]);
   });
 
-  test('a client that went away releases its messages: visible again after 1 s', async () => {
+  test('a client gone: its push (auto-renew) messages come back after 1 s, simple ones keep their time', async () => {
     const t = await setUp();
     await t.send();
-    await t.receive({ invisibleMs: 60_000 });
+    await t.send();
+    await t.receive({ batchSize: 1, autoRenew: true });
+    await t.receive({ batchSize: 1, invisibleMs: 60_000 });
     expect(t.delivery.releaseClient('c1')).toBe(1);
     t.clock.advance(1_000);
-    expect((await t.receive({ clientId: 'c2' })).map((d) => d.attempt)).toEqual([2]);
+    expect(ids(await t.receive({ clientId: 'c2', invisibleMs: 120_000 }))).toEqual(['m1']);
+    t.clock.advance(59_000);
+    expect(ids(await t.receive({ clientId: 'c2' }))).toEqual(['m2']);
   });
 
   test('auto-renewed messages stay invisible while their client lives', async () => {
@@ -140,6 +145,54 @@ describe('delivery: receive, invisible time and redelivery', () => {
       t.delivery.renewSweep();
     }
     expect(await t.receive()).toEqual([]);
+  });
+});
+
+describe('delivery: a redelivery passes the subscription filter, as in RocketMQ', () => {
+  test('an expired message the receiving subscription does not match is skipped, not handed out', async () => {
+    const t = await setUp();
+    await t.send({ tag: 'refund' });
+    await t.send({ tag: 'paid' });
+    expect(ids(await t.receive({ invisibleMs: 10_000 }))).toEqual(['m1', 'm2']);
+    t.clock.advance(10_000);
+    const again = await t.receive({ filter: { kind: 'TAG', expression: 'paid' } });
+    expect(again.map((d) => [d.message.props.messageId, d.attempt])).toEqual([['m2', 2]]);
+    t.delivery.ack('billing', 'orders', again[0]?.receiptHandle ?? '');
+    t.clock.advance(60_000);
+    expect(await t.receive()).toEqual([]);
+    expect(t.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0 });
+  });
+});
+
+describe('long-poll time against the caller deadline (RocketMQ proxy rule)', () => {
+  const rule = { minMs: 5_000, maxMs: 20_000, clientVersion: '5.0.8' };
+  test('short requests are raised to the minimum, long ones cut to the maximum', () => {
+    expect(longPollTimeMs({ ...rule, requestedMs: 1_000, remainingMs: 30_000 })).toBe(5_000);
+    expect(longPollTimeMs({ ...rule, requestedMs: 60_000, remainingMs: 30_000 })).toBe(20_000);
+    expect(longPollTimeMs({ ...rule, requestedMs: undefined, remainingMs: Infinity })).toBe(20_000);
+  });
+  test('a poll longer than the deadline leaves is cut to it while at least the minimum remains', () => {
+    expect(longPollTimeMs({ ...rule, requestedMs: 10_000, remainingMs: 8_000 })).toBe(7_500);
+  });
+  test('less than the minimum left: refused, BAD_REQUEST before client 5.0.3, ILLEGAL_POLLING_TIME after', () => {
+    const refused = (clientVersion: string | undefined) => {
+      try {
+        longPollTimeMs({ ...rule, clientVersion, requestedMs: 1_000, remainingMs: 4_000 });
+      } catch (err) {
+        return err as BrokerError;
+      }
+      return undefined;
+    };
+    expect(refused('1.0.8')?.code).toBe('BAD_REQUEST');
+    expect(refused(undefined)?.code).toBe('BAD_REQUEST');
+    expect(refused('5.1.4')?.code).toBe('ILLEGAL_POLLING_TIME');
+    expect(refused('5.1.4')?.message).toMatch(/^The deadline time remaining is not enough for polling/);
+  });
+  test('minimum 0 is lenient: any poll time, shortened to fit the deadline, never refused', () => {
+    const lenient = { ...rule, minMs: 0 };
+    expect(longPollTimeMs({ ...lenient, requestedMs: 1_000, remainingMs: 4_000 })).toBe(1_000);
+    expect(longPollTimeMs({ ...lenient, requestedMs: 5_000, remainingMs: 2_000 })).toBe(1_500);
+    expect(longPollTimeMs({ ...lenient, requestedMs: 5_000, remainingMs: 100 })).toBe(0);
   });
 });
 

@@ -216,6 +216,12 @@ export class Delivery {
         state.markDone(e.queueId, e.offset); // removed by retention
         continue;
       }
+      if (!scan.filter(message.props)) {
+        // As in RocketMQ, whose pop applies the subscription's filter to the retry topic too: a redelivery the
+        // receiving subscription does not match is skipped for the group, like a new message that does not match.
+        state.markDone(e.queueId, e.offset);
+        continue;
+      }
       if (e.attempt >= group.maxAttempts) {
         this.moveToDlq(state, group, e, message);
         if (fifoGroup !== undefined) held.add(fifoGroup);
@@ -391,13 +397,18 @@ export class Delivery {
 
   // ---- clients ----
 
-  /** Releases everything a client holds: visible again after 1 s, so other consumers take over. */
+  /**
+   * A client went away: what it holds under auto-renewal (push consumers) is visible again after 1 s, so other
+   * consumers take over; a simple consumer's messages keep their invisible time. RocketMQ's proxy does the same: it
+   * tracks only auto-renewed receipt handles and, when their client unregisters, sets them to
+   * invisibleTimeMillisWhenClear (1 s) (proxy/.../receipt/DefaultReceiptHandleManager.java, clearGroup).
+   */
   releaseClient(clientId: string): number {
     const visibleAtMs = this.clock.monotonicMs() + limits.releaseOnClientGoneMs;
     let released = 0;
     for (const state of this.states.values()) {
       for (const e of state.inflight.values()) {
-        if (e.clientId === clientId && e.visibleAtMs > visibleAtMs) {
+        if (e.clientId === clientId && e.autoRenew && e.visibleAtMs > visibleAtMs) {
           e.autoRenew = false;
           state.setVisibleAt(e, visibleAtMs, false);
           released++;

@@ -74,3 +74,41 @@ export class LongPollWaiters {
     this.waiters.dispose();
   }
 }
+
+export interface PollTimeInput {
+  /** The request's longPollingTimeout; undefined when absent. */
+  requestedMs: number | undefined;
+  /** Time left before the call's gRPC deadline (Infinity without one). */
+  remainingMs: number;
+  /** The proxy's minimum long poll; 0 for lenient polling (any time, shortened to fit the deadline). */
+  minMs: number;
+  maxMs: number;
+  /** The client's x-mq-client-version: clients before 5.0.3 get BAD_REQUEST, later ones ILLEGAL_POLLING_TIME. */
+  clientVersion: string | undefined;
+}
+
+/** The answer is sent this long before the caller's deadline, so it arrives while the caller still waits. */
+const deadlineMarginMs = 500;
+
+/**
+ * How long a receive may long-poll, by the rule of RocketMQ 5.3.3's proxy (ReceiveMessageActivity): the requested
+ * time (or, when absent, the maximum) is raised to the minimum and cut to the maximum; if that is longer than the
+ * deadline leaves, the poll is cut to the remaining time when that is still at least the minimum, and refused
+ * otherwise. The refusal says what RocketMQ says, with the numbers. Polls end deadlineMarginMs before the deadline.
+ */
+export function longPollTimeMs(p: PollTimeInput): number {
+  let pollMs = Math.min(Math.max(p.requestedMs ?? p.maxMs, p.minMs), p.maxMs);
+  if (pollMs > p.remainingMs) {
+    if (p.remainingMs < p.minMs) {
+      const code = !p.clientVersion || '5.0.3' > p.clientVersion ? 'BAD_REQUEST' : 'ILLEGAL_POLLING_TIME';
+      fail(
+        code,
+        'The deadline time remaining is not enough for polling, please check network condition' +
+          ` (the call's deadline leaves ${Math.round(p.remainingMs)} ms; long polling needs at least ${p.minMs} ms:` +
+          ' give the receive a longer timeout, e.g. an awaitDuration of 5 s or more)',
+      );
+    }
+    pollMs = p.remainingMs;
+  }
+  return Math.max(0, Math.min(pollMs, p.remainingMs - deadlineMarginMs));
+}

@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Account, Action, Authenticator } from '../auth/index.ts';
 import type { Broker, Delivered } from '../broker.ts';
 import type { ClientType } from '../clients.ts';
+import { longPollTimeMs } from '../delivery/long-poll.ts';
 import { DeniedError, fail } from '../errors.ts';
 import { isSystemTopic, limits, systemTopicKind, validateGroupName, validateTopicName } from '../limits.ts';
 import type { TopicConfig } from '../metadata.ts';
@@ -61,6 +62,8 @@ export interface ProtocolOptions {
   auth?: Authenticator;
   /** Told about every refused request (UNAUTHORIZED, FORBIDDEN): the audit log. */
   onDenied?: (denied: DeniedRequest) => void;
+  /** The proxy's minimum long poll (default 5000); 0 accepts any poll time. See longPollTimeMs. */
+  longPollingMinMs?: number;
 }
 
 export interface DeniedRequest {
@@ -327,6 +330,11 @@ function refuseSystemTopicSend(topic: string, account: Account | undefined): voi
   );
 }
 
+function stringHeader(call: { metadata: grpc.Metadata }, name: string): string | undefined {
+  const v = call.metadata.get(name)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
 function clientIdOf(call: { metadata: grpc.Metadata }): string {
   const id = call.metadata.get('x-mq-client-id')[0];
   if (typeof id !== 'string' || id === '') return fail('CLIENT_ID_REQUIRED', 'x-mq-client-id header is required');
@@ -419,6 +427,7 @@ async function receiveMessage(opts: ProtocolOptions, call: ReceiveCall): Promise
     const input = receiveInputOf(opts, call, req);
     opts.auth?.authorize(account, `topic:${input.topic}`, 'sub');
     opts.auth?.authorize(account, `group:${input.group}`, 'sub');
+    input.pollMs = pollTimeOf(opts, call, req);
     const delivered = await broker.receive(input, abort.signal);
     code = delivered.length ? 'OK' : 'MESSAGE_NOT_FOUND';
     end(delivered.length ? ok : { code: 'MESSAGE_NOT_FOUND', message: 'no new message' }, delivered, req);
@@ -452,12 +461,6 @@ function receiveInputOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMe
     }
     invisibleMs = requested as number;
   }
-  // Lenient long polling: what was asked (at most 20 s), and always answered before the call's deadline.
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  const untilDeadlineMs = Number.isFinite(deadlineMs) && deadlineMs > 0 ? deadlineMs - Date.now() - 500 : Infinity;
-  const requestedPollMs = durationToMs(req.longPollingTimeout) ?? limits.longPollingMsMax;
-  const pollMs = Math.max(0, Math.min(requestedPollMs, limits.longPollingMsMax, untilDeadlineMs));
   const filterType = req.filterExpression?.type === 'SQL' ? 'SQL92' : 'TAG';
   broker_touch(opts, clientId);
   return {
@@ -468,9 +471,22 @@ function receiveInputOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMe
     invisibleMs,
     autoRenew,
     filter: { kind: filterType, expression: req.filterExpression?.expression ?? '*' } as const,
-    pollMs,
+    pollMs: 0,
     attemptId: req.attemptId ?? undefined,
   };
+}
+
+/** The long-poll time this receive gets, checked against the caller's deadline as RocketMQ's proxy does. */
+function pollTimeOf(opts: ProtocolOptions, call: ReceiveCall, req: ReceiveMessageRequest__Output): number {
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  return longPollTimeMs({
+    requestedMs: durationToMs(req.longPollingTimeout),
+    remainingMs: Number.isFinite(deadlineMs) && deadlineMs > 0 ? deadlineMs - Date.now() : Infinity,
+    minMs: opts.longPollingMinMs ?? limits.longPollingMsMin,
+    maxMs: limits.longPollingMsMax,
+    clientVersion: stringHeader(call, 'x-mq-client-version'),
+  });
 }
 
 function broker_touch(opts: ProtocolOptions, clientId: string): void {

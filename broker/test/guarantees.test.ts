@@ -46,15 +46,16 @@ async function sendAll<T>(count: number, concurrency: number, send: (i: number) 
 async function restart(current: TestBroker): Promise<TestBroker> {
   await current.close();
   const running = await startBroker(
-    { ...defaultBrokerConfig, dataDir: current.dataDir, port: 0, topics, groups },
+    { ...defaultBrokerConfig, dataDir: current.dataDir, port: 0, topics, groups, longPollingMinMs: 0 },
     current.clock,
   );
   return { ...running, clock: current.clock, dataDir: current.dataDir, endpoints: `127.0.0.1:${running.port}` };
 }
 
+// These consumers poll 200-500 ms between clock jumps; lenient long polling (longPollingMinMs 0) keeps them fast.
 describe('broker guarantees under churn', () => {
   test('fifo: 10,000 messages, 100 groups, consumers dropped at random: no order violation, none lost', async () => {
-    b = await startTestBroker({ topics, groups });
+    b = await startTestBroker({ topics, groups, longPollingMinMs: 0 });
     const broker = b;
     const producer = await startProducer(broker.endpoints, ['fifo-load']);
     const total = 10_000;
@@ -94,7 +95,7 @@ describe('broker guarantees under churn', () => {
   });
 
   test('delay: 0 early deliveries of 10,000 messages with random delays, across a broker restart', async () => {
-    b = await startTestBroker({ topics, groups });
+    b = await startTestBroker({ topics, groups, longPollingMinMs: 0 });
     const producer = await startProducer(b.endpoints, ['delay-load']);
     const random = seededRandom(11);
     const dueById = new Map<string, number>();
@@ -137,7 +138,7 @@ describe('broker guarantees under churn', () => {
   }, 180_000);
 
   test('transactions: nothing rolled back delivered, everything committed is, across a restart', async () => {
-    b = await startTestBroker({ topics, groups, transactions: { checkFirstMs: 6_000 } });
+    b = await startTestBroker({ topics, groups, longPollingMinMs: 0, transactions: { checkFirstMs: 6_000 } });
     const decide = (body: string) => (body.startsWith('commit') ? COMMIT : ROLLBACK);
     const producerOn = async (endpoints: string) => {
       const p = new Producer({

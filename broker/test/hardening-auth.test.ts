@@ -113,7 +113,8 @@ describe('a client id belongs to the key that first used it; session RPCs are au
       consumerGroup: 'a-readers',
       subscriptions: new Map([['a-orders', '*']]),
       sessionCredentials: { accessKey: 'alice', accessSecret: 'alice-secret' },
-      awaitDuration: 2000,
+      // The client's 3 s request timeout plus this must leave the broker's 5 s minimum long poll (as RocketMQ's).
+      awaitDuration: 5000,
     });
     try {
       await producer.startup();

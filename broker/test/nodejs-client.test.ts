@@ -137,9 +137,13 @@ describe('broker with the official nodejs client', () => {
     const leaving = await startSimpleConsumer(b.endpoints, 'handover-group', { handover: '*' });
     const held = await drain(leaving, 10, false);
     expect(held).toHaveLength(10);
-    await leaving.shutdown().catch(() => {}); // NotifyClientTermination: held messages are released after 1 s
+    // NotifyClientTermination: as with RocketMQ's proxy, a simple consumer's messages keep their invisible time
+    // (only auto-renewed push deliveries are released after 1 s).
+    await leaving.shutdown().catch(() => {});
     b.clock.advance(1_500);
     const staying = await startSimpleConsumer(b.endpoints, 'handover-group', { handover: '*' });
+    expect(await staying.receive(32, 15_000)).toEqual([]);
+    b.clock.advance(15_000);
     const got = await drain(staying, 10);
     expect(new Set(got.map((m) => m.messageId))).toEqual(new Set(held.map((m) => m.messageId)));
     expect(got.every((m) => m.deliveryAttempt === 2)).toBe(true);
@@ -157,10 +161,7 @@ describe('broker with the official nodejs client', () => {
     await expect(
       producer.send({ topic: 'orders', body: Buffer.from('x'), properties: new Map([['UNIQ_KEY', 'mine']]) }),
     ).rejects.toThrow(/40007|reserved/);
-    const unknownGroup = await startSimpleConsumer(b.endpoints, 'no-such-group', { orders: '*' }).catch((e) => e);
-    const err =
-      unknownGroup instanceof Error ? unknownGroup : await unknownGroup.receive(1, 10_000).catch((e: Error) => e);
-    expect(String(err)).toMatch(/40403|does not exist/);
-    await shutdownAll(producer, unknownGroup instanceof Error ? undefined : unknownGroup);
+    // Unknown consumer groups are auto-created by default, as in RocketMQ: broker/test/fidelity.test.ts.
+    await shutdownAll(producer);
   });
 });

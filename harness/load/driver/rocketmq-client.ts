@@ -44,6 +44,13 @@ function clientLogger(log: Log) {
   };
 }
 
+/**
+ * RocketMQ's proxy long-polls at least 5 s and refuses a receive whose deadline (the client's request timeout plus
+ * its awaitDuration) leaves less, so a shorter awaitDuration would receive nothing there; the bundled broker does
+ * the same by default. Shorter settings are raised to this, so one scenario works on every target.
+ */
+export const proxyLongPollMinMs = 5_000;
+
 function baseOptions(target: TargetEndpoint, log: Log) {
   return {
     endpoints: target.endpoint,
@@ -123,7 +130,7 @@ export class RocketmqClientFactory implements ClientFactory {
       ...baseOptions(target, this.log),
       consumerGroup: spec.group,
       subscriptions: subscriptions(spec),
-      awaitDuration: spec.awaitDurationMs,
+      awaitDuration: Math.max(spec.awaitDurationMs, proxyLongPollMinMs),
     });
     await consumer.startup();
     return {

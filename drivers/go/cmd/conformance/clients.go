@@ -28,8 +28,9 @@ const (
 // invisibleDuration is what the simple consumers ask for; the proxy's minimum is 10 s.
 const invisibleDuration = 15 * time.Second
 
-// awaitDuration is the simple consumers' long-polling time.
-const awaitDuration = 2 * time.Second
+// awaitDuration is the simple consumers' long-polling time: RocketMQ's proxy refuses a receive whose deadline (the
+// client's 3 s timeout plus this) leaves less than its 5 s minimum long poll.
+const awaitDuration = 5 * time.Second
 
 // connLogger receives the client's per-RPC log lines (by default /tmp/rocketmq-logger.log at info level).
 var connLogger = zap.NewNop()
@@ -146,8 +147,10 @@ func isMessageNotFound(err error) bool {
 }
 
 // receiveOnce does one long-polling receive; MESSAGE_NOT_FOUND is an empty batch.
+// Its deadline is not cut short by a shorter ctx (a quiet period): a receive whose deadline leaves less than the
+// proxy's 5 s minimum long poll is refused, so each call gets awaitDuration+5s of its own.
 func receiveOnce(ctx context.Context, c rmq.SimpleConsumer) ([]*rmq.MessageView, error) {
-	callCtx, cancel := context.WithTimeout(ctx, awaitDuration+5*time.Second)
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), awaitDuration+5*time.Second)
 	defer cancel()
 	batch, err := c.Receive(callCtx, 16, invisibleDuration)
 	if err != nil && isMessageNotFound(err) {

@@ -80,6 +80,17 @@ func clientConfig(t load.Target, group string) *rmq.Config {
 	return cfg
 }
 
+// proxyLongPollMin is RocketMQ's proxy minimum long poll: it refuses a receive whose deadline (the client's
+// timeout plus its await duration) leaves less, so shorter await durations are raised to it on every target.
+const proxyLongPollMin = 5 * time.Second
+
+func pollAwait(d time.Duration) time.Duration {
+	if d < proxyLongPollMin {
+		return proxyLongPollMin
+	}
+	return d
+}
+
 // newClient is the client constructor with the per-RPC connection logger switched off (it would write
 // /tmp/rocketmq-logger.log at info level, one line per call).
 func newClient(cfg *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
@@ -101,7 +112,7 @@ func filterOf(f load.Filter) *rmq.FilterExpression {
 func startSimpleConsumer(t load.Target, group, topic string, filter load.Filter,
 	await time.Duration) (rmq.SimpleConsumer, error) {
 	c, err := rmq.NewSimpleConsumer(clientConfig(t, group),
-		rmq.WithSimpleAwaitDuration(await),
+		rmq.WithSimpleAwaitDuration(pollAwait(await)),
 		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{topic: filterOf(filter)}),
 		rmq.WithClientFuncForSimpleConsumer(newClient),
 	)
@@ -117,7 +128,7 @@ func startSimpleConsumer(t load.Target, group, topic string, filter load.Filter,
 
 // receive does one long-polling receive; MESSAGE_NOT_FOUND (the Go client's empty long poll) is an empty batch.
 func receive(c rmq.SimpleConsumer, batch int, invisible, await time.Duration) ([]*rmq.MessageView, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), await+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pollAwait(await)+10*time.Second)
 	defer cancel()
 	msgs, err := c.Receive(ctx, int32(batch), invisible)
 	if err != nil && isMessageNotFound(err) {

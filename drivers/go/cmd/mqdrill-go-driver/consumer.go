@@ -184,7 +184,7 @@ func (c *consumer) pushLoop(vu int) {
 func startPushConsumer(t load.Target, b load.ConsumerBehaviour,
 	listener func(*rmq.MessageView) rmq.ConsumerResult) (rmq.PushConsumer, error) {
 	client, err := rmq.NewPushConsumer(clientConfig(t, b.Group),
-		rmq.WithPushAwaitDuration(msDuration(b.AwaitDurationMs)),
+		rmq.WithPushAwaitDuration(pollAwait(msDuration(b.AwaitDurationMs))),
 		rmq.WithPushSubscriptionExpressions(map[string]*rmq.FilterExpression{b.Topic: filterOf(b.Filter)}),
 		rmq.WithPushMessageListener(&rmq.FuncMessageListener{Consume: listener}),
 	)
