@@ -23,11 +23,11 @@ export default defineDrill({
       orders: producer.burst({
         baseRate,
         peakRate: burstRate,
-        before: '4s',
+        before: '3s',
         rampUp: '1s',
         hold: '3s',
         rampDown: '1s',
-        after: '3s',
+        after: '2s',
         preAllocatedVUs: 32,
         maxVUs: 64,
         message: {
@@ -42,7 +42,7 @@ export default defineDrill({
         group: 'fulfilment',
         topic: 'orders',
         vus: 4,
-        duration: '12s',
+        duration: '10s',
         processingTime: '2ms',
         awaitDuration: '1s',
         invisibleDuration: '10s',
