@@ -4,9 +4,10 @@
  * and must drain within the SLO once it ends. One network fault (latency on the broker) lands in the burst.
  * Gates: nothing lost, the drain within 30 s, send p99 under 2 s (under the fault).
  *
- * At most 100 sends are in flight (2,000/s at 50 ms each): when the load generator cannot keep the rate (a busy
- * machine: the official Node.js client spends about 250 us of CPU per send), the arrivals it cannot start are
- * counted as dropped iterations in the report instead of queueing inside the client and inflating send latency.
+ * At most 64 sends are in flight, like a web tier with bounded concurrency (2,000/s at 30 ms each): when sends
+ * slow down (the fault) or the load generator cannot keep the rate (a busy machine: the official Node.js client
+ * spends about 250 us of CPU per send), the arrivals it cannot start are counted as dropped iterations in the report
+ * instead of queueing inside the client and inflating send latency.
  *
  *   mqdrill drill flash-sale                  # the short form, about 30 s in all
  *   mqdrill drill flash-sale --duration 5m    # the same shape stretched to 5 minutes
@@ -22,13 +23,13 @@ export default defineDrill({
       orders: producer.burst({
         baseRate,
         peakRate: burstRate,
-        before: '4s',
+        before: '3s',
         rampUp: '1s',
         hold: '3s',
         rampDown: '1s',
-        after: '3s',
-        preAllocatedVUs: 50,
-        maxVUs: 100,
+        after: '2s',
+        preAllocatedVUs: 32,
+        maxVUs: 64,
         message: {
           type: 'NORMAL',
           topic: 'orders',
@@ -41,7 +42,7 @@ export default defineDrill({
         group: 'fulfilment',
         topic: 'orders',
         vus: 4,
-        duration: '12s',
+        duration: '10s',
         processingTime: '2ms',
         awaitDuration: '1s',
         invisibleDuration: '10s',

@@ -62,7 +62,8 @@ describe('drill spec: overrides', () => {
     expect(spec.loadDurationMs).toBe(24_000);
     expect(spec.plan.seed).toBe(99);
     const orders = spec.plan.scenarios.find((s) => s.name === 'orders');
-    expect(orders?.schedule.executor === 'ramping-arrival-rate' && orders.schedule.stages[0]?.durationMs).toBe(8000);
+    // The first stage is 3 s of 10 s: stretched to 24 s it lasts 7.2 s.
+    expect(orders?.schedule.executor === 'ramping-arrival-rate' && orders.schedule.stages[0]?.durationMs).toBe(7200);
   });
 
   test('--target external takes the endpoint from MQDRILL_ENDPOINT and only network faults on its proxy', async () => {
