@@ -169,7 +169,10 @@ function faultLiveness(
   }
   const judgedMs = loadEndMs - healMs;
   if (judgedMs < RECOVERY_WINDOW_MS) {
-    const note = `the producers stopped ${judgedMs} ms after the heal: too soon to judge recovery`;
+    const note =
+      judgedMs < 0
+        ? `the heal ended ${-judgedMs} ms after the producers stopped: no load left to judge recovery`
+        : `the producers stopped ${judgedMs} ms after the heal: too soon to judge recovery`;
     return { ...base, ...windows, recoveryMs: undefined, status: 'unknown', note };
   }
   const what = !sendAt ? 'sends did not succeed again at the pre-fault rate' : 'nothing was received again';

@@ -115,9 +115,9 @@ describe('drill: built-in scenarios against the bundled broker, with faults', ()
   }, 120_000);
 
   test('ordered: FIFO lifecycles keep their order through a broker kill and consumer crashes', async () => {
-    // The kill's heal is a broker restart, which takes several seconds on a busy machine: 12 s of load (fault times do
-    // not scale) leave 7.5 s after the scheduled heal to see sends and receives recover, so recovery is not unknown.
-    const run = await drill('ordered', { duration: '12s' });
+    // The kill's heal is a broker restart, and the clients reconnect with backoff: both take seconds on a busy machine.
+    // 16 s of load (fault times do not scale) leave 11.5 s after the scheduled heal to see sends and receives recover.
+    const run = await drill('ordered', { duration: '16s' });
     const recovery = run.result.report?.gates.find((g) => g.metric === 'recovery');
     expect(recovery?.status, recovery?.note).toBe('pass');
     expectPassed(run);
