@@ -291,3 +291,28 @@ describe('delivery: FIFO hold-back', () => {
     expect(ids(await t.receive())).toEqual(['m2']);
   });
 });
+
+describe('delivery: records the store skips as unreadable (quarantined)', () => {
+  for (const fifo of [false, true]) {
+    test(`${fifo ? 'FIFO' : 'normal'} group: the skipped offset counts as done, so the committed offset moves on`, async () => {
+      const t = await setUp({ fifo });
+      const sent: string[] = [];
+      for (let i = 0; i < 5; i++) sent.push(await t.send(fifo ? { messageGroup: 'g1' } : {}));
+      // What FileMessageStore.read does with a record that fails its checksum: leave it out and read on.
+      const read = t.store.read.bind(t.store);
+      t.store.read = (topic, queueId, from, countMax) =>
+        read(topic, queueId, from, countMax + 1)
+          .filter((m) => m.queueOffset !== 2)
+          .slice(0, countMax);
+      const got: string[] = [];
+      for (let round = 0; round < 5 && got.length < 4; round++) {
+        for (const d of await t.receive()) {
+          got.push(d.message.props.messageId);
+          t.delivery.ack('billing', 'orders', d.receiptHandle);
+        }
+      }
+      expect(got).toEqual(sent.filter((_, i) => i !== 2));
+      expect(t.delivery.state('billing', 'orders').cursor(0, 0)).toMatchObject({ ackedFloor: 5, doneAbove: new Set() });
+    });
+  }
+});
