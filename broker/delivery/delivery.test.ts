@@ -294,7 +294,7 @@ describe('delivery: FIFO hold-back', () => {
 
 describe('delivery: records the store skips as unreadable (quarantined)', () => {
   for (const fifo of [false, true]) {
-    test(`${fifo ? 'FIFO' : 'normal'} group: the skipped offset counts as done, so the committed offset moves on`, async () => {
+    test(`${fifo ? 'FIFO' : 'normal'} group: a skipped offset is done; the committed offset moves on`, async () => {
       const t = await setUp({ fifo });
       const sent: string[] = [];
       for (let i = 0; i < 5; i++) sent.push(await t.send(fifo ? { messageGroup: 'g1' } : {}));
