@@ -173,16 +173,33 @@ export class ConsumeQueue {
     return entry;
   }
 
-  /** The first offset in [from, maxOffset) whose key is >= target (keys must not decrease), or maxOffset. */
+  /**
+   * The first offset in [from, maxOffset) whose key is >= target (keys must not decrease), or maxOffset. An entry
+   * that fails its checksum is stepped over (the next readable one stands in for it); a run of unreadable entries up
+   * to the end counts as >= target. Never throws for a bad entry: recovery and retention call this.
+   */
   lowerBound(from: number, target: number, key: (entry: IndexEntry) => number): number {
     let low = Math.max(from, this.baseOffset);
     let high = this.maxOffset;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
-      if (key(this.entryAt(mid)) < target) low = mid + 1;
+      const probe = this.firstReadable(mid, high);
+      if (probe === undefined) high = mid;
+      else if (key(probe.entry) < target) low = probe.offset + 1;
       else high = mid;
     }
     return low;
+  }
+
+  private firstReadable(from: number, to: number): { offset: number; entry: IndexEntry } | undefined {
+    for (let offset = from; offset < to; offset++) {
+      try {
+        return { offset, entry: this.entryAt(offset) };
+      } catch (error) {
+        if (!(error instanceof StoreCorruptError)) throw error;
+      }
+    }
+    return undefined;
   }
 
   /** Recovery reads through a plain descriptor until openFile() replaces it. */
