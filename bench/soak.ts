@@ -43,6 +43,7 @@ console.log(
     `${result.acked} acknowledged sends, ${result.sendFailures} failed sends (not acknowledged), ` +
     `${result.delivered} delivered (${result.redeliveries} redeliveries), lost ${result.lost.length}`,
 );
+if (result.stuck.length > 0) console.log(`stuck: ${result.stuck.join('; ')}`);
 if (result.lost.length > 0) {
   console.log(`lost: ${result.lost.slice(0, 20).join(', ')}\nbroker log tail:\n${result.brokerLogTail}`);
   process.exitCode = 1;

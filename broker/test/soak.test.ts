@@ -28,4 +28,5 @@ test('soak: kill -9 every 12-25 s under sync flush for 75 s loses no acknowledge
   expect(result.kills, figure).toBeGreaterThanOrEqual(2);
   expect(result.acked, figure).toBeGreaterThan(100);
   expect(result.lost, `${figure}\nbroker log tail:\n${result.brokerLogTail}`).toEqual([]);
+  expect(result.stuck, figure).toEqual([]);
 }, 240_000);

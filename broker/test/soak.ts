@@ -44,6 +44,8 @@ export interface SoakResult {
   redeliveries: number;
   /** Acknowledged sends never delivered: must be empty. */
   lost: string[];
+  /** Stages that did not finish in time (client shutdown, senders, receivers): must be empty. */
+  stuck: string[];
   brokerLogTail: string;
 }
 
@@ -53,6 +55,19 @@ const TOPICS = [
 ] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for work at most timeoutMs; says what did not finish instead of hanging the soak. */
+async function bounded(what: string, work: Promise<unknown>, timeoutMs: number, stuck: string[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      stuck.push(`${what} did not finish within ${timeoutMs} ms`);
+      resolve();
+    }, timeoutMs);
+  });
+  await Promise.race([work.then(() => undefined), timeout]);
+  clearTimeout(timer);
+}
 
 class Soak {
   broker: BrokerProcess | undefined;
@@ -137,6 +152,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   fs.writeFileSync(configFile, JSON.stringify({ flush: 'sync', topics, groups, canary }));
   const soak = new Soak(options, await freePort(), configFile);
   const t0 = Date.now();
+  const stuck: string[] = [];
   await soak.startBroker();
   const endpoints = `127.0.0.1:${soak.port}`;
   const names = TOPICS.map((t) => t.name);
@@ -159,7 +175,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await soak.startBroker();
     }
     soak.stopSending = true;
-    await Promise.all(senders);
+    await bounded('senders', Promise.all(senders), 60_000, stuck);
     say(`load stopped: acked ${soak.acked.size}, send failures ${soak.sendFailures}; draining`);
     let lastDelivered = -1;
     let idleSinceMs = Date.now();
@@ -171,9 +187,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await sleep(500);
     }
     soak.stopReceiving = true;
-    await Promise.all(receivers);
+    await bounded('receivers', Promise.all(receivers), 60_000, stuck);
   } finally {
-    await shutdownAll(...producers, ...consumers);
+    await bounded('client shutdown', shutdownAll(...producers, ...consumers), 15_000, stuck);
     soak.broker?.child.kill('SIGKILL');
     if (soak.broker) await waitForExit(soak.broker.child).catch(() => null);
   }
@@ -186,6 +202,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     delivered: soak.delivered.size,
     redeliveries: deliveries - soak.delivered.size,
     lost: soak.lost(),
+    stuck,
     brokerLogTail: soak.logTail(),
   };
 }
