@@ -136,9 +136,10 @@ describe('file store', () => {
 
   test('ENOSPC on a log write is not sticky: refused until the next disk check, then offsets go on', async () => {
     const logs: string[] = [];
+    let usedRatio = 0.999;
     const store = new FileMessageStore(
       { ...defaultTestOptions(dataDir), diskUsedRatioMax: 1, diskCheckIntervalMs: 500 },
-      { clock, fs: testFs, log: (_level, msg) => logs.push(msg) },
+      { clock, fs: testFs, log: (_level, msg) => logs.push(msg), diskUsedRatio: () => usedRatio },
     );
     stores.push(store);
     await store.open();
@@ -151,6 +152,9 @@ describe('file store', () => {
     await expect(store.append([testRecord('t', 0, 3)])).rejects.toThrow(/^disk full: .*retry later$/);
     expect(store.stats().diskFullRejectedCount).toBe(1);
     expect(store.read('t', 0, 0, 10).map((m) => m.queueOffset)).toEqual([0]);
+    await clock.advance(500);
+    expect(store.writeState().writable).toBe(false); // nothing was freed yet
+    usedRatio = 0.7;
     await clock.advance(500);
     expect(store.writeState()).toMatchObject({ writable: true });
     const [next] = await store.append([testRecord('t', 0, 4)]);

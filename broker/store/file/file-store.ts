@@ -100,6 +100,7 @@ export class FileMessageStore implements MessageStore {
   /** Set while appends are refused: the disk is over its limit, or the last write failed with ENOSPC. */
   private refusal: string | undefined;
   private lastUsedRatio: number | undefined;
+  private usedRatioAtEnospc: number | undefined;
   private diskFullRejectedCount = 0;
   /** Index entries that failed their checksum, found again in the log (bounded; a cache, not a source of truth). */
   private readonly repairedEntries = new Map<string, IndexEntry>();
@@ -152,7 +153,7 @@ export class FileMessageStore implements MessageStore {
       () => [...this.states.values()].map((state) => state.queue),
       (error) => pipeline.poison(error),
       log.writtenEndOffset,
-      (error) => this.refuseWrites(`index write failed: ${error.message}`),
+      (error) => this.refuseAfterEnospc(`index write failed: ${error.message}`),
     );
     this.opened = { log, pipeline, indexWriter };
     if (recovered.indexChanged) await this.saveRecoveredIndex();
@@ -209,13 +210,26 @@ export class FileMessageStore implements MessageStore {
       return;
     }
     this.lastUsedRatio = usedRatio;
+    // After an ENOSPC, space is back only once the usage fell below what it was at the failure.
+    const stillFull = this.usedRatioAtEnospc !== undefined && usedRatio >= this.usedRatioAtEnospc;
     if (ratioMax < 1 && usedRatio > ratioMax) {
       const percent = (r: number) => `${(r * 100).toFixed(1)}%`;
       this.refuseWrites(`the disk is ${percent(usedRatio)} used, over the limit of ${percent(ratioMax)}`);
-    } else if (this.refusal !== undefined) {
+    } else if (this.refusal !== undefined && !stillFull) {
       this.log('info', 'store accepts appends again: disk space is back', { usedRatio, refusedFor: this.refusal });
       this.refusal = undefined;
+      this.usedRatioAtEnospc = undefined;
     }
+  }
+
+  /** A write failed with ENOSPC: refuse appends until the usage falls below what it is now. */
+  private refuseAfterEnospc(reason: string): void {
+    try {
+      this.usedRatioAtEnospc = this.diskUsedRatio(this.options.dataDir);
+    } catch {
+      this.usedRatioAtEnospc = undefined; // unknown: the next check resumes appends, the next write tells
+    }
+    this.refuseWrites(reason);
   }
 
   private refuseWrites(reason: string): void {
@@ -228,7 +242,7 @@ export class FileMessageStore implements MessageStore {
   /** A log write failed before any of its batch reached the file: ENOSPC is retriable, anything else sticky. */
   private onWriteFailure(error: Error): Error | undefined {
     if (!isDiskFullError(error)) return undefined;
-    this.refuseWrites(`a commit log write failed: ${error.message}`);
+    this.refuseAfterEnospc(`a commit log write failed: ${error.message}`);
     return new StoreDiskFullError(this.refusal ?? error.message);
   }
 
