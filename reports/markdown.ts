@@ -78,6 +78,7 @@ export function renderMarkdown(report: Report, examplesMax = 3): string {
     }
     lines.push('', '</details>', '');
   }
+  lines.push(...ledgerDefects(report));
   const latencyRows = Object.entries(report.latencies).map(([name, l]) => [
     name,
     String(l.count),
@@ -92,4 +93,16 @@ export function renderMarkdown(report: Report, examplesMax = 3): string {
     if (env.command) lines.push('Reproduce:', '', '```sh', env.command, '```', '');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Every ledger line the check skipped or tolerated (torn last lines included): a pass over them is weaker. */
+function ledgerDefects(report: Report): string[] {
+  const skipped = report.inputs.ledgers.reduce((n, l) => n + l.malformed, 0);
+  if (skipped === 0 && report.inputs.malformedExamples.length === 0) return [];
+  const lines = [`**Ledger defects**: ${skipped} line(s) skipped or tolerated.`, ''];
+  for (const d of report.inputs.malformedExamples) {
+    lines.push(`- \`${d.file}:${d.line}\` ${d.torn ? '(torn last line, tolerated) ' : ''}${cell(d.problem)}`);
+  }
+  lines.push('');
+  return lines;
 }

@@ -139,6 +139,14 @@ export interface LivenessReport {
   drainEnded: boolean | undefined;
 }
 
+/** A ledger line the checker skipped (malformed) or tolerated (`torn`: the last line of a file cut short). */
+export interface LedgerDefect {
+  file: string;
+  line: number;
+  problem: string;
+  torn?: boolean;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -149,7 +157,7 @@ export interface Report {
   exitReason: string;
   guarantee: string;
   run: { id?: string; startMs: number; endMs: number; meta: Record<string, unknown> };
-  inputs: { ledgers: LedgerInput[]; malformedExamples: { file: string; line: number; problem: string }[] };
+  inputs: { ledgers: LedgerInput[]; malformedExamples: LedgerDefect[] };
   anomalies: AnomalyReport[];
   gates: GateReport[];
   counts: Record<string, number>;

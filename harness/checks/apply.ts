@@ -48,6 +48,10 @@ export class EventApplier {
         return;
       case 'ni':
         ctx.counts.nacks = (ctx.counts.nacks ?? 0) + 1;
+        if (typeof event.cg === 'string') ctx.consumerGroupsSeen.add(event.cg);
+        return;
+      case 'ri':
+        if (typeof event.cg === 'string') ctx.consumerGroupsSeen.add(event.cg);
         return;
       case 'fi':
         this.remember(event.id, event.cg, fileIndex, event.o);
@@ -169,6 +173,7 @@ export class EventApplier {
     if (state & (GRP.IN_BACKLOG | GRP.CONSUMED)) return;
     group.columns.state[i] = state | GRP.IN_BACKLOG;
     this.ctx.backlogTotal++;
+    this.ctx.backlogEntered++;
     this.ctx.timeline.setBacklog(ts, this.ctx.backlogTotal);
   }
 
@@ -200,6 +205,7 @@ export class EventApplier {
       return;
     }
     counts.deliveries = (counts.deliveries ?? 0) + 1;
+    this.ctx.consumerGroupsSeen.add(event.cg);
     timeline.count('received', event.ts);
     if ((event.a ?? 1) > 1) counts.redeliveries = (counts.redeliveries ?? 0) + 1;
     if (event.id === undefined) {
@@ -237,6 +243,7 @@ export class EventApplier {
   }
 
   private ackInvoke(event: AckInvoke, fileIndex: number): void {
+    if (typeof event.cg === 'string') this.ctx.consumerGroupsSeen.add(event.cg);
     this.remember(event.id, event.cg, fileIndex, event.o);
     const packed = this.opsOf(fileIndex).get(event.o);
     if (packed === undefined) return;

@@ -54,7 +54,7 @@ describe('checkers: clean history and lost', () => {
 describe('checkers: recovered, duplicate, unexpected', () => {
   test('recovered, not duplicate: an unknown send that is delivered once', async () => {
     const h = new History({ subscriptions: SUB });
-    h.send('m1', { r: 'unknown' }).consume('m1').drained();
+    h.send('m0').consume('m0').send('m1', { r: 'unknown' }).consume('m1').drained();
     const { by } = await check(h);
     expect(by('recovered')).toMatchObject({ verdict: 'fail', count: 1 });
     expect(by('duplicate')).toMatchObject({ verdict: 'pass', count: 0 });

@@ -41,6 +41,13 @@ export async function runCheckCommand(ledgers: string[], opts: { gates?: string;
     throw err;
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  for (const d of result.malformedExamples) {
+    say(`${d.file}:${d.line}: ${d.torn ? 'torn last line tolerated' : 'line skipped'}: ${d.problem}`);
+  }
+  const skipped = result.inputs.reduce((n, l) => n + l.malformed, 0);
+  if (skipped > result.malformedExamples.length) {
+    say(`${skipped - result.malformedExamples.length} more defective ledger lines (see report.json)`);
+  }
   const report = buildReport(result, evaluateGates(gates, result), systemClock.wallMs());
   const paths = await writeReports(report, opts.out);
   const line = (a: { name: string; verdict: string; count: number; allowed: boolean }) =>
@@ -89,11 +96,18 @@ async function withCounterFiles(paths: string[], outDir: string): Promise<string
   const snapshots: CounterSnapshot[] = [];
   for (const path of paths) {
     const head = await firstBytes(path, 512);
-    if (!/^\s*[[{]/.test(head) || /"type"\s*:\s*"header"/.test(head)) {
+    // Only a file that says it holds counters is read as one; anything else is a ledger, and the ledger reader names
+    // the file and what is wrong with its first line.
+    if (!/^\s*[[{]/.test(head) || !/^\s*\[?\s*\{\s*"type"\s*:\s*"counters"/.test(head)) {
       files.push(path);
       continue;
     }
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(path, 'utf8'));
+    } catch (err) {
+      throw new Error(`${path}: a counter snapshot file that is not valid JSON: ${(err as Error).message}`);
+    }
     const list = Array.isArray(parsed) ? parsed : [parsed];
     for (const item of list as Record<string, unknown>[]) {
       if (item?.type !== 'counters' || typeof item.ts !== 'number' || typeof item.src !== 'string') {

@@ -66,6 +66,14 @@ export interface CheckContext {
   deadLetterObservations: number;
   /** A `dlq-scan` phase ended: the dead-letter queues were read completely. */
   deadLetterScanned: boolean;
+  /**
+   * Consumer groups some consumer ledger speaks for: a receive, delivery, ack or nack record names the group, or a
+   * header of a consumer process (role `consumer` or `both`) declares it. A declared group outside this set had no
+   * consumer ledger in the check, so nothing can be said about what it received.
+   */
+  readonly consumerGroupsSeen: Set<string>;
+  /** Messages that entered the derived backlog of some group (0: nothing the consumers had to drain). */
+  backlogEntered: number;
 }
 
 /**
@@ -120,6 +128,8 @@ export class Findings {
   checked = 0;
   /** Set when the checker cannot decide (the verdict becomes unknown unless something failed). */
   undecided = false;
+  /** Set when the checker judged nothing although the run should have given it something: never a pass. */
+  unjudged = false;
   applicable = true;
   readonly examples: AnomalyExample[] = [];
   readonly notes: string[] = [];
@@ -129,6 +139,14 @@ export class Findings {
     private readonly examplesMax: number,
     private readonly files: readonly string[],
   ) {}
+
+  /** Nothing was judged although `why` says there should have been something: the verdict is unknown. */
+  nothingJudged(why: string): void {
+    this.unjudged = true;
+    this.undecided = true;
+    this.applicable = true;
+    this.notes.push(`nothing judged (${this.checked} checked) although ${why}`);
+  }
 
   /** Counts one occurrence and keeps it as an example while there is room; fileIndex -1: not about one line. */
   add(fileIndex: number, line: number, detail: string, id?: string, group?: string): void {

@@ -4,20 +4,32 @@ import { GRP, hashString, IntList, MSG } from './message-table.ts';
 
 const NO_DRAIN_NOTE = 'the ledger has no drain end marker, so messages not yet delivered may still arrive';
 
-/** Lost: an acknowledged send never delivered to a group that must receive it (decided after the drain). */
+/**
+ * Lost: an acknowledged send never delivered to a group that must receive it (decided after the drain). `checked`
+ * counts the (message, group) pairs judged. Nothing judged is never a pass when the run should have given something:
+ * no send acknowledged, no consumer group for the topics sent to, or no consumer ledger for a group that must receive.
+ */
 export const lostChecker: Checker = {
   name: 'lost',
   finish(ctx, findings) {
     const { table } = ctx;
     let sqlUndecidable = 0;
+    const uncovered = new Map<string, Set<string>>();
     for (let i = 0; i < table.size; i++) {
       const flags = table.flags[i] as number;
       if (!(flags & MSG.SEND_OK) || flags & MSG.TRANSACTIONAL) continue;
-      findings.checked++;
       for (const group of ctx.groupsByTopic[table.topic[i] as number] ?? []) {
         const expected = expects(ctx, group, i);
         if (expected === undefined) sqlUndecidable++;
-        if (expected !== true || (group.columns.deliveries[i] as number) > 0) continue;
+        if (expected !== true) continue;
+        if (!ctx.consumerGroupsSeen.has(group.name)) {
+          const topics = uncovered.get(group.name) ?? new Set<string>();
+          topics.add(ctx.topics.values[table.topic[i] as number] as string);
+          uncovered.set(group.name, topics);
+          continue;
+        }
+        findings.checked++;
+        if ((group.columns.deliveries[i] as number) > 0) continue;
         if ((group.columns.state[i] as number) & GRP.DEAD_LETTERED) continue;
         const detail = `acknowledged send never delivered to ${group.name}`;
         findings.add(table.sendFile[i] as number, table.sendLine[i] as number, detail, table.ids[i], group.name);
@@ -28,9 +40,37 @@ export const lostChecker: Checker = {
       findings.undecided = true;
       findings.notes.push(NO_DRAIN_NOTE);
     }
-    if (ctx.groups.length === 0) findings.notes.push('no consumer group declared or seen: nothing had to be received');
+    for (const [group, topics] of uncovered) {
+      findings.nothingJudged(
+        `group ${group} must receive messages of ${[...topics].join(', ')} but no consumer ledger for it was given ` +
+          `(no receive, delivery or ack of ${group}, no consumer header declaring it): pass its ledgers too`,
+      );
+    }
+    if (findings.checked === 0 && uncovered.size === 0) lostNothingJudged(ctx, findings);
   },
 };
+
+/** Why `lost` judged nothing: no sends, none acknowledged, or no group that must receive them. */
+function lostNothingJudged(ctx: CheckContext, findings: Parameters<Checker['finish']>[1]): void {
+  const sends = ctx.counts.sends ?? 0;
+  const ok = ctx.counts.sends_ok ?? 0;
+  if (sends === 0) {
+    findings.nothingJudged('the ledgers hold no send at all: the load never ran, or its ledgers were not given');
+  } else if (ok === 0) {
+    const fail = ctx.counts.sends_fail ?? 0;
+    const unknown = ctx.counts.sends_unknown ?? 0;
+    findings.nothingJudged(
+      `none of ${sends} sends was acknowledged (${fail} fail, ${unknown} unknown): the target was unreachable or silent`,
+    );
+  } else if (ctx.groups.length === 0) {
+    findings.nothingJudged(
+      `${ok} sends were acknowledged but no consumer group is declared or seen: give the consumer ledgers ` +
+        '(and the drill ledger, which declares the groups)',
+    );
+  } else {
+    findings.notes.push('no acknowledged send had to reach any declared group (topics or filters do not match)');
+  }
+}
 
 /** Unexpected: a delivery of a message never sent (no send invocation anywhere, or no harness id at all). */
 export function makeUnexpectedChecker(): Checker {
@@ -66,7 +106,7 @@ export function makeUnexpectedChecker(): Checker {
 /**
  * Duplicate: a message delivered again to a group after it was acknowledged there, a second stored copy (another
  * broker message id), or a second delivery without a higher delivery attempt. Redeliveries after a nack, a failed
- * ack or an invisible-time expiry (attempt + 1) are not duplicates.
+ * or unknown ack, or an invisible-time expiry (attempt + 1) are not duplicates.
  */
 export const duplicateChecker: Checker = {
   name: 'duplicate',
@@ -85,7 +125,9 @@ export const duplicateChecker: Checker = {
 
 function duplicateReason(event: ReceivedMessage, i: number, group: GroupInfo, ctx: CheckContext): string | undefined {
   const state = group.columns.state[i] as number;
-  if (state & GRP.ACKED) return `delivered again (attempt ${event.a}) after it was acknowledged`;
+  // Only an ack known to have landed (ok) makes a redelivery a duplicate: after an ack whose outcome was unknown or
+  // failed, or one still in flight, the broker may rightly deliver the message again.
+  if (state & GRP.ACK_OK) return `delivered again (attempt ${event.a}) after it was acknowledged`;
   const firstHash = ctx.table.brokerIdHash[i] as number;
   if (event.bid !== undefined && firstHash !== 0 && hashString(event.bid) !== firstHash) {
     return `a second stored copy (broker id ${event.bid})`;

@@ -1,4 +1,11 @@
-import type { AnomalyReport, LatencySummary, LedgerInput, Timeline, TimeWindow } from '../../reports/schema.ts';
+import type {
+  AnomalyReport,
+  LatencySummary,
+  LedgerDefect,
+  LedgerInput,
+  Timeline,
+  TimeWindow,
+} from '../../reports/schema.ts';
 import {
   type GuaranteeLevel,
   type LedgerEvent,
@@ -59,7 +66,7 @@ export interface CheckResult {
   phases: TimeWindow[];
   timeline: Timeline;
   inputs: LedgerInput[];
-  malformedExamples: { file: string; line: number; problem: string }[];
+  malformedExamples: LedgerDefect[];
   run: { id?: string; startMs: number; endMs: number; meta: Record<string, unknown> };
   stats: { durationMs: number; records: number; messages: number; rssBytesMax: number };
   /** Per anomaly, the value gates read as `<name>.rate`: count / checked. */
@@ -150,7 +157,12 @@ export async function checkLedgers(files: readonly string[], options: CheckOptio
       records: recordsPerFile[index] ?? 0,
       malformed: c.malformedCount,
     })),
-    malformedExamples: malformed.map(({ file, line, problem }) => ({ file, line, problem })),
+    malformedExamples: malformed.map(({ file, line, problem, torn }) => ({
+      file,
+      line,
+      problem,
+      ...(torn ? { torn } : {}),
+    })),
     run: runInfo(headers, ctx.timeline.startMs, endMs),
     stats: { durationMs: performance.now() - startedMs, records, messages: ctx.table.size, rssBytesMax },
     headers,
@@ -211,9 +223,13 @@ function makeContext(
     backlogTotal: 0,
     deadLetterObservations: 0,
     deadLetterScanned: false,
+    consumerGroupsSeen: new Set(),
+    backlogEntered: 0,
   };
   for (const header of headers) {
+    const consumer = header.role === 'consumer' || header.role === 'both';
     for (const sub of header.subscriptions ?? []) {
+      if (consumer) ctx.consumerGroupsSeen.add(sub.group);
       const group = ctx.groupByName.get(sub.group) ?? makeGroupInfo(ctx, sub.group, true);
       addSubscription(ctx, group, sub);
     }
@@ -233,7 +249,7 @@ function anomalyReport(
   let verdict: Verdict;
   if (error !== undefined) verdict = 'unknown';
   else if (findings.count > 0 && !allowed && !findings.undecided) verdict = 'fail';
-  else if (findings.undecided && findings.count > 0 && !allowed) verdict = 'unknown';
+  else if (findings.undecided && (findings.count > 0 || findings.unjudged) && !allowed) verdict = 'unknown';
   else verdict = 'pass';
   if (verdict === 'pass' && malformedLines > 0) {
     verdict = 'unknown';

@@ -21,6 +21,7 @@ export interface SendSpec {
 }
 
 type Process = 'producer' | 'consumer' | 'control';
+const ROLES: Record<Process, string> = { producer: 'producer', consumer: 'consumer', control: 'drill' };
 
 export class History {
   private ts = 1_700_000_000_000;
@@ -129,6 +130,7 @@ export class History {
         type: 'header',
         version: 1,
         process,
+        role: ROLES[process],
         startedMs: 1_700_000_000_000,
         ...this.header,
       };

@@ -158,8 +158,12 @@ export const drainChecker: Checker = {
       findings.add(-1, 0, `drain took ${Math.round(drainMs)} ms, over the SLO of ${ctx.drainSloMs} ms`);
     }
     if (ctx.drainEndMs === undefined) {
-      findings.undecided = true;
-      findings.notes.push('the drain phase never ended in the ledger');
+      findings.nothingJudged('the drain phase started but never ended in the ledger: it may never have drained');
+    } else if (ctx.backlogEntered === 0) {
+      findings.nothingJudged(
+        'no message ever had to be consumed (no acknowledged send reached a declared consumer group): ' +
+          'a drain of nothing proves nothing',
+      );
     }
   },
 };

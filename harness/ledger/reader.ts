@@ -29,6 +29,11 @@ export interface LedgerBatch {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * The longest line a ledger may hold. A record is about 100 bytes and a header a few KiB; a line past this is not a
+ * ledger (a binary file, a log without newlines) and is refused at once instead of being buffered whole.
+ */
+export const LEDGER_LINE_MAX_CHARS = 1024 * 1024;
 
 /**
  * Reads one ledger file as batches of parsed records, a chunk at a time: memory holds one chunk, never the file.
@@ -50,6 +55,7 @@ export class LedgerFileCursor {
     readonly file: string,
     readonly fileIndex: number,
     private readonly malformedKeptMax = 20,
+    private readonly lineMaxChars = LEDGER_LINE_MAX_CHARS,
   ) {
     const raw = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
     // A finished ledger may be kept gzipped (`.gz`): it is read the same way, a chunk at a time.
@@ -93,6 +99,13 @@ export class LedgerFileCursor {
       start = end + 1;
     }
     this.remainder = text.slice(start);
+    if (this.remainder.length > this.lineMaxChars) {
+      throw new LedgerFormatError(
+        this.file,
+        `line ${this.lineNumber + 1} is longer than ${this.lineMaxChars} characters without a newline: ` +
+          'not a ledger (each record is one short JSON line); check that this is the file you meant',
+      );
+    }
   }
 
   private parseLine(text: string, last: boolean): void {
@@ -122,7 +135,12 @@ export class LedgerFileCursor {
   }
 
   private addMalformed(line: number, problem: string, torn: boolean): void {
-    if (line === 1) throw new LedgerFormatError(this.file, `line 1 is not a ledger header: ${problem}`);
+    if (line === 1) {
+      throw new LedgerFormatError(
+        this.file,
+        `line 1 is not a ledger header (${problem}); every ledger starts with {"type":"header","version":1,...}`,
+      );
+    }
     this.malformedCount++;
     if (this.malformed.length < this.malformedKeptMax) this.malformed.push({ file: this.file, line, problem, torn });
   }
@@ -131,7 +149,11 @@ export class LedgerFileCursor {
 function checkHeader(file: string, value: unknown): LedgerHeader {
   const header = value as Partial<LedgerHeader> | null;
   if (typeof header !== 'object' || header === null || header.type !== 'header') {
-    throw new LedgerFormatError(file, 'line 1 must be a header record {"type":"header","version":1,...}');
+    const seen = JSON.stringify(value)?.slice(0, 80);
+    throw new LedgerFormatError(
+      file,
+      `line 1 must be a header record {"type":"header","version":1,...}, not ${seen}: is this a mqdrill ledger?`,
+    );
   }
   if (header.version !== LEDGER_VERSION) {
     throw new LedgerFormatError(file, `ledger version ${header.version} is not supported (this mqdrill reads 1)`);
