@@ -10,7 +10,14 @@ import type {
   SendInvoke,
 } from '../ledger/index.ts';
 import { PROPERTY_ID, PROPERTY_KEY, PROPERTY_SEQ } from '../ledger/index.ts';
-import { addSubscription, type CheckContext, expects, type GroupInfo, makeGroupInfo } from './context.ts';
+import {
+  addSubscription,
+  type CheckContext,
+  CLOCK_TOLERANCE_MS_BASE,
+  expects,
+  type GroupInfo,
+  makeGroupInfo,
+} from './context.ts';
 import { GRP, hashString, MSG } from './message-table.ts';
 
 /**
@@ -25,6 +32,7 @@ export class EventApplier {
   private readonly openFaults = new Map<number, number>();
   private readonly openPhases = new Map<string, number>();
   private readonly brokerBacklogByGroup = new Map<string, number>();
+  private readonly firstClockOffset = new Map<number, number>();
 
   constructor(private readonly ctx: CheckContext) {}
 
@@ -78,6 +86,9 @@ export class EventApplier {
         return;
       case 'bl':
         this.brokerBacklog(event.cg, event.n, event.ts);
+        return;
+      case 'ck':
+        this.clockSample(fileIndex, event.off, event.err);
         return;
       case 'rc':
         ctx.counts[`receives_${event.r}`] = (ctx.counts[`receives_${event.r}`] ?? 0) + 1;
@@ -362,6 +373,16 @@ export class EventApplier {
     let total = 0;
     for (const v of this.brokerBacklogByGroup.values()) total += v;
     this.ctx.timeline.setBrokerBacklog(ts, total);
+  }
+
+  /** Widens the clock tolerance by this ledger's measurement error and its drift since its first sample. */
+  private clockSample(fileIndex: number, off: number, err: number): void {
+    const first = this.firstClockOffset.get(fileIndex);
+    if (first === undefined) this.firstClockOffset.set(fileIndex, off);
+    const worst = err + Math.abs(off - (first ?? off));
+    const clock = this.ctx.clock;
+    clock.measuredFiles.add(fileIndex);
+    clock.toleranceMs = Math.max(clock.toleranceMs, CLOCK_TOLERANCE_MS_BASE + 2 * worst);
   }
 
   private opsOf(fileIndex: number): Map<number, number> {

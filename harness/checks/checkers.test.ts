@@ -123,7 +123,7 @@ describe('checkers: order, delay, transaction, filter', () => {
     const inOrder = new History({ subscriptions: FIFO });
     for (const q of [1, 2, 3]) inOrder.send(`m${q}`, { g: 'order-7', q });
     inOrder.consume('m1').consume('m2').consume('m3').drained();
-    expect((await check(inOrder)).by('order')).toMatchObject({ verdict: 'pass', checked: 3 });
+    expect((await check(inOrder)).by('order')).toMatchObject({ verdict: 'pass', checked: 2 });
     const concurrent = new History({ subscriptions: SUB });
     for (const q of [1, 2]) concurrent.send(`m${q}`, { g: 'order-7', q });
     concurrent.deliver('m1').deliver('m2').ack('m1').ack('m2').drained();
@@ -135,7 +135,7 @@ describe('checkers: order, delay, transaction, filter', () => {
     for (const q of [1, 2, 3]) batched.send(`m${q}`, { g: 'order-7', q });
     batched.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 41 });
     batched.ack('m2').ack('m3').drained();
-    expect((await check(batched)).by('order')).toMatchObject({ verdict: 'pass', checked: 3 });
+    expect((await check(batched)).by('order')).toMatchObject({ verdict: 'pass', checked: 2 });
     const split = new History({ subscriptions: FIFO });
     for (const q of [1, 2, 3]) split.send(`m${q}`, { g: 'order-7', q });
     split.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 42 });
@@ -187,7 +187,7 @@ describe('checkers: order, delay, transaction, filter', () => {
 
   test('transaction: a half message delivered before its commit', async () => {
     const h = new History({ subscriptions: SUB });
-    h.send('t1', { tx: 1 }).deliver('t1').endTransaction('t1', 'commit').ack('t1').drained();
+    h.send('t1', { tx: 1 }).deliver('t1').at(50).endTransaction('t1', 'commit').ack('t1').drained();
     const { by } = await check(h);
     expect(by('transaction').examples[0]?.detail).toMatch(/before its commit/);
   });

@@ -8,6 +8,8 @@ import type { LatencyRecorder, TimelineBuilder } from './stats.ts';
 /** RocketMQ's default: 1 delivery + 16 retries. */
 export const MAX_ATTEMPTS_DEFAULT = 17;
 export const DELAY_LATE_TOLERANCE_MS_DEFAULT = 10_000;
+/** Delivery times are whole milliseconds on the broker; two clocks on one host agree to about this. */
+export const CLOCK_TOLERANCE_MS_BASE = 1;
 
 /** A consumer group and what it subscribed to. */
 export interface GroupInfo {
@@ -72,6 +74,12 @@ export interface CheckContext {
    * consumer ledger in the check, so nothing can be said about what it received.
    */
   readonly consumerGroupsSeen: Set<string>;
+  /**
+   * Clocks: every ledger's timestamps are corrected by its measured offset to the drill's clock (`ck` records) when
+   * read; `toleranceMs` bounds what is left (1 ms + twice the worst measurement error plus drift of any ledger), and
+   * is added in the accused side's favour wherever two ledgers' timestamps are compared.
+   */
+  readonly clock: { toleranceMs: number; measuredFiles: Set<number> };
   /** Messages that entered the derived backlog of some group (0: nothing the consumers had to drain). */
   backlogEntered: number;
 }

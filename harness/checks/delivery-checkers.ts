@@ -1,4 +1,4 @@
-import type { LedgerEvent, ReceivedMessage } from '../ledger/index.ts';
+import type { ReceivedMessage } from '../ledger/index.ts';
 import { type CheckContext, type Checker, expects, type GroupInfo } from './context.ts';
 import { GRP, hashString, IntList, MSG } from './message-table.ts';
 
@@ -166,87 +166,66 @@ export const recoveredChecker: Checker = {
 };
 
 /**
- * Order: in a FIFO group, a message delivered while the previous message of its message group (the last one whose
- * send had completed ok before this one was sent) was not yet acknowledged or dead-lettered there. A predecessor
- * that is never delivered at all is reported as lost, not as an order violation; one returned earlier in the same
- * receive batch is fine (RocketMQ hands out consecutive messages of a group together, in order).
+ * Delay: a delayed message's first delivery to a group before its delivery time, or later than the tolerance. Judged
+ * at the end by message identity, so a consumer ledger merged before the producer's (a clock behind) is still judged;
+ * the delivery time (producer's clock) and the delivery (consumer's clock) are both offset-corrected, and the
+ * remaining clock tolerance counts in the broker's favour.
  */
-export function makeOrderChecker(): Checker {
+export function makeDelayChecker(): Checker {
   const candidates = new IntList();
-  /** The receive (consumer/op) that last returned each FIFO message, per group. */
-  const lastBatch = new Map<string, string>();
+  const times: number[] = [];
   return {
-    name: 'order',
-    observe(event: LedgerEvent, fileIndex, line, ctx, findings) {
+    name: 'delay',
+    observe(event, fileIndex, line, ctx) {
       if (event.t !== 'rm' || event.id === undefined) return;
+      const i = ctx.table.row(event.id);
+      const flags = ctx.table.flags[i] as number;
+      if (flags & MSG.SEND_INVOKED && !(flags & MSG.DELAYED)) return;
       const group = ctx.groupByName.get(event.cg);
-      const i = ctx.table.find(event.id);
-      if (group === undefined || !group.fifo || i === undefined || (ctx.table.orderKey[i] as number) < 0) return;
-      findings.checked++;
-      const batch = event.o === undefined ? undefined : `${event.c}/${event.o}`;
-      if (batch !== undefined) lastBatch.set(`${group.name}/${i}`, batch);
-      const pred = expectedPredecessor(ctx, group, i);
-      if (pred < 0 || (group.columns.state[pred] as number) & (GRP.ACKED | GRP.DEAD_LETTERED)) return;
-      // RocketMQ may return consecutive messages of a group in one batch, in order: n then n+1 in the same receive.
-      if (batch !== undefined && lastBatch.get(`${group.name}/${pred}`) === batch) return;
-      // The broker gives up on a message after maxAttempts (to the DLQ, seen or not) and moves on.
-      if ((group.columns.attemptMax[pred] as number) >= group.maxAttempts) return;
-      for (const value of [i, pred, group.columns.index, fileIndex, line]) candidates.push(value);
+      if (group !== undefined && (group.columns.deliveries[i] as number) > 0) return;
+      for (const v of [i, group?.columns.index ?? -1, fileIndex, line]) candidates.push(v);
+      times.push(event.ts);
     },
     finish(ctx, findings) {
-      const { table } = ctx;
-      for (let k = 0; k < candidates.length; k += 5) {
-        const [i, pred, g, fileIndex, line] = Array.from(candidates.data.subarray(k, k + 5));
-        const group = ctx.groups[g as number] as GroupInfo;
-        if ((group.columns.deliveries[pred as number] as number) === 0) continue; // lost, not out of order
-        const key = ctx.orderKeys.values[table.orderKey[i as number] as number];
-        const detail =
-          `message group ${key}: seq ${table.seq[i as number]} delivered before seq ` +
-          `${table.seq[pred as number]} (${table.ids[pred as number]}) was acknowledged`;
-        findings.add(fileIndex as number, line as number, detail, table.ids[i as number], group.name);
+      const slack = ctx.clock.toleranceMs;
+      for (let k = 0; k < candidates.length; k += 4) {
+        const [i, g, fileIndex, line] = Array.from(candidates.data.subarray(k, k + 4)) as number[] as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        if (!((ctx.table.flags[i] as number) & MSG.DELAYED)) continue;
+        const atMs = ctx.table.deliverAtMs.get(i) as number;
+        const ts = times[k / 4] as number;
+        const group = ctx.groups[g]?.name;
+        findings.checked++;
+        if (ts < atMs - slack) {
+          const detail = `delivered ${(atMs - ts).toFixed(0)} ms before its delivery time (clock tolerance ${slack} ms)`;
+          findings.add(fileIndex, line, detail, ctx.table.ids[i], group);
+        } else if (ts > atMs + ctx.delayLateToleranceMs + slack) {
+          const detail = `delivered ${(ts - atMs).toFixed(0)} ms after its delivery time (tolerance ${
+            ctx.delayLateToleranceMs
+          } ms)`;
+          findings.add(fileIndex, line, detail, ctx.table.ids[i], group);
+        }
       }
+      if (findings.checked > 0) return;
+      const sent = delayedSentOk(ctx);
+      if (sent > 0) findings.nothingJudged(`${sent} delayed messages were acknowledged for groups that must get them`);
+      else findings.applicable = false;
     },
   };
 }
 
-/**
- * The nearest earlier message of i's message group that the group must receive, skipping filtered-out ones and
- * transactional messages that were never committed.
- */
-function expectedPredecessor(ctx: CheckContext, group: GroupInfo, i: number): number {
-  let pred = ctx.table.predecessor[i] as number;
-  for (let steps = 0; pred >= 0 && steps < 64; steps++) {
-    const flags = ctx.table.flags[pred] as number;
-    const uncommitted = (flags & MSG.TRANSACTIONAL) !== 0 && (flags & MSG.COMMIT) === 0;
-    if (!uncommitted && expects(ctx, group, pred) !== false) return pred;
-    pred = ctx.table.predecessor[pred] as number;
+/** Delayed messages sent ok that some consumer group with a ledger must receive. */
+function delayedSentOk(ctx: CheckContext): number {
+  let n = 0;
+  for (let i = 0; i < ctx.table.size; i++) {
+    const flags = ctx.table.flags[i] as number;
+    if (!(flags & MSG.DELAYED) || !(flags & MSG.SEND_OK)) continue;
+    const groups = ctx.groupsByTopic[ctx.table.topic[i] as number] ?? [];
+    if (groups.some((g) => ctx.consumerGroupsSeen.has(g.name) && expects(ctx, g, i) === true)) n++;
   }
-  return -1;
+  return n;
 }
-
-/** Delay: a delayed message's first delivery to a group before its delivery time, or later than the tolerance. */
-export const delayChecker: Checker = {
-  name: 'delay',
-  observe(event, fileIndex, line, ctx, findings) {
-    if (event.t !== 'rm' || event.id === undefined) return;
-    const i = ctx.table.find(event.id);
-    if (i === undefined || !((ctx.table.flags[i] as number) & MSG.DELAYED)) return;
-    const group = ctx.groupByName.get(event.cg);
-    if (group !== undefined && (group.columns.deliveries[i] as number) > 0) return;
-    findings.checked++;
-    const atMs = ctx.table.deliverAtMs.get(i) as number;
-    // 1 ms of slack: delivery times are whole milliseconds on the broker.
-    if (event.ts < atMs - 1) {
-      const detail = `delivered ${(atMs - event.ts).toFixed(0)} ms before its delivery time`;
-      findings.add(fileIndex, line, detail, event.id, event.cg);
-    } else if (event.ts > atMs + ctx.delayLateToleranceMs) {
-      const detail = `delivered ${(event.ts - atMs).toFixed(0)} ms after its delivery time (tolerance ${
-        ctx.delayLateToleranceMs
-      } ms)`;
-      findings.add(fileIndex, line, detail, event.id, event.cg);
-    }
-  },
-  finish(_ctx, findings) {
-    if (findings.checked === 0) findings.applicable = false;
-  },
-};

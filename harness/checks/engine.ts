@@ -20,15 +20,15 @@ import {
   addSubscription,
   type CheckContext,
   type Checker,
+  CLOCK_TOLERANCE_MS_BASE,
   DELAY_LATE_TOLERANCE_MS_DEFAULT,
   Findings,
   makeGroupInfo,
 } from './context.ts';
 import {
-  delayChecker,
   duplicateChecker,
   lostChecker,
-  makeOrderChecker,
+  makeDelayChecker,
   makeUnexpectedChecker,
   recoveredChecker,
 } from './delivery-checkers.ts';
@@ -40,6 +40,7 @@ import {
   reconcileChecker,
 } from './lifecycle-checkers.ts';
 import { Interner, MessageTable } from './message-table.ts';
+import { makeOrderChecker } from './order-checker.ts';
 import { LatencyRecorder, TimelineBuilder } from './stats.ts';
 
 export interface CheckOptions {
@@ -80,7 +81,7 @@ export function defaultCheckers(): Checker[] {
     duplicateChecker,
     recoveredChecker,
     makeOrderChecker(),
-    delayChecker,
+    makeDelayChecker(),
     makeTransactionChecker(),
     makeFilterChecker(),
     deadLetterChecker,
@@ -224,6 +225,7 @@ function makeContext(
     deadLetterObservations: 0,
     deadLetterScanned: false,
     consumerGroupsSeen: new Set(),
+    clock: { toleranceMs: CLOCK_TOLERANCE_MS_BASE, measuredFiles: new Set() },
     backlogEntered: 0,
   };
   for (const header of headers) {

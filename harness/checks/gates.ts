@@ -74,9 +74,29 @@ export function parseGates(config: unknown): { gates: Gate[]; errors: string[] }
     errors.push('gates: must be a JSON list of strings or an object of metric -> expressions');
   }
   for (const gate of gates) {
-    if (!isKnownMetricName(gate.metric)) errors.push(`gate "${gate.source}": unknown metric "${gate.metric}"`);
+    if (!isKnownMetricName(gate.metric)) {
+      errors.push(
+        `gate "${gate.source}": unknown metric "${gate.metric}" (gates read the anomalies ${ANOMALY_NAMES.join(', ')}; ` +
+          `the latencies ${[...LATENCY_METRICS].join(', ')}; and the counts sends_ok, deliveries, ...)`,
+      );
+      continue;
+    }
+    const allowed = aggregationsOf(gate.metric);
+    if (!allowed.includes(gate.expr.aggregation.kind)) {
+      errors.push(
+        `gate "${gate.source}": ${gate.metric} has no ${aggregationName(gate.expr.aggregation)} ` +
+          `(use ${allowed.map((a) => (a === 'p' ? 'p(N)' : a)).join(', ')})`,
+      );
+    }
   }
   return { gates, errors };
+}
+
+/** The aggregations a gate metric has: anything else could never be measured, so it is refused when parsed. */
+function aggregationsOf(metric: string): readonly string[] {
+  if (LATENCY_METRICS.has(metric)) return ['avg', 'min', 'max', 'med', 'p', 'count'];
+  if ((ANOMALY_NAMES as readonly string[]).includes(metric)) return ['value', 'count', 'rate'];
+  return ['value', 'count'];
 }
 
 function splitGateString(text: string): { metric: string; expression: string } | undefined {
@@ -94,7 +114,7 @@ function isKnownMetricName(metric: string): boolean {
   return (
     (ANOMALY_NAMES as readonly string[]).includes(metric) ||
     LATENCY_METRICS.has(metric) ||
-    /^(sends|acks|receives|deliveries|redeliveries|nacks|messages|groups)(_\w+)?$/.test(metric)
+    /^((sends|acks|receives)(_(ok|fail|unknown))?|deliveries|redeliveries|nacks|messages|groups)$/.test(metric)
   );
 }
 

@@ -1,30 +1,30 @@
 import type { CounterSnapshot } from '../ledger/index.ts';
 import { type CheckContext, type Checker, expects, type Findings, type GroupInfo } from './context.ts';
-import { GRP, MSG } from './message-table.ts';
+import { GRP, IntList, MSG } from './message-table.ts';
 
 /**
  * Transaction: a rolled-back message delivered, a message delivered before its commit (a visible half message),
- * or a committed message never delivered to a group that must receive it (decided after the drain).
+ * or a committed message never delivered to a group that must receive it (decided after the drain). Deliveries are
+ * judged at the end by message identity (a consumer clock behind the producer's merges them before the commit);
+ * "before its commit" compares offset-corrected times with the clock tolerance in the broker's favour.
  */
 export function makeTransactionChecker(): Checker {
-  const flagged = new Set<number>();
+  const candidates = new IntList();
+  const times: number[] = [];
+  const groupNames: string[] = [];
   return {
     name: 'transaction',
-    observe(event, fileIndex, line, ctx, findings) {
+    observe(event, fileIndex, line, ctx) {
       if (event.t !== 'rm' || event.id === undefined) return;
-      const i = ctx.table.find(event.id);
-      if (i === undefined || flagged.has(i)) return;
+      const i = ctx.table.row(event.id);
       const flags = ctx.table.flags[i] as number;
-      if (!(flags & MSG.TRANSACTIONAL)) return;
-      const commitMs = ctx.table.commitTsMs.get(i);
-      let detail: string | undefined;
-      if (flags & MSG.ROLLBACK) detail = 'a rolled-back message was delivered';
-      else if (commitMs === undefined || event.ts < commitMs) detail = 'delivered before its commit (half message)';
-      if (detail === undefined) return;
-      flagged.add(i);
-      findings.add(fileIndex, line, detail, event.id, event.cg);
+      if (flags & MSG.SEND_INVOKED && !(flags & MSG.TRANSACTIONAL)) return;
+      for (const v of [i, fileIndex, line]) candidates.push(v);
+      times.push(event.ts);
+      groupNames.push(event.cg);
     },
     finish(ctx, findings) {
+      judgeTransactionalDeliveries(ctx, findings, candidates, times, groupNames);
       const { table } = ctx;
       let missing = 0;
       for (let i = 0; i < table.size; i++) {
@@ -46,6 +46,30 @@ export function makeTransactionChecker(): Checker {
       }
     },
   };
+}
+
+function judgeTransactionalDeliveries(
+  ctx: CheckContext,
+  findings: Findings,
+  candidates: IntList,
+  times: number[],
+  groupNames: string[],
+): void {
+  const flagged = new Set<number>();
+  for (let k = 0; k < candidates.length; k += 3) {
+    const [i, fileIndex, line] = Array.from(candidates.data.subarray(k, k + 3)) as [number, number, number];
+    const flags = ctx.table.flags[i] as number;
+    if (!(flags & MSG.TRANSACTIONAL) || flagged.has(i)) continue;
+    const commitMs = ctx.table.commitTsMs.get(i);
+    const ts = times[k / 3] as number;
+    let detail: string | undefined;
+    if (flags & MSG.ROLLBACK) detail = 'a rolled-back message was delivered';
+    else if (commitMs === undefined) detail = 'delivered but never committed (half message)';
+    else if (ts + ctx.clock.toleranceMs < commitMs) detail = 'delivered before its commit (half message)';
+    if (detail === undefined) continue;
+    flagged.add(i);
+    findings.add(fileIndex, line, detail, ctx.table.ids[i], groupNames[k / 3]);
+  }
 }
 
 /** Filter: a message delivered to a declared group whose subscription filter does not select it. */

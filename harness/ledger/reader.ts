@@ -46,6 +46,8 @@ export class LedgerFileCursor {
   records: LedgerEvent[] = [];
   lines: number[] = [];
   position = 0;
+  /** This file's clock minus the drill's, from its latest `ck` record (0 until one is read). */
+  clockOffsetMs = 0;
   private lineNumber = 0;
   private remainder = '';
   private readonly chunks: AsyncIterator<string>;
@@ -129,6 +131,21 @@ export class LedgerFileCursor {
     if (typeof record.ts !== 'number') {
       this.addMalformed(line, 'record without a numeric ts', false);
       return;
+    }
+    if (record.t === 'ck') {
+      if (typeof record.off !== 'number' || typeof record.err !== 'number' || !(record.err >= 0)) {
+        this.addMalformed(line, 'clock record (ck) without numeric off and err >= 0', false);
+        return;
+      }
+      this.clockOffsetMs = record.off;
+    }
+    // Read every ledger on the drill's clock: this file's measured offset is taken off each timestamp.
+    if (this.clockOffsetMs !== 0) {
+      record.ts -= this.clockOffsetMs;
+      if (record.t === 'si') {
+        if (record.at !== undefined) record.at -= this.clockOffsetMs;
+        if (record.it !== undefined) record.it -= this.clockOffsetMs;
+      }
     }
     this.records.push(record);
     this.lines.push(line);

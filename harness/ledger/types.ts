@@ -274,6 +274,19 @@ export interface CounterSnapshot extends Base {
   lag?: Record<string, number>;
 }
 
+/**
+ * This ledger's clock against the drill's: written right after the header (at open) and just before the ledger is
+ * closed. `off` = this process's wall clock minus the drill's, in ms, measured by a round trip to the drill (NTP
+ * style); `err` = half that round trip, the most the measurement can be wrong by. The reader subtracts the latest
+ * `off` from every later record's `ts`, so all ledgers are read on the drill's clock; the checkers add the worst
+ * `err` plus the drift between the open and close measurement to every comparison of two ledgers' times.
+ */
+export interface ClockSample extends Base {
+  t: 'ck';
+  off: number;
+  err: number;
+}
+
 /** A broker backlog sample for charts (optional; the checker also derives a backlog from the operations). */
 export interface BacklogSample extends Base {
   t: 'bl';
@@ -301,7 +314,8 @@ export type LedgerEvent =
   | FaultEnd
   | PhaseMarker
   | CounterSnapshot
-  | BacklogSample;
+  | BacklogSample
+  | ClockSample;
 
 export type LedgerEventType = LedgerEvent['t'];
 
@@ -329,4 +343,5 @@ export const LEDGER_EVENT_TYPES: ReadonlySet<string> = new Set<LedgerEventType>(
   'ph',
   'ctr',
   'bl',
+  'ck',
 ]);

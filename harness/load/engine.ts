@@ -190,6 +190,10 @@ class LoadRun {
         return;
       case 'log':
         this.opts.onLog?.(`${d.id}: ${m.level}: ${m.message}`);
+        return;
+      case 'clock':
+        // Answered at once: the round trip bounds how wrong the driver's offset to the drill's clock can be.
+        d.conn.send({ type: 'clock', seq: m.seq, sentMs: m.sentMs, drillMs: this.clock.wallMs() });
     }
   }
 

@@ -17,7 +17,8 @@
  * normalised LoadPlan with every duration in milliseconds, which is what drivers receive.
  */
 import { formatDurationMs } from '../../lib/duration.ts';
-import { type MetricThresholds, parseThresholdConfig } from '../thresholds/index.ts';
+import { aggregationName, type MetricThresholds, parseThresholdConfig } from '../thresholds/index.ts';
+import { METRICS, type MetricType } from './metrics.ts';
 import { Problems } from './validate.ts';
 
 export const EXECUTORS = [
@@ -193,6 +194,7 @@ export function validateOptions(options: unknown): { plan: LoadPlan | undefined;
   }
   const parsedThresholds = parseThresholdConfig(top?.thresholds);
   for (const message of parsedThresholds.errors) p.messages.push(message);
+  for (const message of thresholdMetricErrors(parsedThresholds.thresholds)) p.messages.push(message);
   const seed = p.number('seed', top?.seed, { integer: true, fallback: 1 }) ?? 1;
   const drain = top?.drain === undefined ? {} : p.object('drain', top.drain, ['idle', 'timeout']);
   const drainIdleMs = p.duration('drain.idle', drain?.idle, { fallbackMs: 5000, positive: true }) ?? 5000;
@@ -203,6 +205,41 @@ export function validateOptions(options: unknown): { plan: LoadPlan | undefined;
     plan: { scenarios, thresholds: parsedThresholds.thresholds, seed, drainIdleMs, drainTimeoutMs, ledger },
     errors: [],
   };
+}
+
+/** The aggregations each metric type has (as k6 checks them): anything else could never be measured. */
+const AGGREGATIONS: Record<MetricType, readonly string[]> = {
+  trend: ['avg', 'min', 'max', 'med', 'p', 'count'],
+  counter: ['count', 'rate'],
+  rate: ['rate', 'count', 'value'],
+  gauge: ['value', 'min', 'max'],
+};
+
+/**
+ * A threshold on a metric the engine never records, or with an aggregation its type does not have, would run the
+ * whole load and then fail for want of a value: refuse it before anything boots.
+ */
+export function thresholdMetricErrors(thresholds: readonly MetricThresholds[]): string[] {
+  const errors: string[] = [];
+  const known = Object.keys(METRICS).join(', ');
+  for (const t of thresholds) {
+    const metric = METRICS[t.metric];
+    if (metric === undefined) {
+      errors.push(
+        `thresholds[${JSON.stringify(t.key)}]: unknown metric "${t.metric}" (the load engine records ${known})`,
+      );
+      continue;
+    }
+    for (const { expr } of t.thresholds) {
+      const allowed = AGGREGATIONS[metric.type];
+      if (allowed.includes(expr.aggregation.kind)) continue;
+      errors.push(
+        `thresholds[${JSON.stringify(t.key)}]: "${expr.source}": ${t.metric} is a ${metric.type}, which has no ` +
+          `${aggregationName(expr.aggregation)} (use ${allowed.map((a) => (a === 'p' ? 'p(N)' : a)).join(', ')})`,
+      );
+    }
+  }
+  return errors;
 }
 
 /** validateOptions, throwing InvalidOptionsError with every problem. */

@@ -54,7 +54,19 @@ export interface StopMessage {
   reason: string;
 }
 
-export type EngineToDriver = PlanMessage | StartMessage | StopMessage;
+/**
+ * The engine's answer to a driver's clock request: the request's `seq` and `sentMs` (driver clock) echoed, and the
+ * drill's wall clock when the engine answered. The driver then knows its offset to the drill's clock within half the
+ * round trip and writes it to its ledger as a `ck` record (docs/ledger.md).
+ */
+export interface ClockReplyMessage {
+  type: 'clock';
+  seq: number;
+  sentMs: number;
+  drillMs: number;
+}
+
+export type EngineToDriver = PlanMessage | StartMessage | StopMessage | ClockReplyMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -99,10 +111,34 @@ export interface LogMessage {
   message: string;
 }
 
-export type DriverToEngine = ReadyMessage | MetricsMessage | DoneMessage | ErrorMessage | LogMessage;
+/** A driver asks for the drill's clock (at ledger open and before ledger close). */
+export interface ClockRequestMessage {
+  type: 'clock';
+  driverId: string;
+  seq: number;
+  /** The driver's wall clock when it sent the request. */
+  sentMs: number;
+}
 
-const ENGINE_TYPES = new Set(['plan', 'start', 'stop']);
-const DRIVER_TYPES = new Set(['ready', 'metrics', 'done', 'error', 'log']);
+export type DriverToEngine =
+  | ReadyMessage
+  | MetricsMessage
+  | DoneMessage
+  | ErrorMessage
+  | LogMessage
+  | ClockRequestMessage;
+
+const ENGINE_TYPES = new Set(['plan', 'start', 'stop', 'clock']);
+const DRIVER_TYPES = new Set(['ready', 'metrics', 'done', 'error', 'log', 'clock']);
+
+/** The `ck` ledger record a driver writes from a clock reply received at `receivedMs` (its own clock). */
+export function clockSample(
+  reply: ClockReplyMessage,
+  receivedMs: number,
+): { t: 'ck'; ts: number; off: number; err: number } {
+  const err = Math.max(0, (receivedMs - reply.sentMs) / 2);
+  return { t: 'ck', ts: receivedMs, off: (reply.sentMs + receivedMs) / 2 - reply.drillMs, err };
+}
 
 /** One NDJSON line (no trailing newline inside; JSON.stringify never emits raw newlines). */
 export function encodeLine(message: EngineToDriver | DriverToEngine): string {

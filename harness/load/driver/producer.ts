@@ -93,12 +93,36 @@ export class ProducerRunner {
     };
   }
 
+  /**
+   * FIFO topics: one message group's messages are sent in sequence, as an ordered producer must (send n+1 starts only
+   * after send n completed), so every pair of a group has a defined order to check; concurrency comes from many
+   * groups. An iteration whose group is busy waits for it (the wait counts into send_delay). The map holds one entry
+   * per group with a send in flight, so it is bounded by the executor's VUs.
+   */
   async iterate(it: IterationContext): Promise<void> {
-    const { clock, metrics, ledger } = this.ctx;
     const m = this.planner.next();
+    if (this.spec.type !== 'FIFO') return this.sendOne(m, it, 0);
+    const previous = this.groupTail.get(m.key);
+    const queuedMs = this.ctx.clock.monotonicMs();
+    const mine = (previous ?? Promise.resolve()).then(() =>
+      this.sendOne(m, it, this.ctx.clock.monotonicMs() - queuedMs),
+    );
+    const tail = mine.catch(() => {});
+    this.groupTail.set(m.key, tail);
+    try {
+      await mine;
+    } finally {
+      if (this.groupTail.get(m.key) === tail) this.groupTail.delete(m.key);
+    }
+  }
+
+  private readonly groupTail = new Map<string, Promise<void>>();
+
+  private async sendOne(m: PlannedMessage, it: IterationContext, waitedMs: number): Promise<void> {
+    const { clock, metrics, ledger } = this.ctx;
     const sentWallMs = clock.wallMs();
     const message = this.outgoing(m, sentWallMs);
-    const sendDelayMs = it.actualStartMs - it.intendedStartMs;
+    const sendDelayMs = it.actualStartMs - it.intendedStartMs + waitedMs;
     metrics.count('iterations', this.tags);
     metrics.count('messages_sent', this.tags);
     metrics.trend('send_delay', sendDelayMs, this.tags);

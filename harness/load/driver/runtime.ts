@@ -10,7 +10,17 @@ import { seededRandom } from '../../../lib/random.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
 import { type ExecutorResult, type RunningExecutor, startExecutor } from '../executors/index.ts';
 import { MetricRegistry } from '../metrics.ts';
-import type { DriverToEngine, EngineToDriver, PlanMessage } from '../protocol.ts';
+import {
+  type ClockReplyMessage,
+  clockSample,
+  type DriverToEngine,
+  type EngineToDriver,
+  type PlanMessage,
+} from '../protocol.ts';
+
+/** How long a driver waits for the engine's clock reply before closing its ledger without a closing `ck`. */
+const CLOCK_REPLY_TIMEOUT_MS = 2000;
+
 import type { ClientFactory, ProducerClient } from './client.ts';
 import { ConsumerRunner } from './consumer.ts';
 import { ProducerRunner } from './producer.ts';
@@ -25,6 +35,8 @@ export class DriverRuntime {
   private producerClient: ProducerClient | undefined;
   private cancelMetrics: (() => void) | undefined;
   private finished = false;
+  private clockSeq = 0;
+  private readonly clockWaiters = new Map<number, () => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -42,6 +54,7 @@ export class DriverRuntime {
       if (message.type === 'plan') await this.prepare(message);
       else if (message.type === 'start') this.start();
       else if (message.type === 'stop') await this.stop();
+      else if (message.type === 'clock') this.onClockReply(message);
     } catch (err) {
       this.post({ type: 'error', driverId: this.driverId, message: errorText(err), fatal: true });
     }
@@ -79,6 +92,8 @@ export class DriverRuntime {
         { clock: this.clock },
       );
     }
+    // The reply arrives before `start` (the engine answers at once, and starts drivers only after every `ready`).
+    if (this.ledger) void this.measureClock(undefined);
     if (scenario.role === 'producer' && scenario.message) {
       let runner: ProducerRunner | undefined;
       this.producerClient = await this.factory.producer(plan.target, scenario.message.topic, (props) =>
@@ -189,11 +204,35 @@ export class DriverRuntime {
     await this.finish(this.progress());
   }
 
+  /** Asks the engine for the drill's clock; the reply becomes a `ck` ledger record. Waits up to timeoutMs if given. */
+  private measureClock(timeoutMs: number | undefined): Promise<void> {
+    const seq = ++this.clockSeq;
+    return new Promise<void>((resolve) => {
+      const cancel = timeoutMs === undefined ? undefined : this.clock.setTimer(timeoutMs, () => done());
+      const done = () => {
+        cancel?.();
+        this.clockWaiters.delete(seq);
+        resolve();
+      };
+      this.clockWaiters.set(seq, done);
+      this.post({ type: 'clock', driverId: this.driverId, seq, sentMs: this.clock.wallMs() });
+      if (timeoutMs === undefined) resolve();
+    });
+  }
+
+  private onClockReply(reply: ClockReplyMessage): void {
+    const waiter = this.clockWaiters.get(reply.seq);
+    if (waiter === undefined) return; // late, after its timeout: the ledger may be closed
+    this.ledger?.write(clockSample(reply, this.clock.wallMs()));
+    waiter();
+  }
+
   private async finish(result: ExecutorResult): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     this.cancelMetrics?.();
     await this.producerClient?.close().catch(() => {});
+    if (this.ledger) await this.measureClock(CLOCK_REPLY_TIMEOUT_MS);
     const records = this.ledger?.recordsWritten ?? 0;
     await this.ledger?.close();
     this.post({

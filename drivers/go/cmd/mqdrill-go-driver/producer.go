@@ -41,6 +41,42 @@ type producer struct {
 	bodyPool []byte
 	// decisions holds the planned end of each open transaction by harness id, for the check-back.
 	decisions sync.Map
+	// FIFO: per message group, a channel closed when the group's last queued send completed. One group is sent in
+	// sequence (send n+1 starts after send n completed), as an ordered producer must; concurrency comes from many
+	// groups. One entry per group with a send queued or in flight, so it is bounded by the executor's VUs.
+	groupMu   sync.Mutex
+	groupTail map[string]chan struct{}
+}
+
+// nextInGroupOrder plans the next message and (FIFO only) queues it behind the previous send of its message group
+// and waits for that; the returned func marks its send complete. Planning and queueing happen under one lock, so a
+// group's sends go out in the order of their sequence numbers. Every wait is bounded: the send before it has its
+// own send timeout.
+func (p *producer) nextInGroupOrder() (load.PlannedMessage, func()) {
+	if p.spec.Type != "FIFO" {
+		return p.planner.Next(), func() {}
+	}
+	mine := make(chan struct{})
+	p.groupMu.Lock()
+	m := p.planner.Next()
+	key := m.Key
+	if p.groupTail == nil {
+		p.groupTail = map[string]chan struct{}{}
+	}
+	previous := p.groupTail[key]
+	p.groupTail[key] = mine
+	p.groupMu.Unlock()
+	if previous != nil {
+		<-previous
+	}
+	return m, func() {
+		p.groupMu.Lock()
+		if p.groupTail[key] == mine {
+			delete(p.groupTail, key)
+		}
+		p.groupMu.Unlock()
+		close(mine)
+	}
 }
 
 func newProducer(spec load.MessageSpec, plan load.EngineMessage, metrics *load.Registry,
@@ -166,12 +202,14 @@ func (p *producer) writeSendInvoke(o int64, m load.PlannedMessage, ts, intendedW
 
 // iterate is one executor iteration: one send (one transaction for TRANSACTION messages).
 func (p *producer) iterate(it load.IterationContext) error {
-	m := p.planner.Next()
+	queued := time.Now()
+	m, done := p.nextInGroupOrder()
+	defer done()
 	now := time.Now()
 	sentWallMs := now.UnixMilli()
 	ts := float64(now.UnixMicro()) / 1000
 	msg := p.outgoing(m, sentWallMs)
-	sendDelayMs := it.ActualStartMs - it.IntendedStartMs
+	sendDelayMs := it.ActualStartMs - it.IntendedStartMs + sinceMs(queued)
 	p.metrics.Count("iterations", p.tags, 1)
 	p.metrics.Count("messages_sent", p.tags, 1)
 	p.metrics.Trend("send_delay", sendDelayMs, p.tags)

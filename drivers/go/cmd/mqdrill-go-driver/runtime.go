@@ -28,11 +28,13 @@ type driver struct {
 	consumer *consumer
 	executor load.Executor
 
-	mu         sync.Mutex
-	stopped    bool
-	finishOnce sync.Once
-	finished   chan struct{}
-	metricsEnd chan struct{}
+	mu           sync.Mutex
+	clockSeq     int64
+	clockWaiters map[int64]chan struct{}
+	stopped      bool
+	finishOnce   sync.Once
+	finished     chan struct{}
+	metricsEnd   chan struct{}
 }
 
 func newDriver(id string, out *output, logDir string) *driver {
@@ -48,8 +50,42 @@ func (d *driver) handle(m load.EngineMessage) error {
 		return d.start()
 	case "stop":
 		go d.stop(m.Reason)
+	case "clock":
+		d.onClockReply(m)
 	}
 	return nil
+}
+
+// clockReplyTimeout bounds the wait for the engine's clock reply before the ledger closes without a closing `ck`.
+const clockReplyTimeout = 2 * time.Second
+
+// requestClock asks the engine for the drill's clock; the reply becomes a `ck` ledger record (onClockReply).
+// The returned channel closes when the reply was written.
+func (d *driver) requestClock() <-chan struct{} {
+	done := make(chan struct{})
+	d.mu.Lock()
+	d.clockSeq++
+	seq := d.clockSeq
+	if d.clockWaiters == nil {
+		d.clockWaiters = map[int64]chan struct{}{}
+	}
+	d.clockWaiters[seq] = done
+	d.mu.Unlock()
+	d.out.send(load.ClockRequest{Type: "clock", DriverID: d.id, Seq: seq, SentMs: wallMs()})
+	return done
+}
+
+func (d *driver) onClockReply(m load.EngineMessage) {
+	receivedMs := wallMs()
+	d.mu.Lock()
+	done, ok := d.clockWaiters[m.Seq]
+	delete(d.clockWaiters, m.Seq)
+	d.mu.Unlock()
+	if !ok || d.ledger == nil {
+		return
+	}
+	_ = d.ledger.Write(load.ClockSample(m, receivedMs))
+	close(done)
 }
 
 func (d *driver) log(level, message string) {
@@ -94,6 +130,8 @@ func (d *driver) prepare(plan load.EngineMessage) error {
 			return err
 		}
 		d.ledger = ledger
+		// Answered before start: the engine replies at once and starts drivers only after every ready.
+		d.requestClock()
 	}
 	s := plan.Scenario
 	if s.Role == "producer" {
@@ -225,6 +263,10 @@ func (d *driver) finish(result load.Result) {
 		close(d.metricsEnd)
 		if d.producer != nil {
 			d.producer.close()
+		}
+		if d.ledger != nil {
+			// The main loop delivers the reply while this goroutine waits; after the timeout the ledger closes anyway.
+			waitFor(d.requestClock(), clockReplyTimeout)
 		}
 		records := d.ledger.Records()
 		if err := d.ledger.Close(); err != nil {

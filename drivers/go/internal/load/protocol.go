@@ -73,6 +73,29 @@ type EngineMessage struct {
 	LedgerPath        *string  `json:"ledgerPath"`
 	MetricsIntervalMs float64  `json:"metricsIntervalMs"`
 	Reason            string   `json:"reason"`
+	// Seq, SentMs and DrillMs are a clock reply: the request's seq and send time echoed, the drill's clock.
+	Seq     int64   `json:"seq"`
+	SentMs  float64 `json:"sentMs"`
+	DrillMs float64 `json:"drillMs"`
+}
+
+// ClockRequest asks the engine for the drill's clock (harness/load/protocol.ts ClockRequestMessage).
+type ClockRequest struct {
+	Type     string  `json:"type"`
+	DriverID string  `json:"driverId"`
+	Seq      int64   `json:"seq"`
+	SentMs   float64 `json:"sentMs"`
+}
+
+// ClockSample is the ledger's `ck` record from a clock reply received at receivedMs (this process's clock): its
+// offset to the drill's clock and the most that can be wrong by (half the round trip), as docs/ledger.md says.
+func ClockSample(reply EngineMessage, receivedMs float64) *Record {
+	errMs := (receivedMs - reply.SentMs) / 2
+	if errMs < 0 {
+		errMs = 0
+	}
+	off := (reply.SentMs+receivedMs)/2 - reply.DrillMs
+	return NewRecord("ck", receivedMs).Num("off", off).Num("err", errMs)
 }
 
 // DecodeEngineLine parses one NDJSON line from the engine.
@@ -86,7 +109,7 @@ func DecodeEngineLine(line []byte) (EngineMessage, error) {
 		if m.Protocol != ProtocolVersion {
 			return m, fmt.Errorf("plan protocol %d, this driver speaks %d", m.Protocol, ProtocolVersion)
 		}
-	case "start", "stop":
+	case "start", "stop", "clock":
 	default:
 		return m, fmt.Errorf("not an engine message: %.200s", line)
 	}
