@@ -122,6 +122,22 @@ export class History {
     return this.phase('drain', 'start').phase('drain', 'end');
   }
 
+  /** The records of each process so far, with the header each file would get (tests split and skew them). */
+  processes(): { process: Process; header: LedgerHeader; records: LedgerEvent[] }[] {
+    return (Object.keys(this.records) as Process[]).map((process) => ({
+      process,
+      header: {
+        type: 'header',
+        version: 1,
+        process,
+        role: ROLES[process],
+        startedMs: 1_700_000_000_000,
+        ...this.header,
+      },
+      records: this.records[process],
+    }));
+  }
+
   /** Writes the three files (one may be header-only) and returns their paths. */
   write(dir: string): string[] {
     mkdirSync(dir, { recursive: true });

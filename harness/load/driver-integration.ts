@@ -175,6 +175,67 @@ export async function failureShareWithPoison(b: LoadTestBroker, launcher: Driver
   expect(check.anomalies.find((a) => a.name === 'lost')).toMatchObject({ verdict: 'pass', count: 0 });
 }
 
+/**
+ * FIFO: one message group is sent in sequence (each send starts after the previous send of its group completed, in
+ * the producer's own ledger), concurrency comes from many groups; every ledger measures its clock offset to the
+ * drill's at open and close (`ck` records).
+ */
+export async function fifoInSequenceWithClockRecords(b: LoadTestBroker, launcher: DriverLauncher, runId: string) {
+  await b.adminPost('/topics', { name: 'it-fifo', queues: 4, type: 'FIFO' });
+  await b.adminPost('/groups', { name: 'it-fifo-cg', fifo: true, maxAttempts: 16 });
+  const out = join(b.dir, 'run-fifo');
+  const result = await runLoad(
+    {
+      scenarios: {
+        orders: {
+          executor: 'shared-iterations',
+          vus: 32,
+          iterations: 600,
+          maxDuration: '1m',
+          role: 'producer',
+          message: { type: 'FIFO', topic: 'it-fifo', keys: { count: 8, distribution: 'uniform' }, bodySizeBytes: 64 },
+        },
+        billing: {
+          executor: 'constant-vus',
+          vus: 2,
+          duration: '1s',
+          role: 'consumer',
+          consumer: { group: 'it-fifo-cg', topic: 'it-fifo', receiveBatchSize: 16, awaitDuration: '1s' },
+        },
+      },
+      drain: { idle: '2s', timeout: '1m' },
+    },
+    b.target(),
+    { launcher, out, runId },
+  );
+  expect(result.failure).toBeUndefined();
+  const driverLedgers = result.ledgerPaths.filter((path) => !path.endsWith('ledger-engine.ndjson'));
+  expect(driverLedgers.length).toBeGreaterThanOrEqual(2);
+  for (const path of driverLedgers) {
+    const events = (await readAllEvents([path])).map((x) => x.event);
+    const clocks = events.filter((e) => e.t === 'ck');
+    expect(clocks.length, `${path}: clock records at open and close`).toBe(2);
+    for (const c of clocks) expect(c.t === 'ck' && Math.abs(c.off) < 1000 && c.err >= 0).toBe(true);
+  }
+  const producerEvents = (await readAllEvents(driverLedgers)).map((x) => x.event);
+  const groupOf = new Map<string, string>();
+  const inFlight = new Map<string, string>(); // message group -> id of its send in flight
+  let overlaps = 0;
+  let sends = 0;
+  for (const e of producerEvents) {
+    if (e.t === 'si' && e.g !== undefined) {
+      sends++;
+      groupOf.set(e.id, e.g);
+      if (inFlight.has(e.g)) overlaps++;
+      inFlight.set(e.g, e.id);
+    } else if (e.t === 'sc' && inFlight.get(groupOf.get(e.id) ?? '') === e.id) {
+      inFlight.delete(groupOf.get(e.id) as string);
+    }
+  }
+  expect(sends).toBe(600);
+  expect(overlaps).toBe(0);
+}
+
 export function describeDriverAgainstBroker(label: string, launcher: () => DriverLauncher, prefix: string): void {
   describe(`${label} against the bundled broker`, () => {
     let b: LoadTestBroker;
@@ -191,6 +252,11 @@ export function describeDriverAgainstBroker(label: string, launcher: () => Drive
       '20% consumer failures retry; poison dead-letters after maxAttempts: ledger, metrics, broker',
       () => failureShareWithPoison(b, launcher(), `${prefix}-retry`),
       240_000,
+    );
+    test(
+      'FIFO: one message group is sent in sequence, many groups at once; ledgers carry clock records',
+      () => fifoInSequenceWithClockRecords(b, launcher(), `${prefix}-fifo`),
+      120_000,
     );
   });
 }
