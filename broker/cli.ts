@@ -37,6 +37,7 @@ const configKeys = new Set([
   'autoCreateGroups',
   'longPollingMinMs',
   'canary',
+  'powerLossJournal',
   'auth',
   'tls',
   'delayMsMax',

@@ -16,6 +16,8 @@ import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } f
 import { BrokerMetrics } from './metrics/index.ts';
 import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
 import { createMessagingService, type DeniedRequest } from './protocol/server.ts';
+import { PowerLossFs, powerLossJournalPath } from './store/file/power-loss-fs.ts';
+import { nodeStoreFs } from './store/file/store-fs.ts';
 import './filter/sql92/index.ts';
 import { CheckpointFile } from './store/checkpoint.ts';
 import { clampGroupOffsets } from './store/group-offsets.ts';
@@ -52,6 +54,12 @@ export interface BrokerConfig {
   longPollingMinMs: number;
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
+  /**
+   * Test-only: journal what every store file held at its last fsync (<data>/power-loss-journal.ndjson), so a drill's
+   * power-loss fault can kill the broker and roll its store back to what a power cut would leave
+   * (broker/store/file/power-loss-fs.ts).
+   */
+  powerLossJournal?: boolean;
   auth?: AuthConfig;
   /** Handshake deadline, connection cap, idle and keepalive limits on the shared port (defaults in connections.ts). */
   connections?: Partial<ConnectionLimits>;
@@ -193,6 +201,7 @@ async function createConfiguredStore(config: BrokerConfig, clock: Clock, log: Lo
     pendingAppendsMax: config.pendingAppendsMax,
     clock,
     log,
+    ...(config.powerLossJournal ? { fs: new PowerLossFs(nodeStoreFs, powerLossJournalPath(config.dataDir)) } : {}),
   });
 }
 

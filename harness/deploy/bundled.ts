@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrokerConfig } from '../../broker/server.ts';
+import { powerLossJournalPath, rollBackUnsyncedWrites } from '../../broker/store/file/power-loss-fs.ts';
 import {
   type AdminClient,
   adminBaseUrl,
@@ -208,6 +209,17 @@ function processControl(procs: BrokerNodeProcess[], ctx: AssembleContext): Proce
       p.signal(signal);
       if (signal === 'SIGKILL' && !(await p.waitExit(killWaitMs)))
         throw new Error(`${node} still running ${killWaitMs} ms after SIGKILL`);
+    },
+    async loseUnsyncedWrites(node): Promise<number> {
+      const p = find(node);
+      if (p.running) throw new Error(`${node} is running: a power cut rolls back the store of a node that is down`);
+      const journal = powerLossJournalPath(p.dataDir);
+      if (!fs.existsSync(journal)) {
+        throw new Error(`${node} has no power-loss journal: its broker must run with powerLossJournal: true`);
+      }
+      const report = rollBackUnsyncedWrites(journal);
+      ctx.log('info', 'power cut: store rolled back to its last fsyncs', { node, bytesLost: report.bytesLost });
+      return report.bytesLost;
     },
     async restart(node): Promise<void> {
       const p = find(node);

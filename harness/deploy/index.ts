@@ -28,6 +28,8 @@ export interface BundledTargetSpec {
   nodes?: number;
   /** Default sync. */
   flush?: 'sync' | 'async';
+  /** The broker's fsync interval in ms (async flush: how long acknowledged writes may wait for their fsync). */
+  flushIntervalMs?: number;
 }
 
 export interface ExternalTargetSpec {
@@ -52,7 +54,7 @@ export interface TargetRuntime {
 }
 
 const keysOf: Record<TargetSpec['kind'], readonly string[]> = {
-  bundled: ['kind', 'nodes', 'flush'],
+  bundled: ['kind', 'nodes', 'flush', 'flushIntervalMs'],
   external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint'],
 };
 
@@ -73,6 +75,12 @@ export function validateTargetSpec(spec: unknown): string[] {
       errors.push(`target.nodes: must be an integer from 1 to 16, not ${JSON.stringify(s.nodes)}`);
     if (s.flush !== undefined && s.flush !== 'sync' && s.flush !== 'async')
       errors.push(`target.flush: must be sync or async, not ${JSON.stringify(s.flush)}`);
+    const interval = s.flushIntervalMs;
+    if (
+      interval !== undefined &&
+      (!Number.isInteger(interval) || (interval as number) < 1 || (interval as number) > 60_000)
+    )
+      errors.push(`target.flushIntervalMs: must be an integer from 1 to 60000, not ${JSON.stringify(interval)}`);
     return errors;
   }
   errors.push(...endpointErrors('endpoint', s.endpoint).map((e) => `target.${e}`));
@@ -99,7 +107,10 @@ export async function startTarget(spec: TargetSpec, runtime: TargetRuntime = {})
     flush: spec.flush ?? 'sync',
     dataDir: runtime.dataDir,
     proxied: runtime.proxied,
-    config: runtime.config,
+    config:
+      spec.flushIntervalMs === undefined
+        ? runtime.config
+        : { ...runtime.config, flushIntervalMs: spec.flushIntervalMs },
     log: runtime.log,
   });
 }

@@ -53,6 +53,8 @@ export interface ProcessControl {
   kill(node: string, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM'): Promise<void>;
   /** Starts the node again on the same data and port (after a kill or SIGTERM). */
   restart(node: string): Promise<void>;
+  /** A node that is down loses every store write its last fsyncs did not cover (a power cut); bytes lost. */
+  loseUnsyncedWrites?(node: string): Promise<number>;
 }
 
 export interface Target {

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
+import type { ExtraBrokerConfig } from '../deploy/bundled.ts';
 import { externalNodeName } from '../deploy/external.ts';
 import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts';
 import type { Target } from '../deploy/types.ts';
@@ -40,6 +41,20 @@ export async function ensureToxiproxy(say: (line: string) => void): Promise<void
   }
 }
 
+/** Extra bundled broker config: the canary, and the power-loss journal when the schedule can cut power. */
+function brokerConfig(spec: DrillSpec): ExtraBrokerConfig | undefined {
+  const cutsPower = spec.faults.some((entry) =>
+    entry.type === 'timed'
+      ? entry.fault.kind === 'power-loss'
+      : entry.templates.some((t) => t.fault.kind === 'power-loss'),
+  );
+  const config: ExtraBrokerConfig = {
+    ...(spec.target.canary ? { canary: spec.target.canary } : {}),
+    ...(cutsPower ? { powerLossJournal: true } : {}),
+  };
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
 export const bootTarget: BootTarget = async (spec, out, say) => {
   const log: TargetLog = (level, msg, fields) => {
     if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
@@ -53,7 +68,7 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
     target = await startTarget(spec.target.spec, {
       dataDir: join(out, 'target'),
       proxied: async (name, direct) => (await network.createProxy({ name, upstream: direct })).listen,
-      ...(spec.target.canary ? { config: { canary: spec.target.canary } } : {}),
+      ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
       log,
     });
   } catch (err) {
@@ -66,6 +81,12 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
     injectors.process = new ProcessFaults({
       kill: (node, signal) => processes.kill(node, signal as Parameters<typeof processes.kill>[1]),
       restart: (node) => processes.restart(node),
+      ...(processes.loseUnsyncedWrites
+        ? {
+            loseUnsyncedWrites: (node: string) =>
+              (processes.loseUnsyncedWrites as (n: string) => Promise<number>)(node),
+          }
+        : {}),
       nodes: () => target.nodes.map((n) => n.name),
     });
   }

@@ -32,6 +32,7 @@ export const TARGET_KEYS = [
   'canary',
   'nodes',
   'flush',
+  'flushIntervalMs',
   'endpoint',
   'accessKey',
   'secretKey',
@@ -200,7 +201,7 @@ function withEnvironmentHint(error: string): string {
   return hint ? `${error} (in the spec, or from the environment: ${hint[1]})` : error;
 }
 
-const BUNDLED_ONLY = ['nodes', 'flush'];
+const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs'];
 const EXTERNAL_ONLY = ['endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint'];
 
 function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -77,6 +77,16 @@ export interface PauseFault {
   target: string;
 }
 
+/**
+ * A power cut (bundled target only): SIGKILL at start, then every store file is rolled back to what its last fsync
+ * covered (writes still in the page cache are lost, as on a machine that lost power); restart at heal. The brokers
+ * must run with `powerLossJournal` (the drill turns it on when its schedule has this fault).
+ */
+export interface PowerLossFault {
+  kind: 'power-loss';
+  target: string;
+}
+
 /** SIGTERM and restart at start (a graceful restart); the heal step has nothing left to undo. */
 export interface RestartFault {
   kind: 'restart';
@@ -112,14 +122,14 @@ export type NetworkFault =
   | SlicerFault
   | DownFault
   | PartitionFault;
-export type ProcessFault = KillFault | PauseFault | RestartFault;
+export type ProcessFault = KillFault | PauseFault | RestartFault | PowerLossFault;
 export type ConsumerFault = ConsumerCrashFault | ConsumerSlowFault | ConsumerFailingFault;
 export type FaultSpec = NetworkFault | ProcessFault | ConsumerFault;
 export type FaultKind = FaultSpec['kind'];
 export type FaultFamily = 'network' | 'process' | 'consumer';
 
 export const NETWORK_KINDS = ['latency', 'bandwidth', 'timeout', 'reset_peer', 'slicer', 'down', 'partition'] as const;
-export const PROCESS_KINDS = ['kill', 'pause', 'restart'] as const;
+export const PROCESS_KINDS = ['kill', 'pause', 'restart', 'power-loss'] as const;
 export const CONSUMER_KINDS = ['consumer-crash', 'consumer-slow', 'consumer-failing'] as const;
 export const FAULT_KINDS: readonly FaultKind[] = [...NETWORK_KINDS, ...PROCESS_KINDS, ...CONSUMER_KINDS];
 
@@ -163,6 +173,7 @@ const PARAMETERS: Record<FaultKind, Record<string, number | string | undefined>>
   kill: {},
   pause: {},
   restart: {},
+  'power-loss': {},
   'consumer-crash': {},
   'consumer-slow': { processingMs: undefined },
   'consumer-failing': { failShare: undefined },

@@ -17,6 +17,11 @@ export interface ProcessControl {
   restart(node: string): Promise<void>;
   /** The node names, for faults whose target is `*`. */
   nodes?(): readonly string[];
+  /**
+   * For a node that is down: rolls its store back to what its last fsyncs covered (a power cut). Absent when the
+   * target cannot (external targets). Resolves with the bytes dropped or restored.
+   */
+  loseUnsyncedWrites?(node: string): Promise<number>;
 }
 
 export class ProcessFaults implements FaultInjector<ProcessFault> {
@@ -33,7 +38,7 @@ export class ProcessFaults implements FaultInjector<ProcessFault> {
       try {
         await this.injectNode(fault, node);
       } catch (err) {
-        if (fault.kind !== 'restart') release(fault.kind === 'kill' ? this.downHolds : this.pauseHolds, node);
+        if (fault.kind !== 'restart') release(fault.kind === 'pause' ? this.pauseHolds : this.downHolds, node);
         for (const healed of done) await this.healNode(fault, healed).catch(() => undefined);
         throw err;
       }
@@ -43,6 +48,11 @@ export class ProcessFaults implements FaultInjector<ProcessFault> {
 
   private async injectNode(fault: ProcessFault, node: string): Promise<void> {
     if (fault.kind === 'kill' && hold(this.downHolds, node) === 1) await this.control.kill(node, 'SIGKILL');
+    if (fault.kind === 'power-loss') {
+      if (this.control.loseUnsyncedWrites === undefined) throw new Error('power-loss: this target cannot cut power');
+      if (hold(this.downHolds, node) === 1) await this.control.kill(node, 'SIGKILL');
+      await this.control.loseUnsyncedWrites(node);
+    }
     if (fault.kind === 'pause' && hold(this.pauseHolds, node) === 1) await this.control.kill(node, 'SIGSTOP');
     if (fault.kind === 'restart' && !this.downHolds.has(node)) {
       await this.control.kill(node, 'SIGTERM');
@@ -60,9 +70,9 @@ export class ProcessFaults implements FaultInjector<ProcessFault> {
   /** Undoes the fault on one node when it holds the last hold; the hold is released only once that worked. */
   private async healNode(fault: ProcessFault, node: string): Promise<void> {
     if (fault.kind === 'restart') return;
-    const holds = fault.kind === 'kill' ? this.downHolds : this.pauseHolds;
+    const holds = fault.kind === 'pause' ? this.pauseHolds : this.downHolds;
     if (holds.get(node) === 1) {
-      if (fault.kind === 'kill') await this.control.restart(node);
+      if (fault.kind !== 'pause') await this.control.restart(node);
       else await this.control.kill(node, 'SIGCONT');
     }
     release(holds, node);
