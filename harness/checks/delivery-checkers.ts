@@ -60,7 +60,8 @@ function lostNothingJudged(ctx: CheckContext, findings: Parameters<Checker['fini
     const fail = ctx.counts.sends_fail ?? 0;
     const unknown = ctx.counts.sends_unknown ?? 0;
     findings.nothingJudged(
-      `none of ${sends} sends was acknowledged (${fail} fail, ${unknown} unknown): the target was unreachable or silent`,
+      `none of ${sends} sends was acknowledged (${fail} fail, ${unknown} unknown): ` +
+        'the target was unreachable or silent',
     );
   } else if (ctx.groups.length === 0) {
     findings.nothingJudged(
@@ -201,7 +202,8 @@ export function makeDelayChecker(): Checker {
         const group = ctx.groups[g]?.name;
         findings.checked++;
         if (ts < atMs - slack) {
-          const detail = `delivered ${(atMs - ts).toFixed(0)} ms before its delivery time (clock tolerance ${slack} ms)`;
+          const early = (atMs - ts).toFixed(0);
+          const detail = `delivered ${early} ms before its delivery time (clock tolerance ${slack} ms)`;
           findings.add(fileIndex, line, detail, ctx.table.ids[i], group);
         } else if (ts > atMs + ctx.delayLateToleranceMs + slack) {
           const detail = `delivered ${(ts - atMs).toFixed(0)} ms after its delivery time (tolerance ${

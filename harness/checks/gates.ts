@@ -76,7 +76,8 @@ export function parseGates(config: unknown): { gates: Gate[]; errors: string[] }
   for (const gate of gates) {
     if (!isKnownMetricName(gate.metric)) {
       errors.push(
-        `gate "${gate.source}": unknown metric "${gate.metric}" (gates read the anomalies ${ANOMALY_NAMES.join(', ')}; ` +
+        `gate "${gate.source}": unknown metric "${gate.metric}" ` +
+          `(gates read the anomalies ${ANOMALY_NAMES.join(', ')}; ` +
           `the latencies ${[...LATENCY_METRICS].join(', ')}; and the counts sends_ok, deliveries, ...)`,
       );
       continue;

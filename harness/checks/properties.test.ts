@@ -297,7 +297,7 @@ describe('checker properties, under clock skew and ledger splitting', () => {
   });
 
   for (const anomaly of ANOMALY_NAMES) {
-    test(`a planted ${anomaly} is found (with its message id) and nothing else fails (${PLANTED_RUNS} cases)`, async () => {
+    test(`a planted ${anomaly} is found with its message id, nothing else fails (${PLANTED_RUNS} cases)`, async () => {
       await fc.assert(
         fc.asyncProperty(historyArb, async ({ extra, seed, layout }) => {
           const planted: Planted = {};

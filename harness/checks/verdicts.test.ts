@@ -92,7 +92,7 @@ describe('nothing passes on nothing', () => {
     expect((await check(empty.write(tempDir()))).by('drain').verdict).toBe('unknown');
   });
 
-  test('an unreachable or silent target: every send unknown, nothing received; no "pass 0 of 0", no drain at 0 ms', async () => {
+  test('an unreachable or silent target (no send ok): no "pass 0 of 0", no drain at 0 ms', async () => {
     const h = new History({ subscriptions: SUB, drainSloMs: 30_000 });
     h.phase('load', 'start');
     for (let i = 0; i < 20; i++) h.send(`m${i}`, { r: i % 2 === 0 ? 'unknown' : 'fail' });
@@ -105,7 +105,7 @@ describe('nothing passes on nothing', () => {
     expect(gates.map((g) => g.status)).toEqual(['unknown', 'unknown']);
   });
 
-  test('FIFO sends with no defined order (a group sent concurrently) make order unknown, not "pass 0 of 0"', async () => {
+  test('FIFO sends without a defined order (a group sent concurrently): order unknown, not "pass 0 of 0"', async () => {
     const h = new History({ subscriptions: FIFO });
     const o1 = h.sendInvoke('m1', { g: 'k', q: 1 });
     const o2 = h.sendInvoke('m2', { g: 'k', q: 2 });
@@ -169,7 +169,7 @@ describe('clock independence', () => {
     }
   });
 
-  test('without any clock record, order and loss still hold under +/-5 s: judged by identity and file order', async () => {
+  test('without clock records, order and loss still hold under +/-5 s: identity and file order', async () => {
     for (const skew of [-5000, 5000]) {
       const files = plantedHistory().write(tempDir());
       shiftFile(files[1] as string, skew, false);

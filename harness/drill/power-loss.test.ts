@@ -75,7 +75,7 @@ async function runSeeds(flush: 'sync' | 'async'): Promise<{ seed: number; exitCo
 }
 
 describe('power-loss: detection power of the drill', () => {
-  test(`async flush: a power cut loses acknowledged messages and the drill reports lost (${SEEDS.length} seeds)`, async () => {
+  test(`async flush: a power cut loses acked messages, the drill reports lost (${SEEDS.length} seeds)`, async () => {
     const runs = await runSeeds('async');
     const detected = runs.filter((r) => r.lost > 0 && r.exitCode === ExitCode.GUARANTEE_VIOLATED).length;
     process.stdout.write(
