@@ -141,6 +141,11 @@ describe('checkers: order, delay, transaction, filter', () => {
     split.consume('m1').deliver('m2', 'cg', 1, undefined, { o: 41 }).deliver('m3', 'cg', 1, undefined, { o: 42 });
     split.ack('m2').ack('m3').drained();
     expect((await check(split)).by('order')).toMatchObject({ verdict: 'fail', count: 1 });
+    const swapped = new History({ subscriptions: FIFO });
+    for (const q of [1, 2, 3]) swapped.send(`m${q}`, { g: 'order-7', q });
+    swapped.consume('m1').deliver('m3', 'cg', 1, undefined, { o: 41 }).deliver('m2', 'cg', 1, undefined, { o: 41 });
+    swapped.ack('m2').ack('m3').drained();
+    expect((await check(swapped)).by('order')).toMatchObject({ verdict: 'fail', count: 1 });
   });
 
   test('order: a predecessor never delivered is lost, not out of order', async () => {

@@ -50,8 +50,10 @@ export async function runCheckCommand(ledgers: string[], opts: { gates?: string;
   }
   const report = buildReport(result, evaluateGates(gates, result), systemClock.wallMs());
   const paths = await writeReports(report, opts.out);
-  const line = (a: { name: string; verdict: string; count: number; allowed: boolean }) =>
-    `  ${a.verdict.padEnd(7)} ${a.name.padEnd(12)} ${String(a.count).padStart(8)}${a.allowed ? '  (allowed)' : ''}`;
+  // Every checker says how many it judged: "0 of 0" is never a pass on its own (see the notes in summary.md).
+  const line = (a: { name: string; verdict: string; count: number; checked: number; allowed: boolean }) =>
+    `  ${a.verdict.padEnd(7)} ${a.name.padEnd(12)} ${String(a.count).padStart(8)} of ${a.checked}` +
+    (a.allowed ? '  (allowed)' : '');
   process.stdout.write(
     [
       ...report.anomalies.map(line),

@@ -25,8 +25,11 @@ export function makeOrderChecker(): Checker {
   const deliveries = new IntList();
   const deliveryTs: number[] = [];
   const releases = new Map<number, Release>();
-  /** `group/message/file/op`: the receive calls that returned a message (RocketMQ hands out n and n+1 together). */
-  const batches = new Set<string>();
+  /**
+   * `group/message/file/op` -> line: where a receive call returned a message (RocketMQ hands out n and n+1 together,
+   * in order: n+1 is excused only when n came earlier in the same batch).
+   */
+  const batches = new Map<string, number>();
   return {
     name: 'order',
     observe(event: LedgerEvent, fileIndex, line, ctx) {
@@ -46,7 +49,8 @@ export function makeOrderChecker(): Checker {
       const i = ctx.table.row(event.id);
       for (const v of [i, group.columns.index, fileIndex, line, event.o ?? -1]) deliveries.push(v);
       deliveryTs.push(event.ts);
-      if (event.o !== undefined) batches.add(`${group.columns.index}/${i}/${fileIndex}/${event.o}`);
+      const batchKey = `${group.columns.index}/${i}/${fileIndex}/${event.o}`;
+      if (event.o !== undefined && !batches.has(batchKey)) batches.set(batchKey, line);
       // The broker gives up on a message after its last attempt (to the DLQ, seen or not) and moves on.
       if ((event.a ?? 1) >= group.maxAttempts) release(event.id, event.cg);
     },
@@ -66,7 +70,8 @@ export function makeOrderChecker(): Checker {
           rel !== undefined &&
           (rel.fileIndex === fileIndex ? rel.line < (line as number) : rel.ts <= ts + ctx.clock.toleranceMs);
         if (released) continue;
-        if (op !== -1 && batches.has(`${g}/${pred}/${fileIndex}/${op}`)) continue;
+        const predInBatch = op === -1 ? undefined : batches.get(`${g}/${pred}/${fileIndex}/${op}`);
+        if (predInBatch !== undefined && predInBatch < (line as number)) continue;
         const key = ctx.orderKeys.values[table.orderKey[i as number] as number];
         const detail =
           `message group ${key}: seq ${table.seq[i as number]} delivered before seq ` +
