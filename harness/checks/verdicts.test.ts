@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ExitCode } from '../cli/exit-codes.ts';
+import { ExitCode } from '../../lib/exit-codes.ts';
 import { validateDrill } from '../drill/spec.ts';
 import { type LedgerEvent, LedgerFormatError, type Subscription } from '../ledger/index.ts';
 import { checkLedgers } from './engine.ts';
