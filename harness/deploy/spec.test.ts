@@ -14,7 +14,7 @@ describe('target spec: validated before anything boots, every error at once', ()
 
   test('a bundled spec with a bad node count, a bad flush and an unknown key lists all three', () => {
     expect(validateTargetSpec({ kind: 'bundled', nodes: 0, flush: 'never', endpoint: 'x:1' })).toEqual([
-      'target.endpoint: unknown key for a bundled target (known: kind, nodes, flush)',
+      'target.endpoint: unknown key for a bundled target (known: kind, nodes, flush, flushIntervalMs)',
       'target.nodes: must be an integer from 1 to 16, not 0',
       'target.flush: must be sync or async, not "never"',
     ]);

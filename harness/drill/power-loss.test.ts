@@ -30,11 +30,12 @@ function specFile(flush: 'sync' | 'async'): string {
           role: 'producer',
           message: { topic: 'pl-orders', bodySizeBytes: 256, sendTimeout: '2s' },
         },
-        // The consumer starts after the cut, so what the cut drops was not delivered before it either.
+        // The consumer starts after the heal (cut 1.5 s after the 1 s warm-up, for 1 s), so what the cut drops was
+        // not delivered before it either.
         billing: {
           executor: 'constant-vus',
           vus: 1,
-          startTime: '3s',
+          startTime: '5s',
           duration: '2s',
           role: 'consumer',
           consumer: { group: 'pl-billing', topic: 'pl-orders', awaitDuration: '1s' },
