@@ -26,7 +26,7 @@ export default defineDrill({
     description: 'reminders delayed 1-3 s, none early, none late, none lost, under latency on the broker.',
     target: { nodes: 1 },
     warmUp: '2s',
-    faults: [faults.latency('broker-0', { latencyMs: 80, jitterMs: 20, at: '1s', duration: '3s' })],
+    faults: [faults.latency('any', { latencyMs: 80, jitterMs: 20, at: '1s', duration: '3s' })],
     gates: ['delay == 0', 'lost == 0'],
     drain: { deadline: '60s' },
     guarantee: 'at-least-once',

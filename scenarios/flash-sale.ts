@@ -56,7 +56,7 @@ export default defineDrill({
     description: 'a burst of orders from 200/s to 2,000/s against consumers bounded like a database.',
     target: { nodes: 1 },
     warmUp: '2s',
-    faults: [faults.latency('broker-0', { latencyMs: 50, jitterMs: 10, at: '3s', duration: '3s' })],
+    faults: [faults.latency('any', { latencyMs: 50, jitterMs: 10, at: '3s', duration: '3s' })],
     gates: ['lost == 0', 'drain < 30s', 'send_duration: p(99)<2s'],
     drain: { deadline: '60s', slo: '30s' },
     guarantee: 'at-least-once',

@@ -48,7 +48,7 @@ export default defineDrill({
     warmUp: '2s',
     // Killed 0.5 s after the warm-up, restarted 2 s later: the restart (a few seconds on a busy machine) must end with
     // load still running, or the drill cannot judge recovery after the heal (its liveness gate is then unknown).
-    faults: [faults.kill('broker-0', { at: '500ms', duration: '2s' })],
+    faults: [faults.kill('any', { at: '500ms', duration: '2s' })],
     gates: ['order == 0', 'lost == 0'],
     drain: { deadline: '60s' },
     guarantee: 'at-least-once',

@@ -36,7 +36,7 @@ export default defineDrill({
     description: 'consumers failing 20% of deliveries once and 1% poison messages, with latency on the broker.',
     target: { nodes: 1 },
     warmUp: '2s',
-    faults: [faults.latency('broker-0', { latencyMs: 30, jitterMs: 10, at: '2s', duration: '4s' })],
+    faults: [faults.latency('any', { latencyMs: 30, jitterMs: 10, at: '2s', duration: '4s' })],
     gates: ['dead-letter == 0', 'lost == 0', 'send_duration: p(99)<1s', 'redeliveries > 0'],
     drain: { deadline: '60s', slo: '45s' },
     guarantee: 'at-least-once',

@@ -28,7 +28,7 @@ export default defineDrill({
     description: 'half messages committed, rolled back or left to the check-back, under latency on the broker.',
     target: { nodes: 1 },
     warmUp: '2s',
-    faults: [faults.latency('broker-0', { latencyMs: 60, jitterMs: 20, at: '1s', duration: '3s' })],
+    faults: [faults.latency('any', { latencyMs: 60, jitterMs: 20, at: '1s', duration: '3s' })],
     gates: ['transaction == 0', 'lost == 0'],
     drain: { deadline: '90s' },
     guarantee: 'at-least-once',

@@ -173,7 +173,17 @@ export interface LoadOptions {
  * A fault's target: a node of the bundled target (`broker-0`...), `external` (the proxy in front of an external
  * target), `*` for every one, or any other name the target gives its nodes.
  */
-export type FaultTarget = '*' | `broker-${number}` | 'external' | (string & {});
+/** A node by name, or a role that fits every target: `all`, `any` / `broker` (one broker, seeded), `namesrv`. */
+export type FaultTarget =
+  | '*'
+  | 'all'
+  | 'any'
+  | 'broker'
+  | 'namesrv'
+  | `broker-${number}`
+  | 'namesrv-0'
+  | 'external'
+  | (string & {});
 
 /** When a timed fault starts (from the end of the warm-up) and how long it lasts. */
 export interface FaultWindow {

@@ -125,6 +125,7 @@ function registerHarnessCommands(program: Command): void {
     .addOption(
       new Option('--target <kind>', "where to drill (default: the spec's, else bundled)").choices([
         'bundled',
+        'rocketmq',
         'external',
       ]),
     )

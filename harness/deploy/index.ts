@@ -6,6 +6,7 @@ import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { type BundledTargetOptions, startBundledTarget } from './bundled.ts';
 import { endpointErrors, externalTarget } from './external.ts';
 import type { TargetLog } from './node-process.ts';
+import { startRocketmqTarget } from './rocketmq/target.ts';
 import type { Target } from './types.ts';
 
 export { parsePrometheusCounters } from './admin.ts';
@@ -17,10 +18,20 @@ export {
 } from './bundled.ts';
 export { type ExternalTargetOptions, externalTarget } from './external.ts';
 export { TargetBootError, type TargetLog } from './node-process.ts';
+export { type RocketMq, type RocketMqOptions, startRocketMq } from './rocketmq/launcher.ts';
+export { type RocketmqTarget, type RocketmqTargetOptions, startRocketmqTarget } from './rocketmq/target.ts';
+export { type RouteCheck, routeEndpoints } from './route-check.ts';
 export type * from './types.ts';
 
 /** The target part of a drill spec: what a user writes. */
-export type TargetSpec = BundledTargetSpec | ExternalTargetSpec;
+export type TargetSpec = BundledTargetSpec | RocketmqTargetSpec | ExternalTargetSpec;
+
+/** Apache RocketMQ 5.3.3 started on loopback (`mqdrill setup --only rocketmq` installs it). */
+export interface RocketmqTargetSpec {
+  kind: 'rocketmq';
+  /** Default sync. */
+  flush?: 'sync' | 'async';
+}
 
 export interface BundledTargetSpec {
   kind: 'bundled';
@@ -40,13 +51,15 @@ export interface ExternalTargetSpec {
   tls?: boolean;
   namespace?: string;
   adminEndpoint?: string;
+  /** A RocketMQ name server (host:port): provisioning, backlog and counters through RocketMQ's admin API. */
+  namesrv?: string;
 }
 
 /** What the drill engine adds at run time (never in a user's spec). */
 export interface TargetRuntime {
   /** Bundled: the parent folder of the node folders (kept); omitted = a temp folder removed by stop(). */
   dataDir?: string;
-  /** Bundled: the client-facing (proxied) address of each node. */
+  /** Bundled, rocketmq: the client-facing (proxied) address of each broker node. */
   proxied?: BundledTargetOptions['proxied'];
   /** Bundled: extra broker config for every node, e.g. a canary. */
   config?: BundledTargetOptions['config'];
@@ -55,7 +68,8 @@ export interface TargetRuntime {
 
 const keysOf: Record<TargetSpec['kind'], readonly string[]> = {
   bundled: ['kind', 'nodes', 'flush', 'flushIntervalMs'],
-  external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint'],
+  rocketmq: ['kind', 'flush'],
+  external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'],
 };
 
 /** Every problem with a target spec, as `target.<key>: ...` lines; empty when it is valid. */
@@ -63,13 +77,18 @@ export function validateTargetSpec(spec: unknown): string[] {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return ['target: must be an object'];
   const s = spec as Record<string, unknown>;
   const kind = s.kind;
-  if (kind !== 'bundled' && kind !== 'external') {
-    const hint = kind === 'containers' || kind === 'rocketmq' ? ' (not built yet)' : '';
-    return [`target.kind: must be bundled or external, not ${JSON.stringify(kind)}${hint}`];
+  if (kind !== 'bundled' && kind !== 'external' && kind !== 'rocketmq') {
+    const hint = kind === 'containers' ? ' (not built yet)' : '';
+    return [`target.kind: must be bundled, rocketmq or external, not ${JSON.stringify(kind)}${hint}`];
   }
   const errors = Object.keys(s)
     .filter((k) => !keysOf[kind].includes(k))
     .map((k) => `target.${k}: unknown key for a ${kind} target (known: ${keysOf[kind].join(', ')})`);
+  if (kind === 'rocketmq') {
+    if (s.flush !== undefined && s.flush !== 'sync' && s.flush !== 'async')
+      errors.push(`target.flush: must be sync or async, not ${JSON.stringify(s.flush)}`);
+    return errors;
+  }
   if (kind === 'bundled') {
     if (s.nodes !== undefined && (!Number.isInteger(s.nodes) || (s.nodes as number) < 1 || (s.nodes as number) > 16))
       errors.push(`target.nodes: must be an integer from 1 to 16, not ${JSON.stringify(s.nodes)}`);
@@ -84,13 +103,16 @@ export function validateTargetSpec(spec: unknown): string[] {
     return errors;
   }
   errors.push(...endpointErrors('endpoint', s.endpoint).map((e) => `target.${e}`));
-  for (const k of ['accessKey', 'secretKey', 'namespace', 'adminEndpoint'])
+  for (const k of ['accessKey', 'secretKey', 'namespace', 'adminEndpoint', 'namesrv'])
     if (s[k] !== undefined && typeof s[k] !== 'string') errors.push(`target.${k}: must be a string`);
   if (s.tls !== undefined && typeof s.tls !== 'boolean') errors.push('target.tls: must be true or false');
   if ((s.accessKey === undefined) !== (s.secretKey === undefined))
     errors.push('target.accessKey, target.secretKey: give both or neither');
   if (typeof s.adminEndpoint === 'string' && !/^https?:\/\//i.test(s.adminEndpoint))
     errors.push(...endpointErrors('adminEndpoint', s.adminEndpoint).map((e) => `target.${e}`));
+  if (typeof s.namesrv === 'string') errors.push(...endpointErrors('namesrv', s.namesrv).map((e) => `target.${e}`));
+  if (s.namesrv !== undefined && s.adminEndpoint !== undefined)
+    errors.push('target.namesrv, target.adminEndpoint: give one admin path, not both');
   return errors;
 }
 
@@ -100,7 +122,15 @@ export async function startTarget(spec: TargetSpec, runtime: TargetRuntime = {})
   if (errors.length) throw new CliError(`invalid target:\n  ${errors.join('\n  ')}`, ExitCode.INVALID_SPEC);
   if (spec.kind === 'external') {
     const { kind: _kind, ...rest } = spec;
-    return externalTarget({ ...rest, log: runtime.log });
+    return externalTarget({ ...rest, log: runtime.log, ...(runtime.dataDir ? { dataDir: runtime.dataDir } : {}) });
+  }
+  if (spec.kind === 'rocketmq') {
+    return startRocketmqTarget({
+      flush: spec.flush ?? 'sync',
+      ...(runtime.dataDir ? { dataDir: runtime.dataDir } : {}),
+      ...(runtime.proxied ? { proxied: runtime.proxied } : {}),
+      ...(runtime.log ? { log: runtime.log } : {}),
+    });
   }
   return startBundledTarget({
     nodes: spec.nodes ?? 1,

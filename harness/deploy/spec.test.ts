@@ -34,7 +34,7 @@ describe('target spec: validated before anything boots, every error at once', ()
 
   test('an unknown or unbuilt kind is named', () => {
     expect(validateTargetSpec({ kind: 'containers' })).toEqual([
-      'target.kind: must be bundled or external, not "containers" (not built yet)',
+      'target.kind: must be bundled, rocketmq or external, not "containers" (not built yet)',
     ]);
     expect(validateTargetSpec(undefined)).toEqual(['target: must be an object']);
   });

@@ -1,6 +1,6 @@
 /**
- * `mqdrill drill [scenario | spec file] [--target bundled|external] [--seed N] [--duration D] [--rate-scale F]
- * [--vus N] [--body-size SIZE] [--faults none|FILE] [--out DIR] [--list] [--dry-run]`.
+ * `mqdrill drill [scenario | spec file] [--target bundled|rocketmq|external] [--seed N] [--duration D]
+ * [--rate-scale F] [--vus N] [--body-size SIZE] [--faults none|FILE] [--out DIR] [--list] [--dry-run]`.
  * Validates the spec before anything boots (every problem at once, exit 3), prints what will run, shows progress on
  * stderr, and ends on stdout with the verdict, the gate table and the path of report.html. The exit code is the
  * verdict (lib/exit-codes.ts). Ctrl-C heals every fault, stops the target and exits 130.

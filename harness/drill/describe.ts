@@ -28,6 +28,9 @@ export function describeFaults(spec: DrillSpec): string {
 
 function describeTarget(spec: DrillSpec): string {
   if (spec.target.kind === 'external') return 'the external target (client-side network faults only)';
+  if (spec.target.kind === 'rocketmq') {
+    return 'Apache RocketMQ 5.3.3 (name server + broker with its gRPC proxy) on loopback, behind toxiproxy';
+  }
   const nodes = `${spec.target.nodes} bundled broker node${spec.target.nodes === 1 ? '' : 's'}`;
   const { dropAckedOneIn, swapFifoOneIn } = spec.target.canary ?? {};
   const modes = [

@@ -19,11 +19,12 @@ import { type Clock, systemClock } from '../../lib/clock.ts';
 import { formatDurationMs } from '../../lib/duration.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { writeReports } from '../../reports/index.ts';
-import type { Report } from '../../reports/schema.ts';
+import type { GateReport, Report } from '../../reports/schema.ts';
 import { checkLedgers } from '../checks/engine.ts';
 import { evaluateGates } from '../checks/gates.ts';
 import { computeLiveness, livenessGates } from '../checks/liveness.ts';
 import { buildReport } from '../checks/report.ts';
+import { routeEndpoints } from '../deploy/route-check.ts';
 import type { Target } from '../deploy/types.ts';
 import {
   type FaultEvent,
@@ -32,6 +33,7 @@ import {
   faultLedgerRecord,
   type ScheduledFault,
 } from '../faults/index.ts';
+import { faultFamily } from '../faults/model.ts';
 import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
 import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
@@ -40,8 +42,9 @@ import type { TargetEndpoint } from '../load/protocol.ts';
 import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
 import { scheduleOf } from './describe.ts';
 import { drainState, listLedgers } from './drain.ts';
+import { describeImpact, type FaultImpact, faultImpact } from './fault-impact.ts';
 import { type ErrorRow, environmentOf, errorsByStatus, loadGeneratorHealth, scheduledRateOf } from './report-facts.ts';
-import { type DrillSpec, drainGroups } from './spec.ts';
+import { type DrillSpec, drainGroups, withRunSuffix } from './spec.ts';
 import { drillExitCode, faultGate, retryAmplification, thresholdGates } from './verdict.ts';
 
 export interface DrillRunOptions {
@@ -78,6 +81,7 @@ export interface DrillResult {
 
 const PROVISION_TIMEOUT_MS = 60_000;
 const HEAL_TIMEOUT_MS = 60_000;
+const ROCKETMQ_FAULT_STEP_TIMEOUT_MS = 180_000;
 const PROGRESS_INTERVAL_MS = 200;
 const SAMPLE_INTERVAL_MS = 1000;
 const DRIVER_LINES_SHOWN = 5;
@@ -110,6 +114,9 @@ export class DrillRun {
   private stopSampling: (() => void) | undefined;
   private drainRounds = 0;
   private driverLines = 0;
+  /** Why network faults may not reach the broker traffic (a route that bypasses the fault proxy), when they may not. */
+  private networkBypass: string | undefined;
+  private impact: FaultImpact[] = [];
 
   constructor(private readonly opts: DrillRunOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -148,6 +155,7 @@ export class DrillRun {
       await this.phase('provision', () =>
         this.bounded(this.target.provision(this.spec.topics, this.spec.groups), PROVISION_TIMEOUT_MS, 'provision'),
       );
+      await this.checkRoutes();
       this.startSampling();
       load = await this.loadWithFaults();
       await this.drainUntilDone(load);
@@ -180,6 +188,67 @@ export class DrillRun {
     return this.currentPhase === 'boot' || this.currentPhase === 'provision'
       ? ExitCode.TARGET_FAILED
       : ExitCode.INTERNAL;
+  }
+
+  /**
+   * Network faults act on the fault proxy in front of the access point. A RocketMQ route names the endpoints clients
+   * use after their first lookup; when those are not the proxy, every later call bypasses it and a network fault
+   * misses silently. Bundled nodes advertise their own proxies (checked by the bundled target itself).
+   */
+  private async checkRoutes(): Promise<void> {
+    if (this.spec.target.kind === 'bundled') return;
+    const topic = this.spec.topics[0]?.name;
+    if (topic === undefined) return;
+    const access = this.target.access;
+    const check = await routeEndpoints(access.endpoint, topic, { tls: access.tls, namespace: access.namespace });
+    if (check.error !== undefined) {
+      this.networkBypass = `the route of ${topic} could not be read through the fault proxy (${check.error})`;
+    } else if (check.bypass.length > 0) {
+      this.networkBypass =
+        `the route of ${topic} names ${check.endpoints.join(', ')}, not the fault proxy ${access.endpoint}: ` +
+        'clients reach the broker directly after their first route lookup';
+    } else {
+      this.opts.say(`route check: ${topic} routes through the fault proxy ${access.endpoint}`);
+      return;
+    }
+    const faults = this.schedule.length > 0 ? 'network faults will MISS and their results are marked unknown' : '';
+    this.opts.say(`WARNING: ${this.networkBypass}${faults ? `; ${faults}` : ''}`);
+  }
+
+  /** Gates for what the drill could not prove: faults that bypassed the proxy, faults the target cannot apply. */
+  private coverageGates(): GateReport[] {
+    const gates: GateReport[] = [];
+    const network = this.schedule.filter((f) => faultFamily(f.fault.kind) === 'network');
+    if (this.networkBypass !== undefined && network.length > 0) {
+      gates.push({
+        source: 'faults: network faults reach the broker traffic',
+        metric: 'faults',
+        expression: 'route == fault proxy',
+        status: 'unknown',
+        note: this.networkBypass,
+      });
+    }
+    const t = this.spec.target.spec;
+    if (t.kind === 'external' && !t.namesrv && !t.adminEndpoint) {
+      gates.push({
+        source: 'drain: the broker backlog reached zero',
+        metric: 'drain',
+        expression: 'backlog == 0',
+        status: 'unknown',
+        note: 'the external target has no namesrv or adminEndpoint: its backlog cannot be read',
+      });
+    }
+    if (this.spec.skippedFaults.length > 0) {
+      gates.push({
+        source: 'faults: every fault of the scenario applied',
+        metric: 'faults',
+        expression: 'skipped == 0',
+        actual: this.spec.skippedFaults.length,
+        status: 'unknown',
+        note: this.spec.skippedFaults.join('; '),
+      });
+    }
+    return gates;
   }
 
   private async cleanUp(): Promise<void> {
@@ -386,6 +455,9 @@ export class DrillRun {
       injectors: this.booted?.injectors ?? {},
       onEvent: (event) => this.onFaultEvent(event),
       onError: (e) => this.opts.say(`fault ${e.step} ${e.name} failed: ${e.error.message}`),
+      // A real RocketMQ broker restarted after a kill recovers its store and boots a JVM: on a busy machine that takes
+      // longer than the default step bound.
+      ...(this.spec.target.kind === 'rocketmq' ? { stepTimeoutMs: ROCKETMQ_FAULT_STEP_TIMEOUT_MS } : {}),
     });
     this.runner.start();
   }
@@ -511,11 +583,14 @@ export class DrillRun {
       scheduledRate: scheduledRateOf(this.plan, result.phases),
       sendTimeoutMs: Math.max(0, ...this.plan.scenarios.map((s) => s.message?.sendTimeoutMs ?? 0)),
     });
+    this.impact = await faultImpact(listLedgers(this.opts.out)).catch(() => []);
+    for (const i of this.impact) this.opts.say(describeImpact(i));
     const gates = [
       ...evaluateGates(this.spec.gates, result),
       ...thresholdGates(load.summary, result),
       ...[faultGate(this.schedule.length, injected, this.runner?.errors ?? [])].filter((g) => g !== undefined),
       ...livenessGates(liveness),
+      ...this.coverageGates(),
     ];
     const report = buildReport(result, gates, nowMs, liveness);
     report.run.meta.drill = this.reportMeta(report, load, await errorsByStatus(listLedgers(this.opts.out)));
@@ -537,6 +612,9 @@ export class DrillRun {
       target: this.spec.target.kind,
       nodes: this.spec.target.nodes,
       faultsScheduled: this.schedule.map((f) => ({ name: f.name, startMs: f.startMs, endMs: f.endMs })),
+      faultImpact: this.impact,
+      networkBypass: this.networkBypass ?? null,
+      skippedFaults: this.spec.skippedFaults,
       drainRounds: this.drainRounds,
       retryAmplification: retryAmplification(report.counts) ?? null,
       phasesMs: this.phasesMs,
@@ -549,7 +627,18 @@ export class DrillRun {
   }
 }
 
-/** Runs a validated drill. */
+/**
+ * Runs a validated drill. On a broker that outlives the run (rocketmq keeps its store in the run folder, external
+ * is someone else's) group names, and topic names where the drill can create topics, get a run suffix so nothing
+ * of an earlier run reaches this one.
+ */
 export function runDrill(options: DrillRunOptions): Promise<DrillResult> {
-  return new DrillRun(options).execute();
+  const { spec } = options;
+  if (spec.target.kind === 'bundled') return new DrillRun(options).execute();
+  const wallMs = (options.clock ?? systemClock).wallMs();
+  const suffix = `-r${(wallMs % 36 ** 6).toString(36)}`;
+  const t = spec.target.spec;
+  const canProvision = t.kind === 'rocketmq' || (t.kind === 'external' && (!!t.namesrv || !!t.adminEndpoint));
+  options.say(`run suffix ${suffix} on group${canProvision ? ' and topic' : ''} names`);
+  return new DrillRun({ ...options, spec: withRunSuffix(spec, suffix, { topics: canProvision }) }).execute();
 }

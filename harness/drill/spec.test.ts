@@ -66,15 +66,55 @@ describe('drill spec: overrides', () => {
     expect(orders?.schedule.executor === 'ramping-arrival-rate' && orders.schedule.stages[0]?.durationMs).toBe(7200);
   });
 
-  test('--target external takes the endpoint from MQDRILL_ENDPOINT and only network faults on its proxy', async () => {
+  test('--target external takes MQDRILL_ENDPOINT; faults by role fit it, process faults are skipped', async () => {
     const env = { MQDRILL_ENDPOINT: '10.0.0.1:8081' };
-    const { errors } = await load('flash-sale', { target: 'external' }, env);
-    expect(errors).toEqual(['drill.faults[0].target: unknown network target "broker-0" (expected *, external)']);
+    const flash = await load('flash-sale', { target: 'external' }, env);
+    expect(flash.errors).toEqual([]);
+    expect(flash.spec?.faults).toMatchObject([{ type: 'timed', fault: { kind: 'latency', target: 'external' } }]);
     const ordered = await load('ordered', { target: 'external' }, env);
-    expect(ordered.errors).toEqual([
+    expect(ordered.errors).toEqual([]);
+    expect(ordered.spec?.faults).toEqual([]);
+    expect(ordered.spec?.skippedFaults).toEqual(["kill on any: the external target's processes are not ours"]);
+    const named = validateDrill(
+      'x',
+      'x.json',
+      {
+        options: {
+          scenarios: {
+            p: { executor: 'constant-vus', vus: 1, duration: '5s', role: 'producer', message: { topic: 't' } },
+          },
+        },
+        drill: { faults: [{ kind: 'kill', target: 'broker-0', at: '1s', duration: '1s' }] },
+      },
+      { target: 'external' },
+      env,
+    );
+    expect(named.errors).toEqual([
       'drill.faults[0].target: kill needs a process target, and this target has none ' +
         '(external targets take network faults only)',
     ]);
+  });
+
+  test('--target rocketmq: one broker, any picks broker-0, namesrv names the name server', async () => {
+    const ordered = await load('ordered', { target: 'rocketmq' });
+    expect(ordered.errors).toEqual([]);
+    expect(ordered.spec?.target).toMatchObject({ kind: 'rocketmq', nodes: 1, spec: { kind: 'rocketmq' } });
+    expect(ordered.spec?.faults).toMatchObject([{ fault: { kind: 'kill', target: 'broker-0' } }]);
+    const { spec, errors } = validateDrill(
+      'x',
+      'x.json',
+      {
+        options: {
+          scenarios: {
+            p: { executor: 'constant-vus', vus: 1, duration: '5s', role: 'producer', message: { topic: 't' } },
+          },
+        },
+        drill: { faults: [{ kind: 'pause', target: 'namesrv', at: '1s', duration: '1s' }] },
+      },
+      { target: 'rocketmq' },
+    );
+    expect(errors).toEqual([]);
+    expect(spec?.faults).toMatchObject([{ fault: { kind: 'pause', target: 'namesrv-0' } }]);
   });
 
   test("without --target the spec's target kind holds", () => {
@@ -92,7 +132,7 @@ describe('drill spec: overrides', () => {
   test('bad overrides are listed with the rest', async () => {
     const { errors } = await load('ordered', { target: 'cloud', seed: 'x', duration: 'soon' });
     expect(errors).toEqual([
-      '--target: must be one of: bundled, external (got "cloud")',
+      '--target: must be one of: bundled, rocketmq, external (got "cloud")',
       '--seed: must be a whole number >= 0 (got "x")',
       '--duration: invalid duration "soon": expected e.g. "30s", "1m30s", "250ms"',
     ]);

@@ -9,7 +9,7 @@ import { type Gate, parseGates } from '../checks/gates.ts';
 import { externalNodeName } from '../deploy/external.ts';
 import { type TargetSpec, validateTargetSpec } from '../deploy/index.ts';
 import type { GroupSpec, TargetKind, TopicSpec } from '../deploy/types.ts';
-import { faultFamily, type KnownTargets } from '../faults/model.ts';
+import { FAULT_KINDS, faultFamily, type KnownTargets } from '../faults/model.ts';
 import { type FaultScheduleSpec, validateFaultSchedule } from '../faults/schedule.ts';
 import type { GuaranteeLevel } from '../ledger/index.ts';
 import { scheduleDurationMs } from '../load/executors/index.ts';
@@ -39,10 +39,11 @@ export const TARGET_KEYS = [
   'tls',
   'namespace',
   'adminEndpoint',
+  'namesrv',
 ];
 export const DRAIN_KEYS = ['deadline', 'slo'];
 const GUARANTEES: readonly GuaranteeLevel[] = ['at-least-once', 'exactly-once', 'strict'];
-export const DRILL_TARGETS = ['bundled', 'external'] as const satisfies readonly TargetKind[];
+export const DRILL_TARGETS = ['bundled', 'rocketmq', 'external'] as const satisfies readonly TargetKind[];
 export type DrillTargetKind = (typeof DRILL_TARGETS)[number];
 
 /**
@@ -68,7 +69,7 @@ export interface DrillSpec {
     kind: DrillTargetKind;
     /** What harness/deploy starts. */
     spec: TargetSpec;
-    /** Bundled nodes (0 for external). */
+    /** Bundled nodes (1 for rocketmq: one broker; 0 for external). */
     nodes: number;
     /** Test-only broker misbehaviour: acknowledge but drop one send in N. */
     canary: { dropAckedOneIn?: number; swapFifoOneIn?: number } | undefined;
@@ -88,6 +89,9 @@ export interface DrillSpec {
   /** The drain must finish within this long for the `drain` check to pass (ledger header drainSloMs). */
   drainSloMs: number | undefined;
   guarantee: GuaranteeLevel;
+  /** Faults the target cannot apply, dropped from the schedule (process faults on `external`); the drill's verdict
+   *  is then unknown at best. */
+  skippedFaults: string[];
 }
 
 /** The parts of a spec module: what `export const options` and `export const drill` hold. */
@@ -125,9 +129,17 @@ export function validateDrill(
   if (plan && loadDurationMs > 0 && warmUpMs >= loadDurationMs) {
     p.add('drill.warmUp', `must be shorter than the load phase (${loadDurationMs}ms)`);
   }
+  const skippedFaults: string[] = [];
   const faultsPath = overrides.faults === undefined ? 'drill.faults' : '--faults';
-  const faults = validateFaultSchedule(p, faultsPath, overrides.faults ?? d.faults, {
-    knownTargets: knownTargets(target.nodes, plan),
+  const rawFaults = resolveFaultTargets(
+    overrides.faults ?? d.faults,
+    target.kind,
+    target.nodes,
+    plan?.seed ?? 0,
+    skippedFaults,
+  );
+  const faults = validateFaultSchedule(p, faultsPath, rawFaults, {
+    knownTargets: knownTargets(target.kind, target.nodes, plan),
     ...(plan && loadDurationMs > warmUpMs ? { loadDurationMs: loadDurationMs - warmUpMs } : {}),
   });
   checkFaultFamilies(p, faults, target.kind);
@@ -145,7 +157,7 @@ export function validateDrill(
   const { topics, groups } = provisioning(plan, queues);
   const spec: DrillSpec = {
     ...{ name, source, description, plan, target, topics, groups, warmUpMs, loadDurationMs, faults },
-    ...{ gates: gates.gates, gateSources: gates.sources, drainDeadlineMs, drainSloMs, guarantee },
+    ...{ gates: gates.gates, gateSources: gates.sources, drainDeadlineMs, drainSloMs, guarantee, skippedFaults },
   };
   return { spec, errors: [] };
 }
@@ -181,12 +193,16 @@ function validateTarget(
   if (kind === 'bundled') {
     const bundled = Object.fromEntries(Object.entries(rest).filter(([k]) => !EXTERNAL_ONLY.includes(k)));
     spec = { kind, ...bundled } as TargetSpec;
+  } else if (kind === 'rocketmq') {
+    // One broker (+ name server); a scenario's `nodes` is a bundled setting and does not apply.
+    spec = { kind, ...(rest.flush !== undefined ? { flush: rest.flush } : {}) } as TargetSpec;
   } else {
     const external = Object.fromEntries(Object.entries(rest).filter(([k]) => !BUNDLED_ONLY.includes(k)));
     spec = { kind, ...externalFromEnvironment(env), ...external } as TargetSpec;
   }
   for (const e of validateTargetSpec(spec)) p.messages.push(`drill.${withEnvironmentHint(e)}`);
   const nodes = spec.kind === 'bundled' ? (spec.nodes ?? 1) : 0;
+  if (spec.kind === 'rocketmq') return { kind, spec, nodes: 1, canary };
   if (spec.kind !== 'bundled') return { kind, spec, nodes: 0, canary };
   return { kind, spec, nodes: Number.isInteger(nodes) && nodes >= 1 ? nodes : 1, canary };
 }
@@ -202,7 +218,7 @@ function withEnvironmentHint(error: string): string {
 }
 
 const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs'];
-const EXTERNAL_ONLY = ['endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint'];
+const EXTERNAL_ONLY = ['endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'];
 
 function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return {
@@ -211,6 +227,7 @@ function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown
     ...(env.MQDRILL_SECRET_KEY ? { secretKey: env.MQDRILL_SECRET_KEY } : {}),
     ...(env.MQDRILL_NAMESPACE ? { namespace: env.MQDRILL_NAMESPACE } : {}),
     ...(env.MQDRILL_TLS === '1' || env.MQDRILL_TLS === 'true' ? { tls: true } : {}),
+    ...(env.MQDRILL_NAMESRV ? { namesrv: env.MQDRILL_NAMESRV } : {}),
   };
 }
 
@@ -250,11 +267,77 @@ function validateGates(p: Problems, raw: unknown): { gates: Gate[]; sources: str
   return { gates: parsed.gates, sources: parsed.gates.map((g) => g.source) };
 }
 
-/** Node names (broker-0..N-1, which also name their proxies) and consumer groups, for fault target checks. */
-function knownTargets(nodes: number, plan: LoadPlan | undefined): KnownTargets {
-  const names = nodes === 0 ? [externalNodeName] : Array.from({ length: nodes }, (_, i) => `broker-${i}`);
+/**
+ * Node names per fault family, for fault target checks. bundled: broker-0..N-1 (which also name their proxies);
+ * rocketmq: broker-0 (the broker + proxy JVM, behind its proxy) and, for process faults, namesrv-0; external: its
+ * proxy `external`, no processes.
+ */
+function knownTargets(kind: DrillTargetKind, nodes: number, plan: LoadPlan | undefined): KnownTargets {
   const groups = plan?.scenarios.flatMap((s) => (s.consumer ? [s.consumer.group, s.name] : [])) ?? [];
-  return { network: names, process: nodes === 0 ? [] : names, consumer: groups };
+  const brokers = brokerNodes(kind, nodes);
+  const process = kind === 'rocketmq' ? [...brokers, ROCKETMQ_NAMESRV] : kind === 'external' ? [] : brokers;
+  return { network: brokers, process, consumer: groups };
+}
+
+const ROCKETMQ_NAMESRV = 'namesrv-0';
+const FAULT_KIND_NAMES: readonly string[] = FAULT_KINDS;
+
+function brokerNodes(kind: DrillTargetKind, nodes: number): string[] {
+  if (kind === 'external') return [externalNodeName];
+  return Array.from({ length: Math.max(1, nodes) }, (_, i) => `broker-${i}`);
+}
+
+/**
+ * Fault targets that fit every target kind, so one scenario runs unchanged on bundled, rocketmq and external:
+ * `all` (every node, as `*`), `any` or `broker` (one broker node, picked with the scenario's seed), `namesrv` (the
+ * name server; rocketmq only). Concrete names (`broker-1`, `namesrv-0`, `*`) pass through. On `external`, a process
+ * fault aimed by role is dropped with a note in `skipped` (its processes are not ours); one aimed by name stays and
+ * fails validation.
+ */
+export function resolveFaultTargets(
+  raw: unknown,
+  kind: DrillTargetKind,
+  nodes: number,
+  seed: number,
+  skipped: string[],
+): unknown {
+  if (!Array.isArray(raw)) return raw;
+  const brokers = brokerNodes(kind, nodes);
+  const pick = brokers[Math.abs(seed) % brokers.length] as string;
+  const aliases: Record<string, string | undefined> = {
+    all: '*',
+    any: pick,
+    broker: pick,
+    namesrv: kind === 'rocketmq' ? ROCKETMQ_NAMESRV : undefined,
+  };
+  const isRoleProcessFault = (f: Record<string, unknown>) =>
+    typeof f.kind === 'string' &&
+    FAULT_KIND_NAMES.includes(f.kind) &&
+    faultFamily(f.kind as never) === 'process' &&
+    typeof f.target === 'string' &&
+    f.target in aliases;
+  const mapTarget = (f: unknown): unknown => {
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) return f;
+    const r = f as Record<string, unknown>;
+    if (typeof r.target !== 'string' || !(r.target in aliases)) return f;
+    const to = aliases[r.target];
+    return to === undefined ? f : { ...r, target: to };
+  };
+  const out: unknown[] = [];
+  for (const entry of raw) {
+    const e = entry as Record<string, unknown>;
+    if (kind === 'external' && typeof entry === 'object' && entry !== null && isRoleProcessFault(e)) {
+      skipped.push(`${e.kind} on ${e.target}: the external target's processes are not ours`);
+      continue;
+    }
+    const random = e?.random as Record<string, unknown> | undefined;
+    if (random && Array.isArray(random.kinds)) {
+      out.push({ ...e, random: { ...random, kinds: random.kinds.map(mapTarget) } });
+      continue;
+    }
+    out.push(mapTarget(entry));
+  }
+  return out;
 }
 
 /** The end of the last producer's schedule, from the start of the load. */
@@ -323,4 +406,36 @@ export function provisioning(plan: LoadPlan, queues: number): { topics: TopicSpe
 /** The consumer groups whose backlog the drain waits for (not the dead-letter scan groups). */
 export function drainGroups(spec: DrillSpec): string[] {
   return [...new Set(spec.plan.scenarios.flatMap((s) => (s.consumer ? [s.consumer.group] : [])))];
+}
+
+/**
+ * The spec with a run suffix on its consumer groups (and, when `topics`, its topics): a broker that outlives runs
+ * (real RocketMQ, an external cluster) keeps each group's retry messages and offsets and each topic's messages, which
+ * would reach the next run on the same names as unexpected deliveries. Dead-letter scan groups and the groups in
+ * `spec.groups` follow.
+ */
+export function withRunSuffix(spec: DrillSpec, suffix: string, opts: { topics: boolean }): DrillSpec {
+  const topic = (t: string) => (opts.topics ? `${t}${suffix}` : t);
+  const group = (g: string) => `${g}${suffix}`;
+  const scenarios = spec.plan.scenarios.map((s) => ({
+    ...s,
+    ...(s.message ? { message: { ...s.message, topic: topic(s.message.topic) } } : {}),
+    ...(s.consumer
+      ? {
+          consumer: {
+            ...s.consumer,
+            group: group(s.consumer.group),
+            topic: topic(s.consumer.topic),
+            deadLetterScanGroup:
+              s.consumer.deadLetterScanGroup === undefined ? undefined : group(s.consumer.deadLetterScanGroup),
+          },
+        }
+      : {}),
+  }));
+  return {
+    ...spec,
+    plan: { ...spec.plan, scenarios },
+    topics: spec.topics.map((t) => ({ ...t, name: topic(t.name) })),
+    groups: spec.groups.map((g) => ({ ...g, name: group(g.name) })),
+  };
 }

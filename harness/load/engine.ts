@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
 import { LedgerWriter, type Subscription } from '../ledger/index.ts';
+import { DLQ_SCAN_LIMIT_MS } from './driver/consumer.ts';
 import { sleep } from './driver/timeout.ts';
 import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';
 import type { DriverConnection, DriverLauncher } from './launchers.ts';
@@ -278,7 +279,8 @@ class LoadRun {
       Math.max(consumersMinMs - drainStartMs, 0) + this.plan.drainTimeoutMs,
     );
     for (const d of consumers) d.conn.send({ type: 'stop', reason: drained ? 'drained' : 'drain timeout' });
-    await this.waitUntil(() => this.drivers.every((d) => d.done), 30_000);
+    const scans = consumers.some((d) => d.scenario.consumer?.deadLetterScanGroup !== undefined);
+    await this.waitUntil(() => this.drivers.every((d) => d.done), 30_000 + (scans ? DLQ_SCAN_LIMIT_MS : 0));
     this.phase('drain', 'end', drained && !this.aborted);
   }
 

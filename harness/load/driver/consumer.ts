@@ -27,8 +27,16 @@ export interface ConsumerContext {
   log(level: 'warn' | 'error', message: string): void;
 }
 
+/** How long a dead-letter scan may wait for its topic and for the dead letters still on their way. */
+export const DLQ_SCAN_LIMIT_MS = 60_000;
+
+/** Ids of messages this consumer failed on their last attempt, kept for the DLQ scan (bounded; beyond it the scan
+ *  waits for the tracked ones only). */
+const DEAD_LETTERED_TRACKED_MAX = 100_000;
+
 export class ConsumerRunner {
   private stopping = false;
+  private readonly deadLettered = new Set<string>();
   private readonly loops: Promise<void>[] = [];
   private readonly tags: Record<string, string>;
 
@@ -140,31 +148,52 @@ export class ConsumerRunner {
 
   /**
    * Reads the group's dead-letter queue to the end with the scan group, writing one `dlq` record per message between
-   * `dlq-scan` phase markers (the dead-letter check decides only after a complete scan).
+   * `dlq-scan` phase markers (the dead-letter check decides only after a complete scan). RocketMQ creates
+   * %DLQ%<group> on the first dead letter and its route may stay unknown for up to a minute after: the scan consumer's
+   * start is retried until the time limit, and a scan that never starts ends with ok:false (undecided, not passed).
    */
-  async scanDeadLetters(scanGroup: string, timeLimitMs = 30_000): Promise<number> {
-    const { clock, ledger, factory, target } = this.ctx;
+  async scanDeadLetters(scanGroup: string, timeLimitMs = DLQ_SCAN_LIMIT_MS): Promise<number> {
+    const { clock, ledger } = this.ctx;
     const group = this.behaviour.group;
     ledger?.write({ t: 'ph', ts: clock.wallMs(), n: 'dlq-scan', s: 'start' });
-    const client = await factory.simpleConsumer(target, {
-      group: scanGroup,
-      topic: `%DLQ%${group}`,
-      filter: { type: 'TAG', expression: '*' },
-      awaitDurationMs: 1000,
-    });
     const deadlineMs = clock.monotonicMs() + timeLimitMs;
+    const client = await this.startScanConsumer(scanGroup, deadlineMs);
+    if (client === undefined) {
+      ledger?.write({ t: 'ph', ts: clock.wallMs(), n: 'dlq-scan', s: 'end', ok: false });
+      return 0;
+    }
     let found = 0;
     let emptyInARow = 0;
     let complete = false;
+    const seen = new Set<string>();
+    const missing = () => [...this.deadLettered].filter((id) => !seen.has(id)).length;
+    // RocketMQ moves a message to the DLQ when it comes back after its last failed attempt and a consumer of the group
+    // polls (the proxy forwards it instead of delivering it), and a poison message may still have attempts left when
+    // the consumers stop: one consumer of the group keeps polling (and failing what it must) during the scan.
+    const own =
+      this.behaviour.maxAttempts !== undefined
+        ? await this.ctx.factory.simpleConsumer(this.ctx.target, this.spec()).catch(() => undefined)
+        : undefined;
+    const ownId = `${this.behaviour.group}-dlq-wait`;
     while (clock.monotonicMs() < deadlineMs) {
-      const batch = await client.receive(32, 30_000).catch(() => []);
-      if (batch.length === 0 && ++emptyInARow >= 2) {
+      const [batch, late] = await Promise.all([
+        client.receive(32, 30_000).catch(() => []),
+        own?.receive(this.behaviour.receiveBatchSize, this.behaviour.invisibleDurationMs).catch(() => []) ?? [],
+      ]);
+      for (const d of late) {
+        this.recordDelivery(d, ownId, undefined);
+        await this.settle(own as SimpleConsumerClient, d, ownId, await this.process(d));
+      }
+      // Dead letters arrive after their invisible time and the broker's retry scan: the scan is complete only once
+      // every message failed on its last attempt is in and both queues then stay empty.
+      if (batch.length === 0 && late.length === 0 && ++emptyInARow >= 2 && missing() === 0) {
         complete = true;
         break;
       }
-      if (batch.length > 0) emptyInARow = 0;
+      if (batch.length > 0 || late.length > 0) emptyInARow = 0;
       for (const d of batch) {
         const id = d.properties[PROPERTY_ID];
+        if (id !== undefined) seen.add(id);
         ledger?.write({
           t: 'dlq',
           ts: clock.wallMs(),
@@ -177,8 +206,34 @@ export class ConsumerRunner {
       }
     }
     await client.close().catch(() => {});
+    await own?.close().catch(() => {});
     ledger?.write({ t: 'ph', ts: clock.wallMs(), n: 'dlq-scan', s: 'end', ok: complete });
     return found;
+  }
+
+  private async startScanConsumer(scanGroup: string, deadlineMs: number): Promise<SimpleConsumerClient | undefined> {
+    const { clock, factory, target } = this.ctx;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await factory.simpleConsumer(target, {
+          group: scanGroup,
+          topic: `%DLQ%${this.behaviour.group}`,
+          filter: { type: 'TAG', expression: '*' },
+          awaitDurationMs: 1000,
+        });
+      } catch (err) {
+        if (clock.monotonicMs() + 3000 > deadlineMs) {
+          this.ctx.log(
+            'warn',
+            `DLQ scan of ${this.behaviour.group}: no consumer after ${attempt} tries: ${errorText(err)}`,
+          );
+          return undefined;
+        }
+        if (attempt === 1)
+          this.ctx.log('warn', `DLQ scan of ${this.behaviour.group} waits for its topic: ${errorText(err)}`);
+        await sleep(clock, 3000);
+      }
+    }
   }
 
   private recordDelivery(d: Delivery, c: string, o: number | undefined): void {
@@ -276,7 +331,10 @@ export class ConsumerRunner {
     }
     metrics.count('messages_nacked', this.tags);
     const maxAttempts = this.behaviour.maxAttempts;
-    if (maxAttempts !== undefined && d.deliveryAttempt >= maxAttempts)
+    if (maxAttempts !== undefined && d.deliveryAttempt >= maxAttempts) {
       metrics.count('messages_dead_lettered', this.tags);
+      const id = d.properties[PROPERTY_ID];
+      if (id !== undefined && this.deadLettered.size < DEAD_LETTERED_TRACKED_MAX) this.deadLettered.add(id);
+    }
   }
 }

@@ -93,6 +93,22 @@ func pollAwait(d time.Duration) time.Duration {
 
 // newClient is the client constructor with the per-RPC connection logger switched off (it would write
 // /tmp/rocketmq-logger.log at info level, one line per call).
+// minReceiveDeadline: RocketMQ's proxy refuses a long poll whose gRPC deadline leaves less than its minimum
+// long-polling time (5 s) and polls at least that long anyway. The client's receive deadline is its request timeout
+// plus the await duration, so a short await duration gets a longer request timeout (a margin above 5 s included).
+const minReceiveDeadline = 8 * time.Second
+
+func receiveRequestTimeout(await time.Duration) time.Duration {
+	return max(3*time.Second, minReceiveDeadline-await)
+}
+
+// newClientWithTimeout is newClient with the client's request timeout (WithQueryRouteTimeout sets it for every call).
+func newClientWithTimeout(timeout time.Duration) rmq.NewClientFunc {
+	return func(cfg *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
+		return newClient(cfg, append(opts, rmq.WithQueryRouteTimeout(timeout))...)
+	}
+}
+
 func newClient(cfg *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
 	opts = append(opts, rmq.WithConnOptions(rmq.WithZapLogger(zap.NewNop())))
 	return rmq.NewClient(cfg, opts...)
@@ -114,7 +130,7 @@ func startSimpleConsumer(t load.Target, group, topic string, filter load.Filter,
 	c, err := rmq.NewSimpleConsumer(clientConfig(t, group),
 		rmq.WithSimpleAwaitDuration(pollAwait(await)),
 		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{topic: filterOf(filter)}),
-		rmq.WithClientFuncForSimpleConsumer(newClient),
+		rmq.WithClientFuncForSimpleConsumer(newClientWithTimeout(receiveRequestTimeout(await))),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("simple consumer: %w", err)

@@ -1,0 +1,68 @@
+/**
+ * Fault impact on written ledgers: a latency fault whose sends slow down hits; one whose sends stay fast (the route
+ * went around the proxy) does not; failed sends during a kill are a hit.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { faultImpact } from './fault-impact.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mqdrill-impact-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const header = (process: string) => ({ type: 'header', version: 1, process, role: 'producer', run: 'r', startedMs: 0 });
+
+/** One send every 10 ms for 10 s; a fault from 4 s to 7 s; durationMs(t) and ok(t) decide each send. */
+function ledgers(
+  name: string,
+  fault: Record<string, unknown>,
+  durationMs: (t: number) => number,
+  ok = (_t: number) => true,
+) {
+  const drill: Record<string, unknown>[] = [
+    header('drill'),
+    { t: 'fs', ts: 4000, f: `${fault.kind}-broker-0`, fid: 1, dt: fault },
+  ];
+  drill.push({ t: 'fe', ts: 7000, f: `${fault.kind}-broker-0`, fid: 1 });
+  const sends: Record<string, unknown>[] = [header('p')];
+  for (let o = 1, start = 1000; start < 10_000; o++, start += 10) {
+    const d = durationMs(start);
+    sends.push({ t: 'si', ts: start, o, id: `m${o}`, tp: 't' });
+    sends.push({ t: 'sc', ts: start + d, o, id: `m${o}`, r: ok(start) ? 'ok' : 'fail', d });
+  }
+  sends.sort((a, b) => (a.ts as number) - (b.ts as number));
+  const files = [join(dir, `${name}-drill.ndjson`), join(dir, `${name}-p.ndjson`)];
+  writeFileSync(files[0] as string, `${drill.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  writeFileSync(files[1] as string, `${sends.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  return files;
+}
+
+const latency = { kind: 'latency', latencyMs: 30, jitterMs: 10 };
+const inFault = (t: number) => t >= 4000 && t <= 7000;
+
+describe('fault impact', () => {
+  test('a latency fault whose sends slow down by about its latency hit', async () => {
+    const files = ledgers('slow', latency, (t) => (inFault(t) ? 2 + 25 + (t % 20) : 2 + (t % 7)));
+    expect(await faultImpact(files)).toMatchObject([{ name: 'latency-broker-0', hit: true, failed: 0 }]);
+  });
+
+  test('a latency fault the sends went around (as fast as outside it) did not hit', async () => {
+    const files = ledgers('bypass', latency, (t) => 2 + (t % 7));
+    const [impact] = await faultImpact(files);
+    expect(impact).toMatchObject({ hit: false, failed: 0 });
+    expect(impact?.sends).toBeGreaterThan(250);
+  });
+
+  test('sends failing during a kill hit; a busy machine (slow sends everywhere) is no hit on its own', async () => {
+    const kill = ledgers(
+      'kill',
+      { kind: 'kill' },
+      () => 5,
+      (t) => !inFault(t),
+    );
+    expect(await faultImpact(kill)).toMatchObject([{ hit: true }]);
+    const busy = ledgers('busy', latency, (t) => 200 + (t % 300));
+    expect(await faultImpact(busy)).toMatchObject([{ hit: false }]);
+  });
+});
