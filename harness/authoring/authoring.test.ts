@@ -146,6 +146,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
     const target = [
       ...['kind', 'canary', 'nodes', 'flush', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace'],
       'adminEndpoint',
+      'namesrv',
     ] as const;
     const drain = ['deadline', 'slo'] as const;
     const random = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'] as const;

@@ -228,9 +228,9 @@ export interface RandomFaults {
 
 export type FaultEntry = TimedFault | RandomFaults;
 
-/** Where the drill runs: the bundled broker (nodes, flush) or an external deployment. */
+/** Where the drill runs: the bundled broker (nodes, flush), real RocketMQ (flush) or an external deployment. */
 export interface DrillTarget {
-  kind?: 'bundled' | 'external';
+  kind?: 'bundled' | 'rocketmq' | 'external';
   /** Bundled: broker nodes, 1..16 (default 1). */
   nodes?: number;
   flush?: 'sync' | 'async';
@@ -240,6 +240,8 @@ export interface DrillTarget {
   tls?: boolean;
   namespace?: string;
   adminEndpoint?: string;
+  /** External: a RocketMQ name server (host:port) for provisioning and backlog through RocketMQ's admin API. */
+  namesrv?: string;
   /** Tests only: make the bundled broker misbehave so a drill must fail. */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
 }
