@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../../../lib/exit-codes.ts';
 import type { BootTarget } from '../../drill/boot.ts';
 import type { FaultImpact } from '../../drill/fault-impact.ts';
-import { resolveDrill } from '../../drill/load-spec.ts';
+import { loadDrillModule, resolveDrill } from '../../drill/load-spec.ts';
 import { type DrillResult, runDrill } from '../../drill/run.ts';
 import { type DrillSpec, validateDrill } from '../../drill/spec.ts';
 import { NetworkFaults, ProcessFaults, ToxiproxyServer } from '../../faults/index.ts';
@@ -212,9 +212,10 @@ function expectPassedWithHits({ result, lines }: { result: DrillResult; lines: s
 
 async function builtIn(name: string, addFaults: unknown[] = [], drillOverrides = {}, optionOverrides = {}) {
   const { path } = resolveDrill(name);
-  const module = await import(path);
-  const drillSection = { ...module.drill, ...drillOverrides, faults: [...(module.drill.faults ?? []), ...addFaults] };
-  const options = { ...module.options, ...optionOverrides };
+  const module = await loadDrillModule(path);
+  const given = module.drill as { faults?: unknown[] };
+  const drillSection = { ...given, ...drillOverrides, faults: [...(given.faults ?? []), ...addFaults] };
+  const options = { ...(module.options as object), ...optionOverrides };
   const { spec, errors } = validateDrill(name, path, { options, drill: drillSection }, { target: 'rocketmq' });
   expect(errors).toEqual([]);
   return spec as DrillSpec;
