@@ -210,13 +210,24 @@ function expectPassedWithHits({ result, lines }: { result: DrillResult; lines: s
   }
 }
 
-async function builtIn(name: string, addFaults: unknown[] = [], drillOverrides = {}, optionOverrides = {}) {
+interface Adjust {
+  /** The drill's faults from the scenario's own. */
+  faults?: (given: Record<string, unknown>[]) => unknown[];
+  drill?: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  duration?: string;
+}
+
+/** A built-in scenario file as `--target rocketmq` loads it, with the adjustments a test names. */
+async function builtIn(name: string, adjust: Adjust = {}): Promise<DrillSpec> {
   const { path } = resolveDrill(name);
   const module = await loadDrillModule(path);
-  const given = module.drill as { faults?: unknown[] };
-  const drillSection = { ...given, ...drillOverrides, faults: [...(given.faults ?? []), ...addFaults] };
-  const options = { ...(module.options as object), ...optionOverrides };
-  const { spec, errors } = validateDrill(name, path, { options, drill: drillSection }, { target: 'rocketmq' });
+  const given = module.drill as { faults?: Record<string, unknown>[] };
+  const faults = adjust.faults ? adjust.faults(given.faults ?? []) : given.faults;
+  const drillSection = { ...given, ...adjust.drill, faults };
+  const options = { ...(module.options as object), ...adjust.options };
+  const overrides = { target: 'rocketmq', ...(adjust.duration ? { duration: adjust.duration } : {}) };
+  const { spec, errors } = validateDrill(name, path, { options, drill: drillSection }, overrides);
   expect(errors).toEqual([]);
   return spec as DrillSpec;
 }
@@ -227,12 +238,10 @@ describe('built-in scenarios with --target rocketmq', () => {
     // share 2 cores with everything else CI runs: sends under load took 1.5 s at p99, and real RocketMQ redelivers a
     // nacked message on its revive cadence (about 7 s here; three attempts, then one more poll to dead-letter it).
     // So this run keeps the guarantee gates and drops the timing ones; everything else is the scenario's.
-    const spec = await builtIn(
-      'retry-storm',
-      [],
-      { gates: ['dead-letter == 0', 'lost == 0', 'redeliveries > 0'], drain: { deadline: '2m' } },
-      { thresholds: {} },
-    );
+    const spec = await builtIn('retry-storm', {
+      drill: { gates: ['dead-letter == 0', 'lost == 0', 'redeliveries > 0'], drain: { deadline: '2m' } },
+      options: { thresholds: {} },
+    });
     const run = await drill(spec, 'retry-storm', sharedRocketmq);
     expectPassedWithHits(run, [/^latency-broker-0/]);
     expect(run.result.report?.anomalies.find((a) => a.name === 'dead-letter')?.checked).toBeGreaterThan(0);
@@ -240,7 +249,7 @@ describe('built-in scenarios with --target rocketmq', () => {
 
   test('flash-sale: the burst is delivered, nothing lost; latency on the broker hits the sends', async () => {
     // As for retry-storm: the timing gates (drain < 30 s, send p99 < 2 s) are checked on the bundled broker.
-    const spec = await builtIn('flash-sale', [], { gates: ['lost == 0'] }, { thresholds: {} });
+    const spec = await builtIn('flash-sale', { drill: { gates: ['lost == 0'] }, options: { thresholds: {} } });
     const run = await drill(spec, 'flash-sale', sharedRocketmq);
     expectPassedWithHits(run, [/^latency-broker-0/]);
     expect(run.result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(500);
@@ -248,8 +257,13 @@ describe('built-in scenarios with --target rocketmq', () => {
 
   test('ordered: FIFO order holds through latency and a kill -9 + restart of the broker JVM', async () => {
     const brokerPid = rocketmq.mq.pids().broker;
-    const latency = { kind: 'latency', target: 'any', latencyMs: 60, jitterMs: 5, at: '0s', duration: '1500ms' };
-    const spec = await builtIn('ordered', [latency]);
+    // A real broker JVM restarts in 10-20 s on a busy machine: the load runs 30 s so the drill can judge recovery
+    // after the heal (its liveness gates), with the latency fault before the kill.
+    const latency = { kind: 'latency', target: 'any', latencyMs: 60, jitterMs: 5, at: '1s', duration: '1500ms' };
+    const spec = await builtIn('ordered', {
+      faults: (given) => [latency, ...given.map((f) => ({ ...f, at: '4s' }))],
+      duration: '30s',
+    });
     const run = await drill(spec, 'ordered', sharedRocketmq);
     expectPassedWithHits(run, [/^latency-broker-0/, /^kill-broker-0/]);
     expect(rocketmq.mq.pids().broker).not.toBe(brokerPid);
