@@ -147,6 +147,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
       ...['kind', 'canary', 'nodes', 'flush', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace'],
       'adminEndpoint',
       'namesrv',
+      'flushIntervalMs',
     ] as const;
     const drain = ['deadline', 'slo'] as const;
     const random = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'] as const;

@@ -234,6 +234,8 @@ export interface DrillTarget {
   /** Bundled: broker nodes, 1..16 (default 1). */
   nodes?: number;
   flush?: 'sync' | 'async';
+  /** Bundled: the broker's fsync interval in ms. */
+  flushIntervalMs?: number;
   endpoint?: string;
   accessKey?: string;
   secretKey?: string;
