@@ -178,6 +178,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
         kill: ['kind', 'target'],
         pause: ['kind', 'target'],
         restart: ['kind', 'target'],
+        'power-loss': ['kind', 'target'],
       };
       expect(sorted(typed[kind]), kind).toEqual(sorted(faultKeys(kind)));
     }

@@ -207,7 +207,7 @@ export type FaultSpec =
   | (ToxicCommon & { kind: 'timeout'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'reset_peer'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'slicer'; averageSizeBytes?: number; sizeVariationBytes?: number; delayUs?: number })
-  | { kind: 'down' | 'partition' | 'kill' | 'pause' | 'restart'; target: FaultTarget };
+  | { kind: 'down' | 'partition' | 'kill' | 'pause' | 'restart' | 'power-loss'; target: FaultTarget };
 
 export type FaultKind = FaultSpec['kind'];
 
@@ -398,6 +398,13 @@ export const faults = {
   /** Stop the node gracefully (SIGTERM) at `at` and start it again at once (the window only places it). */
   restart(target: FaultTarget, window: FaultWindow): TimedFault {
     return { kind: 'restart', target, ...window };
+  },
+  /**
+   * Bundled target only: SIGKILL the node at `at` and roll every store file back to its last fsync (a power cut),
+   * then restart it when the window ends. Under async flush this really loses acknowledged, unsynced messages.
+   */
+  powerLoss(target: FaultTarget, window: FaultWindow): TimedFault {
+    return { kind: 'power-loss', target, ...window };
   },
   /** `count` faults drawn from kinds, at seeded random times and targets. */
   random(o: RandomFaults['random']): RandomFaults {
