@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
+import { cpuSeconds, rssMiB } from './proc.ts';
 import { ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
 
 const { values } = parseArgs({
@@ -46,7 +47,6 @@ for (const c of cases) {
   if (!allCases.split(',').includes(c)) throw new Error(`--cases: unknown case ${c}; known: ${allCases}`);
 }
 const cli = resolve(import.meta.dirname, '../bin/mqdrill.mjs');
-const TICKS_PER_S = 100;
 
 type CaseName = 'normal-sync' | 'normal-async' | 'fifo' | 'consume';
 const flushOf = (c: CaseName): 'sync' | 'async' => (c === 'normal-async' ? 'async' : 'sync');
@@ -66,24 +66,6 @@ interface Figures {
   e2eP99Ms: number | undefined;
   cpuSPer1000: number;
   rssMiB: number;
-}
-
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Number(m?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function waitForFile(path: string, timeoutMs: number): Promise<void> {

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from '../harness/load/launchers.ts';
+import { cpuSeconds } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,22 +34,11 @@ const rates: Record<string, number> = { node: Number(values['rate-node']), go: N
 const drivers = String(values.drivers).split(',') as Array<'node' | 'go'>;
 const here = import.meta.dirname;
 const cli = resolve(here, '../bin/mqdrill.mjs');
-const TICKS_PER_S = 100;
 
 interface Server {
   name: string;
   endpoint: string;
   child: ChildProcess;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-  } catch {
-    return 0;
-  }
 }
 
 /** Children of this process named like the Go driver (comm is cut to 15 characters). */

@@ -56,6 +56,17 @@ export interface ExitInfo {
 }
 
 /** A free TCP port on host: listen on 0, read the port, close. Another process may take it before we do. */
+/** Waits at most timeoutMs for `exited`; true when it settled in time (a process wrapper's bounded exit wait). */
+export async function settlesWithin(exited: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), timeoutMs);
+  });
+  const result = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  return result !== 'timeout';
+}
+
 export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -180,14 +191,7 @@ export class BrokerNodeProcess {
 
   /** Waits at most timeoutMs for the child to exit; true when it did. */
   async waitExit(timeoutMs: number): Promise<boolean> {
-    if (!this.running) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
-    return result !== 'timeout';
+    return this.running ? settlesWithin(this.exited, timeoutMs) : true;
   }
 
   /** SIGCONT (if paused), SIGTERM, wait; SIGKILL after graceMs. Resolves with how it ended. */

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import { TargetBootError, type TargetLog } from '../node-process.ts';
+import { settlesWithin, TargetBootError, type TargetLog } from '../node-process.ts';
 
 const tailCharsMax = 16_384;
 const pollMs = 100;
@@ -106,14 +106,7 @@ export class JvmProcess {
   }
 
   async waitExit(timeoutMs: number): Promise<boolean> {
-    if (!this.running) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
-    return result !== 'timeout';
+    return this.running ? settlesWithin(this.exited, timeoutMs) : true;
   }
 
   async kill9(): Promise<void> {
