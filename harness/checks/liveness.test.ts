@@ -120,6 +120,40 @@ describe('liveness', () => {
     expect(live.faults[0]?.recoveryMs).toBe(0);
   });
 
+  test('a fault shorter than a bucket and off the bucket grid still has a whole bucket before and after it', () => {
+    // The fault covers 4.7 s - 5.0 s: no 1 s bucket lies inside the 300 ms before it, the one ending at 4 s is taken.
+    const rows: Array<[number, number, number, number]> = Array(10).fill(steady);
+    const faults = [{ name: 'latency-broker-0', startMs: T0 + 4.7 * S, endMs: T0 + 5 * S }];
+    const f = computeLiveness({ timeline: timeline(rows), faults, phases: load(10) }).faults[0];
+    expect(f?.before?.sendsOk).toBe(100);
+    expect(f?.before?.endMs).toBe(T0 + 4 * S);
+    expect(f?.after?.startMs).toBe(T0 + 5 * S);
+    expect(f?.status).toBe('recovered');
+  });
+
+  test('a fault in the first bucket of the load has nothing before it: unknown, never pass', () => {
+    const rows: Array<[number, number, number, number]> = Array(6).fill(steady);
+    const faults = [{ name: 'latency-broker-0', startMs: T0 + 0.5 * S, endMs: T0 + 1 * S }];
+    const live = computeLiveness({ timeline: timeline(rows), faults, phases: load(6) });
+    expect(live.faults[0]?.status).toBe('unknown');
+    expect(livenessGates(live)[0]?.status).toBe('unknown');
+  });
+
+  test('the second fault looks back no further than the first one\'s heal', () => {
+    const rows: Array<[number, number, number, number]> = [
+      ...Array(2).fill(steady),
+      ...Array(2).fill([0, 100, 0, 0]),
+      ...Array(6).fill(steady),
+    ];
+    const faults = [
+      { name: 'kill-broker-0', startMs: T0 + 2 * S, endMs: T0 + 4 * S },
+      { name: 'latency-broker-0', startMs: T0 + 5 * S, endMs: T0 + 8 * S },
+    ];
+    const second = computeLiveness({ timeline: timeline(rows), faults, phases: load(10) }).faults[1];
+    expect(second?.before?.startMs).toBe(T0 + 4 * S);
+    expect(second?.before?.okShare).toBe(1);
+  });
+
   test('a heal at the end of the load is unknown, never pass; a fault never healed is unknown', () => {
     const rows: Array<[number, number, number, number]> = [...Array(4).fill(steady), ...Array(2).fill([0, 9, 0, 0])];
     const late = computeLiveness({ timeline: timeline(rows), faults: fault(4, 6), phases: load(6) });

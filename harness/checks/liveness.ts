@@ -105,8 +105,10 @@ export function computeLiveness(input: LivenessInput): LivenessReport {
   const load = loadWindow(input, buckets);
   const faults = [...input.faults].sort((a, b) => a.startMs - b.startMs);
   const out: FaultLiveness[] = faults.map((f, i) => {
-    const previousHeal = faults[i - 1]?.endMs ?? load.startMs;
-    return faultLiveness(f, Math.max(load.startMs, previousHeal), load.endMs, buckets, input);
+    // Not before the previous heal, nor before the bucket the load starts in.
+    const loadBucketStart = load.startMs - input.timeline.bucketMs + 1;
+    const previousHeal = faults[i - 1]?.endMs ?? loadBucketStart;
+    return faultLiveness(f, Math.max(loadBucketStart, previousHeal), load.endMs, buckets, input);
   });
   // Unknown sends are expected while a fault is in force and until its effects pass: a send in flight when a broker
   // dies ends unknown at its timeout, possibly after the heal, and sends during the recovery may too. The gate looks
@@ -144,8 +146,11 @@ function faultLiveness(
 ): FaultLiveness {
   const base = { name: f.name, startMs: f.startMs, endMs: f.endMs };
   const lengthMs = Math.max(input.timeline.bucketMs, (f.endMs ?? loadEndMs) - f.startMs);
+  // The windows are whole buckets on the timeline's grid, which is not aligned with the fault: "before" takes the
+  // buckets that end in the lookback (so at least one whole bucket, as the lookback is at least a bucket long), "after"
+  // those that start in the look-ahead.
   const before = statsOf(
-    buckets.filter((b) => b.endMs <= f.startMs && b.startMs >= Math.max(notBeforeMs, f.startMs - lengthMs) - 1),
+    buckets.filter((b) => b.endMs <= f.startMs && b.endMs > f.startMs - lengthMs && b.startMs >= notBeforeMs),
   );
   const healMs = f.endMs;
   const during = statsOf(buckets.filter((b) => b.endMs > f.startMs && b.startMs < (healMs ?? loadEndMs)));
@@ -154,7 +159,7 @@ function faultLiveness(
     return { ...base, ...none, status: 'unknown', note: 'the fault was never healed in the ledger' };
   }
   const afterEndMs = Math.min(loadEndMs, healMs + lengthMs);
-  const after = statsOf(buckets.filter((b) => b.startMs >= healMs && b.endMs <= afterEndMs + 1));
+  const after = statsOf(buckets.filter((b) => b.startMs >= healMs && b.startMs < afterEndMs));
   const windows = { before, during, after };
   if (!before || before.sendsOk === 0) {
     return { ...base, ...windows, recoveryMs: undefined, status: 'unknown', note: 'no ok sends before the fault' };

@@ -94,7 +94,8 @@ describe('drill phases against the in-memory broker', () => {
       launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
       boot: fakeBoot(events, () => 0),
     });
-    expect(result.exitCode).toBe(ExitCode.OK);
+    const notPassed = result.report?.gates.filter((g) => g.status !== 'pass');
+    expect(result.exitCode, `gates not passed: ${JSON.stringify(notPassed)}`).toBe(ExitCode.OK);
     expect(events).toEqual(['provision', 'inject', 'heal', 'stop']);
     expect(phaseOrder(out)).toEqual([
       'plan',
