@@ -139,7 +139,7 @@ describe('liveness', () => {
     expect(livenessGates(live)[0]?.status).toBe('unknown');
   });
 
-  test('the second fault looks back no further than the first one\'s heal', () => {
+  test("the second fault looks back no further than the first one's heal", () => {
     const rows: Array<[number, number, number, number]> = [
       ...Array(2).fill(steady),
       ...Array(2).fill([0, 100, 0, 0]),

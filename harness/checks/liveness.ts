@@ -165,7 +165,7 @@ function faultLiveness(
     return { ...base, ...windows, recoveryMs: undefined, status: 'unknown', note: 'no ok sends before the fault' };
   }
   const candidates = buckets.filter((b) => b.endMs > healMs && b.startMs < loadEndMs);
-  const sendAt = candidates.find((b, i) => sendRecovered(recoveryWindow(candidates, i, loadEndMs), before, input));
+  const sendAt = candidates.find((_b, i) => sendRecovered(recoveryWindow(candidates, i, loadEndMs), before, input));
   const needReceives = before.receiveRate > 0;
   const receiveAt = needReceives ? buckets.find((b) => b.endMs > healMs && b.received > 0) : undefined;
   if (sendAt && (!needReceives || receiveAt)) {
