@@ -31,7 +31,6 @@ export class EventApplier {
   private readonly lastOkByKey: number[] = [];
   private readonly openFaults = new Map<number, number>();
   private readonly openPhases = new Map<string, number>();
-  private readonly brokerBacklogByGroup = new Map<string, number>();
   private readonly firstClockOffset = new Map<number, number>();
 
   constructor(private readonly ctx: CheckContext) {}
@@ -369,9 +368,9 @@ export class EventApplier {
   }
 
   private brokerBacklog(group: string, n: number, ts: number): void {
-    this.brokerBacklogByGroup.set(group, n);
+    this.ctx.brokerBacklogByGroup.set(group, n);
     let total = 0;
-    for (const v of this.brokerBacklogByGroup.values()) total += v;
+    for (const v of this.ctx.brokerBacklogByGroup.values()) total += v;
     this.ctx.timeline.setBrokerBacklog(ts, total);
   }
 

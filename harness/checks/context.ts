@@ -64,6 +64,8 @@ export interface CheckContext {
   /** The last ack or dead-lettering at or after the drain start. */
   lastConsumeMs: number | undefined;
   backlogTotal: number;
+  /** The broker's last reported backlog per consumer group (`bl` records, counter snapshots). */
+  readonly brokerBacklogByGroup: Map<string, number>;
   /** Distinct messages observed in any DLQ. */
   deadLetterObservations: number;
   /** A `dlq-scan` phase ended: the dead-letter queues were read completely. */

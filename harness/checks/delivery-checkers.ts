@@ -1,5 +1,5 @@
 import type { ReceivedMessage } from '../ledger/index.ts';
-import { type CheckContext, type Checker, expects, type GroupInfo } from './context.ts';
+import { type CheckContext, type Checker, expects, type Findings, type GroupInfo } from './context.ts';
 import { GRP, hashString, IntList, MSG } from './message-table.ts';
 
 const NO_DRAIN_NOTE = 'the ledger has no drain end marker, so messages not yet delivered may still arrive';
@@ -15,6 +15,7 @@ export const lostChecker: Checker = {
     const { table } = ctx;
     let sqlUndecidable = 0;
     const uncovered = new Map<string, Set<string>>();
+    const missingByGroup = new Map<string, number>();
     for (let i = 0; i < table.size; i++) {
       const flags = table.flags[i] as number;
       if (!(flags & MSG.SEND_OK) || flags & MSG.TRANSACTIONAL) continue;
@@ -31,6 +32,7 @@ export const lostChecker: Checker = {
         findings.checked++;
         if ((group.columns.deliveries[i] as number) > 0) continue;
         if ((group.columns.state[i] as number) & GRP.DEAD_LETTERED) continue;
+        missingByGroup.set(group.name, (missingByGroup.get(group.name) ?? 0) + 1);
         const detail = `acknowledged send never delivered to ${group.name}`;
         findings.add(table.sendFile[i] as number, table.sendLine[i] as number, detail, table.ids[i], group.name);
       }
@@ -39,7 +41,7 @@ export const lostChecker: Checker = {
     if (findings.count > 0 && ctx.drainEndMs === undefined) {
       findings.undecided = true;
       findings.notes.push(NO_DRAIN_NOTE);
-    }
+    } else if (findings.count > 0 && ctx.drainEndOk === false) stuckNotLost(ctx, findings, missingByGroup);
     for (const [group, topics] of uncovered) {
       findings.nothingJudged(
         `group ${group} must receive messages of ${[...topics].join(', ')} but no consumer ledger for it was given ` +
@@ -49,6 +51,25 @@ export const lostChecker: Checker = {
     if (findings.checked === 0 && uncovered.size === 0) lostNothingJudged(ctx, findings);
   },
 };
+
+/**
+ * The drain deadline passed with messages undelivered: where the broker still reported at least as many messages
+ * waiting for a group as the ledger misses, they may be stuck (the drain check fails for that), not gone; `lost` is
+ * undecided then. Fewer waiting than missing, or no figure from the broker, and the missing ones are lost.
+ */
+function stuckNotLost(ctx: CheckContext, findings: Findings, missingByGroup: Map<string, number>): void {
+  const stuck = [...missingByGroup].filter(([group, n]) => (ctx.brokerBacklogByGroup.get(group) ?? 0) >= n);
+  if (stuck.length === 0 || stuck.length < missingByGroup.size) return;
+  findings.undecided = true;
+  for (const [group, n] of stuck) {
+    const backlog = ctx.brokerBacklogByGroup.get(group);
+    findings.notes.push(
+      `${n} acknowledged sends not delivered to ${group} before the drain deadline, and the broker still reported ` +
+        `${backlog} waiting for it: stuck or slow, not proven lost (the drain check fails); rerun with a longer ` +
+        'drain deadline to decide',
+    );
+  }
+}
 
 /** Why `lost` judged nothing: no sends, none acknowledged, or no group that must receive them. */
 function lostNothingJudged(ctx: CheckContext, findings: Parameters<Checker['finish']>[1]): void {

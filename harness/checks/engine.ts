@@ -222,6 +222,7 @@ function makeContext(
     drainEndOk: undefined,
     lastConsumeMs: undefined,
     backlogTotal: 0,
+    brokerBacklogByGroup: new Map(),
     deadLetterObservations: 0,
     deadLetterScanned: false,
     consumerGroupsSeen: new Set(),

@@ -117,6 +117,11 @@ export class History {
     return this.push('control', { t: 'ctr', ts: this.tick(), ...snapshot });
   }
 
+  /** The broker's backlog for a group, as the drill samples it. */
+  backlog(n: number, cg = 'cg'): this {
+    return this.push('control', { t: 'bl', ts: this.tick(), cg, n });
+  }
+
   /** Drain start and end around nothing: the end of the run. */
   drained(): this {
     return this.phase('drain', 'start').phase('drain', 'end');

@@ -45,6 +45,30 @@ async function check(files: string[], guarantee?: 'exactly-once' | 'strict') {
   return { result, by };
 }
 
+describe('a drain that missed its deadline', () => {
+  async function missed(backlog: number | undefined) {
+    const h = new History({ subscriptions: SUB });
+    for (let i = 0; i < 5; i++) h.send(`m${i}`);
+    for (let i = 0; i < 2; i++) h.consume(`m${i}`);
+    h.phase('drain', 'start');
+    if (backlog !== undefined) h.backlog(backlog);
+    h.phase('drain', 'end', false);
+    return check(h.write(tempDir()));
+  }
+
+  test('the broker still holds what is missing: lost is unknown (stuck, not proven lost), drain fails', async () => {
+    const { by } = await missed(3);
+    expect(by('lost').verdict).toBe('unknown');
+    expect(by('lost').notes.join(' ')).toMatch(/3 acknowledged sends not delivered to cg .* reported 3 waiting/);
+    expect(by('drain').verdict).toBe('fail');
+  });
+
+  test('the broker holds fewer than are missing, or says nothing: lost fails', async () => {
+    expect((await missed(1)).by('lost').verdict).toBe('fail');
+    expect((await missed(undefined)).by('lost').verdict).toBe('fail');
+  });
+});
+
 describe('nothing passes on nothing', () => {
   test('check without the consumer ledgers is unknown (exit 6) and names the group whose ledger is missing', () => {
     const h = new History({ subscriptions: SUB });

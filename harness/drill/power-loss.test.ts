@@ -41,7 +41,7 @@ function specFile(flush: 'sync' | 'async'): string {
           consumer: { group: 'pl-billing', topic: 'pl-orders', awaitDuration: '1s' },
         },
       },
-      drain: { idle: '2s', timeout: '20s' },
+      drain: { idle: '2s', timeout: '30s' },
     },
     drill: {
       description: `a power cut under ${flush} flush`,
@@ -50,7 +50,7 @@ function specFile(flush: 'sync' | 'async'): string {
       target: { nodes: 1, flush, ...(flush === 'async' ? { flushIntervalMs: 500 } : {}) },
       warmUp: '1s',
       faults: [{ kind: 'power-loss', target: 'broker-0', at: '1500ms', duration: '1s' }],
-      drain: { deadline: '15s' },
+      drain: { deadline: '40s' },
     },
   };
   const path = join(dir, `power-loss-${flush}.json`);

@@ -124,3 +124,32 @@ test('a 20% consumer failure share shows as redeliveries; poison messages dead-l
   expect(events.filter((e) => e.t === 'rm' && (e as { a: number }).a > 1).length).toBe(redelivered);
   expect(m.messages_consumed?.values.count).toBe((m.messages_acked?.values.count ?? 0) - deadLettered);
 }, 30_000);
+
+test('a consumer that cannot start (a broker restarting) is not idle: the drain waits for it, then drains', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'mqdrill-load-'));
+  dirs.push(out);
+  // The consumer's client cannot start for the first 2.5 s (the producers are done after 0.5 s): with "nothing
+  // received for drain.idle" alone the drain ended after 0.5 s of failed starts and nothing was consumed.
+  const unavailableUntilMs = systemClock.monotonicMs() + 2500;
+  class RestartingBroker extends MemoryBroker {
+    override async simpleConsumer(...args: Parameters<MemoryBroker['simpleConsumer']>) {
+      if (systemClock.monotonicMs() < unavailableUntilMs) throw new Error('14 UNAVAILABLE: broker restarting');
+      return super.simpleConsumer(...args);
+    }
+  }
+  const broker = new RestartingBroker(systemClock, { maxAttempts: 16 });
+  const plan = scenario({}, { type: 'NORMAL' });
+  const producer = { ...plan.scenarios.orders, rate: 100, duration: '500ms', preAllocatedVUs: 20 };
+  const consumer = { ...plan.scenarios.billing, vus: 1, duration: '500ms' };
+  const result = await runLoad(
+    { scenarios: { orders: producer, billing: consumer }, drain: { idle: '500ms', timeout: '20s' } },
+    target,
+    { launcher: inlineLauncher(systemClock, broker), out, runId: 'test', metricsIntervalMs: 100 },
+  );
+  expect(result.failure).toBeUndefined();
+  const m = result.summary.metrics;
+  const acked = m.messages_acked?.values.count ?? 0;
+  expect(acked).toBeGreaterThan(0);
+  expect(m.messages_consumed?.values.count).toBe(acked);
+  expect(m.receive_calls?.values.count).toBeGreaterThan(1);
+}, 30_000);

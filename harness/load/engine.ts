@@ -76,6 +76,8 @@ class LoadRun {
   private engineLedger: LedgerWriter | undefined;
   private lastReceived = 0;
   private lastReceivedChangeMs = 0;
+  /** Successful receive calls (simple consumers) when `messages_received` last changed. */
+  private okReceiveCallsAtChange = 0;
 
   constructor(
     private readonly plan: LoadPlan,
@@ -229,6 +231,7 @@ class LoadRun {
     if (received !== this.lastReceived) {
       this.lastReceived = received;
       this.lastReceivedChangeMs = elapsedMs;
+      this.okReceiveCallsAtChange = this.registry.total('receive_calls', { result: 'ok' });
     }
     const toAbort = thresholdToAbort(this.registry, this.plan.thresholds, elapsedMs);
     if (toAbort) this.abort(`threshold ${toAbort.key} '${toAbort.source}' failed (abortOnFail)`);
@@ -269,11 +272,20 @@ class LoadRun {
     this.phase('drain', 'start');
     const drainStartMs = this.elapsedMs();
     this.lastReceivedChangeMs = drainStartMs;
+    this.okReceiveCallsAtChange = this.registry.total('receive_calls', { result: 'ok' });
     const consumersMinMs = Math.max(
       ...consumers.map((d) => d.scenario.schedule.startTimeMs + scheduleDurationMs(d.scenario.schedule)),
     );
+    // Idle means the broker answered and had nothing: a consumer that cannot start or whose receives fail (the broker
+    // restarting, a slow client start) is not idle. Simple consumers count their receive calls; push consumers do
+    // not, and for them "nothing arrived" alone counts.
+    const answeredEmpty = () =>
+      this.registry.total('receive_calls') === 0 ||
+      this.registry.total('receive_calls', { result: 'ok' }) > this.okReceiveCallsAtChange;
     const idle = () =>
-      this.elapsedMs() >= consumersMinMs && this.elapsedMs() - this.lastReceivedChangeMs >= this.plan.drainIdleMs;
+      this.elapsedMs() >= consumersMinMs &&
+      this.elapsedMs() - this.lastReceivedChangeMs >= this.plan.drainIdleMs &&
+      answeredEmpty();
     const drained = await this.waitUntil(
       () => idle() || this.aborted !== undefined,
       Math.max(consumersMinMs - drainStartMs, 0) + this.plan.drainTimeoutMs,

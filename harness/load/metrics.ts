@@ -29,6 +29,10 @@ export const METRICS: Record<string, { type: MetricType; time?: boolean; help: s
   messages_nacked: { type: 'counter', help: 'deliveries the consumer failed (to be retried)' },
   messages_dead_lettered: { type: 'counter', help: 'deliveries failed on their last attempt (to the DLQ)' },
   consumer_crashes: { type: 'counter', help: 'consumer clients killed by crashAfter' },
+  receive_calls: {
+    type: 'counter',
+    help: 'simple-consumer receive calls, tagged result ok or fail (a failed call or a client that failed to start)',
+  },
   iterations: { type: 'counter', help: 'executor iterations started' },
   dropped_iterations: { type: 'counter', help: 'arrivals not started: every VU busy and maxVUs reached' },
   send_failed: { type: 'rate', help: 'share of sends not ok (fail or unknown)' },

@@ -84,6 +84,7 @@ export class ConsumerRunner {
           client = await factory.simpleConsumer(target, this.spec());
         } catch (err) {
           this.ctx.log('warn', `consumer ${this.clientId(vu, generation)} failed to start: ${errorText(err)}`);
+          this.ctx.metrics.count('receive_calls', { ...this.tags, result: 'fail' });
           await sleep(clock, 1000);
           continue;
         }
@@ -97,11 +98,13 @@ export class ConsumerRunner {
         deliveries = await client.receive(this.behaviour.receiveBatchSize, this.behaviour.invisibleDurationMs);
       } catch (err) {
         ledger?.write({ t: 'rc', ts: clock.wallMs(), o, r: 'unknown', d: clock.monotonicMs() - t0, e: errorText(err) });
+        this.ctx.metrics.count('receive_calls', { ...this.tags, result: 'fail' });
         if (!this.stopping) await sleep(clock, 200);
         continue;
       }
       for (const d of deliveries) this.recordDelivery(d, c, o);
       ledger?.write({ t: 'rc', ts: clock.wallMs(), o, r: 'ok', d: clock.monotonicMs() - t0, n: deliveries.length });
+      this.ctx.metrics.count('receive_calls', { ...this.tags, result: 'ok' });
       for (const d of deliveries) {
         if (this.crashDue(++sinceStart)) {
           // Crash: the rest of the batch is never acked and comes back after the invisible duration.

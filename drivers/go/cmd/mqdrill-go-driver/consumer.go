@@ -87,6 +87,7 @@ func (c *consumer) connectSimple(vu, generation int) rmq.SimpleConsumer {
 			return client
 		}
 		c.log("warn", fmt.Sprintf("consumer %s failed to start: %s", c.clientID(vu, generation), errorText(err)))
+		c.countReceiveCall("fail")
 		time.Sleep(time.Second)
 	}
 	return nil
@@ -124,6 +125,16 @@ func (c *consumer) simpleLoop(vu int) {
 	lifecycle.StopWithin(client, 10*time.Second)
 }
 
+// countReceiveCall counts a simple-consumer receive call (or a failed client start) by result: the engine's drain
+// is idle only when the broker answered receives with nothing, not while they fail.
+func (c *consumer) countReceiveCall(result string) {
+	tags := load.Tags{"result": result}
+	for k, v := range c.tags {
+		tags[k] = v
+	}
+	c.metrics.Count("receive_calls", tags, 1)
+}
+
 // receiveBatch is one receive with its `ri`/`rm`/`rc` records; false when it failed (after a short pause).
 func (c *consumer) receiveBatch(client rmq.SimpleConsumer, id string) ([]*rmq.MessageView, bool) {
 	o := c.ledger.NextOpID()
@@ -138,11 +149,13 @@ func (c *consumer) receiveBatch(client rmq.SimpleConsumer, id string) ([]*rmq.Me
 			_ = c.ledger.Write(load.NewRecord("rc", wallMs()).Int("o", o).Str("r", "unknown").Num("d", sinceMs(t0)).
 				Str("e", errorText(err)))
 		}
+		c.countReceiveCall("fail")
 		if !c.stopping.Load() {
 			time.Sleep(200 * time.Millisecond)
 		}
 		return nil, false
 	}
+	c.countReceiveCall("ok")
 	for _, m := range batch {
 		c.recordDelivery(m, id, o)
 	}
