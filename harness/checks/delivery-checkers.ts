@@ -58,7 +58,9 @@ export const lostChecker: Checker = {
     if (findings.checked === 0 && uncovered.size === 0 && transactional > 0 && plain === 0) {
       // Only transactional sends: whether each had to arrive depends on its commit, which `transaction` judges.
       findings.applicable = false;
-      findings.notes.push(`all ${transactional} acknowledged sends are transactional: the transaction check judges them`);
+      findings.notes.push(
+        `all ${transactional} acknowledged sends are transactional: the transaction check judges them`,
+      );
     } else if (findings.checked === 0 && uncovered.size === 0) lostNothingJudged(ctx, findings);
   },
 };
