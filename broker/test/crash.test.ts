@@ -68,7 +68,7 @@ describe('broker process: durability and lifecycle', () => {
     const lost = [...acked].filter((id) => !delivered.has(id));
     expect(lost).toEqual([]);
     await shutdownAll(consumer);
-  });
+  }, 180_000);
 
   test('SIGTERM stops gracefully (exit 0) and a restart keeps topics, messages and group offsets', async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-term-'));

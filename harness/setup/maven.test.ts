@@ -50,7 +50,7 @@ describe('ensureMavenArtifacts (real mvn, Maven Central through ~/.m2)', () => {
     const changed = await ensureMavenArtifacts([proto], destDir, { log, transitive: false });
     expect(changed).toEqual({ action: 'copied', files: ['rocketmq-proto-2.0.4.jar'] });
     expect((await readdir(destDir)).sort()).toEqual([MAVEN_MARKER_FILE, 'rocketmq-proto-2.0.4.jar']);
-  });
+  }, 180_000);
 
   test('an artifact Maven Central does not have fails with Maven’s message and writes no marker', async () => {
     const destDir = path.join(dir, 'missing');
