@@ -87,7 +87,7 @@ export async function nodeBacklog(admin: AdminClient, groups: string[]): Promise
   return out;
 }
 
-/** Sums backlog rows by (topic, group), in first-seen order. */
+/** Sums backlog rows by (topic, group), in first-seen order; an unknown in-flight count (null) makes the sum's null. */
 export function sumBacklogs(perNode: Backlog[][]): Backlog[] {
   const byKey = new Map<string, Backlog>();
   for (const rows of perNode) {
@@ -97,7 +97,7 @@ export function sumBacklogs(perNode: Backlog[][]): Backlog[] {
       if (!sum) byKey.set(key, { ...r });
       else {
         sum.ready += r.ready;
-        sum.inflight += r.inflight;
+        sum.inflight = sum.inflight === null || r.inflight === null ? null : sum.inflight + r.inflight;
         sum.retry += r.retry;
         sum.dlq += r.dlq;
       }

@@ -76,4 +76,12 @@ describe('broker counters and backlog summed over nodes', () => {
       { topic: 'b', group: 'g', ready: 5, inflight: 1, retry: 0, dlq: 2 },
     ]);
   });
+
+  test('an unknown in-flight count (null) stays unknown in the sum, never 0', () => {
+    const row = (inflight: number | null) => ({ topic: 'a', group: 'g', ready: 1, inflight, retry: 0, dlq: 0 });
+    expect(sumBacklogs([[row(2)], [row(null)], [row(3)]])).toEqual([
+      { topic: 'a', group: 'g', ready: 3, inflight: null, retry: 0, dlq: 0 },
+    ]);
+    expect(sumBacklogs([[row(null)], [row(1)]])[0]?.inflight).toBeNull();
+  });
 });

@@ -35,7 +35,11 @@ export interface Backlog {
   topic: string;
   group: string;
   ready: number;
-  inflight: number;
+  /**
+   * Delivered and not yet acknowledged; null when the target cannot count them (RocketMQ 5.3's admin API does not
+   * expose its pop consumers' in-flight count). null is unknown, never 0: a sum with a null is null.
+   */
+  inflight: number | null;
   retry: number;
   dlq: number;
 }

@@ -1,7 +1,8 @@
 /**
  * The drain condition: the target reports zero backlog (ready + inflight + retry) for the scenario's groups AND the
  * ledger shows every acknowledged message delivered to every group that must receive it. The ledger half reuses the
- * checker (harness/checks) on the ledgers written so far, so "delivered" means exactly what `lost` means.
+ * checker (harness/checks) on the ledgers written so far, so "delivered" means exactly what `lost` means. A target
+ * that cannot count in-flight messages (real RocketMQ 5.3) gives ready + retry: the drill says the rest is unknown.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,21 +26,48 @@ function rank(path: string): number {
   return path.endsWith('ledger-drill.ndjson') ? 0 : 1;
 }
 
+/**
+ * The broker's backlog for the groups: `count` = ready + retry + in-flight. When some row's in-flight count is
+ * unknown (null), `inflightKnown` is false and `count` is ready + retry only: a lower bound, never "the backlog".
+ */
+export interface BrokerBacklog {
+  count: number;
+  inflightKnown: boolean;
+}
+
 export interface DrainState {
-  /** Messages still waiting on the broker for the groups; undefined when the target cannot tell. */
-  backlog: number | undefined;
+  /** Messages still waiting on the broker for the groups; undefined when the target cannot tell (or it failed). */
+  backlog: BrokerBacklog | undefined;
   /** Acknowledged messages not yet delivered to a group that must receive them (committed ones included). */
   undelivered: number;
-  /** Both halves hold. */
+  /**
+   * The ledger half holds and the broker half is not known to be non-zero: its count is 0, or the target cannot read
+   * it (then the drill says so and gates it unknown), or only its in-flight part is unknown (then `brokerExact` is
+   * false: ready + retry are 0 and the ledger shows every acknowledged message delivered).
+   */
   drained: boolean;
+  /** The broker half was read in full (ready, in-flight and retry). */
+  brokerExact: boolean;
   /** How long the ledger half took, to space the polls. */
   checkMs: number;
 }
 
-export async function brokerBacklog(target: Target, groups: string[]): Promise<number | undefined> {
+export async function brokerBacklog(target: Target, groups: string[]): Promise<BrokerBacklog | undefined> {
   const rows = await target.backlog(groups);
   if (rows === undefined) return undefined;
-  return rows.reduce((n, r) => n + r.ready + r.inflight + r.retry, 0);
+  let count = 0;
+  let inflightKnown = true;
+  for (const r of rows) {
+    count += r.ready + r.retry + (r.inflight ?? 0);
+    if (r.inflight === null) inflightKnown = false;
+  }
+  return { count, inflightKnown };
+}
+
+/** The broker half as the drill prints it: `0`, `12`, `at least 3 (in-flight unknown)`, `unknown`. */
+export function describeBacklog(backlog: BrokerBacklog | undefined): string {
+  if (backlog === undefined) return 'unknown';
+  return backlog.inflightKnown ? String(backlog.count) : `ready + retry ${backlog.count}, in-flight unknown`;
 }
 
 /** Counts acknowledged sends not yet delivered where they must be, from the ledgers as written so far. */
@@ -61,11 +89,13 @@ export async function drainState(
   clock: Clock,
 ): Promise<DrainState> {
   const startedMs = clock.monotonicMs();
+  const failed: BrokerBacklog = { count: Number.NaN, inflightKnown: true };
   const [backlog, undelivered] = await Promise.all([
-    brokerBacklog(target, groups).catch(() => Number.NaN),
+    brokerBacklog(target, groups).catch(() => failed),
     undeliveredInLedger(listLedgers(ledgerDir)),
   ]);
   const checkMs = clock.monotonicMs() - startedMs;
-  const brokerDone = backlog === undefined || backlog === 0;
-  return { backlog, undelivered, drained: brokerDone && undelivered === 0, checkMs };
+  const brokerDone = backlog === undefined || backlog.count === 0;
+  const brokerExact = backlog?.inflightKnown === true && Number.isFinite(backlog.count);
+  return { backlog, undelivered, drained: brokerDone && undelivered === 0, brokerExact, checkMs };
 }

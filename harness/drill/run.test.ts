@@ -53,7 +53,7 @@ function spec(drill: Record<string, unknown> = {}): DrillSpec {
   return spec as DrillSpec;
 }
 
-function fakeBoot(events: string[], backlog: () => number): BootTarget {
+function fakeBoot(events: string[], backlog: () => number, inflight: number | null = 0): BootTarget {
   return async () => {
     const target: Target = {
       kind: 'bundled',
@@ -61,7 +61,7 @@ function fakeBoot(events: string[], backlog: () => number): BootTarget {
       access: { endpoint: 'memory:1', tls: false, namespace: '' },
       provision: async () => void events.push('provision'),
       backlog: async (groups) =>
-        groups.map((group) => ({ topic: 'orders', group, ready: backlog(), inflight: 0, retry: 0, dlq: 0 })),
+        groups.map((group) => ({ topic: 'orders', group, ready: backlog(), inflight, retry: 0, dlq: 0 })),
       counters: async () => undefined,
       stop: async () => void events.push('stop'),
     };
@@ -126,6 +126,46 @@ describe('drill phases against the in-memory broker', () => {
     expect(result.drained).toBe(false);
     expect(result.report?.anomalies.find((a) => a.name === 'drain')?.verdict).toBe('fail');
     expect(result.report?.gates.find((g) => g.metric === 'drain_ended')?.status).toBe('fail');
+  }, 30_000);
+
+  test('a target that cannot count in-flight messages: the drain never claims backlog 0 for it', async () => {
+    // Real RocketMQ 5.3 reports ready and retry but not in-flight (null): unknown, never added as 0.
+    const lines: string[] = [];
+    const out = join(dir, 'inflight-unknown');
+    const result = await runDrill({
+      spec: spec(),
+      out,
+      say: (line) => lines.push(line),
+      launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
+      boot: fakeBoot([], () => 0, null),
+    });
+    expect(result.exitCode, lines.join('\n')).toBe(ExitCode.OK);
+    expect(lines).not.toContainEqual(expect.stringMatching(/backlog 0/));
+    expect(lines).toContainEqual(expect.stringMatching(/^drained: ready \+ retry 0 .*in-flight count is unknown/));
+    const gate = result.report?.gates.find(
+      (g) => g.metric === 'broker_backlog' && g.expression === 'ready + retry == 0',
+    );
+    expect(gate).toMatchObject({ status: 'pass' });
+    expect(gate?.note).toMatch(/in-flight .* unknown/);
+    const samples = readFileSync(join(out, 'ledger-drill.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((line) => JSON.parse(line).t === 'bl');
+    expect(samples, 'a broker backlog sample from an unknown in-flight count').toEqual([]);
+  }, 30_000);
+
+  test('ready messages with the in-flight count unknown: not drained, the deadline passes (exit 1)', async () => {
+    const lines: string[] = [];
+    const result = await runDrill({
+      spec: spec({ drain: { deadline: '1s' } }),
+      out: join(dir, 'inflight-unknown-stuck'),
+      say: (line) => lines.push(line),
+      launcher: inlineLauncher(systemClock, new MemoryBroker(systemClock)),
+      boot: fakeBoot([], () => 3, null),
+    });
+    expect(result.exitCode).toBe(ExitCode.GUARANTEE_VIOLATED);
+    expect(result.drained).toBe(false);
+    expect(lines).toContainEqual(expect.stringMatching(/broker backlog ready \+ retry 3, in-flight unknown/));
   }, 30_000);
 
   test('Ctrl-C during the load: every fault healed, the target stopped, exit 130, no report', async () => {

@@ -41,7 +41,7 @@ import type { LoadPlan } from '../load/options.ts';
 import type { TargetEndpoint } from '../load/protocol.ts';
 import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
 import { scheduleOf } from './describe.ts';
-import { drainState, listLedgers } from './drain.ts';
+import { type DrainState, describeBacklog, drainState, listLedgers } from './drain.ts';
 import { describeImpact, type FaultImpact, faultImpact } from './fault-impact.ts';
 import { type ErrorRow, environmentOf, errorsByStatus, loadGeneratorHealth, scheduledRateOf } from './report-facts.ts';
 import { type DrillSpec, drainGroups, withRunSuffix } from './spec.ts';
@@ -111,6 +111,8 @@ export class DrillRun {
   private drainStartMs: number | undefined;
   private drainedAtMs: number | undefined;
   private drainedAtWallMs: number | undefined;
+  /** Set when the drain ended on ready + retry 0 with the broker's in-flight count unknown (real RocketMQ 5.3). */
+  private drainInflightUnknown = false;
   private stopSampling: (() => void) | undefined;
   private drainRounds = 0;
   private driverLines = 0;
@@ -236,6 +238,18 @@ export class DrillRun {
         expression: 'backlog == 0',
         status: 'unknown',
         note: 'the external target has no namesrv or adminEndpoint: its backlog cannot be read',
+      });
+    }
+    if (this.drainInflightUnknown) {
+      gates.push({
+        source: 'drain: the broker ready + retry backlog reached zero',
+        metric: 'broker_backlog',
+        expression: 'ready + retry == 0',
+        actual: 0,
+        status: 'pass',
+        note:
+          'the in-flight count (delivered, not yet acknowledged) is unknown on this target, not counted as 0; ' +
+          'the ledger shows every acknowledged message delivered',
       });
     }
     if (this.spec.skippedFaults.length > 0) {
@@ -365,9 +379,13 @@ export class DrillRun {
     const tick = async () => {
       const rows = await this.target.backlog(this.groups).catch(() => undefined);
       if (stopped || rows === undefined) return;
-      const perGroup = new Map<string, number>();
-      for (const r of rows) perGroup.set(r.group, (perGroup.get(r.group) ?? 0) + r.ready + r.inflight + r.retry);
-      for (const [cg, n] of perGroup) this.ledger?.write({ t: 'bl', ts: this.clock.wallMs(), cg, n });
+      // A group with an unknown in-flight count has no sample: its broker backlog is unknown, not ready + retry.
+      const perGroup = new Map<string, number | null>();
+      for (const r of rows) {
+        const before = perGroup.get(r.group) ?? 0;
+        perGroup.set(r.group, before === null || r.inflight === null ? null : before + r.ready + r.inflight + r.retry);
+      }
+      for (const [cg, n] of perGroup) if (n !== null) this.ledger?.write({ t: 'bl', ts: this.clock.wallMs(), cg, n });
     };
     const arm = () => {
       cancel = this.clock.setTimer(SAMPLE_INTERVAL_MS, () => void tick().finally(() => stopped || arm()));
@@ -502,10 +520,7 @@ export class DrillRun {
     await this.ledger?.flush();
     const state = await drainState(this.target, this.groups, this.opts.out, this.clock);
     if (state.drained) {
-      this.drainedAtMs = this.clock.monotonicMs();
-      this.drainedAtWallMs = this.clock.wallMs();
-      // No time here: the drain time is the checker's, measured from the ledger and printed with the verdict.
-      this.opts.say('drained: backlog 0, every acknowledged message delivered');
+      this.drainedNow(state);
       return true;
     }
     const waitMs = Math.max(SAMPLE_INTERVAL_MS, 2 * state.checkMs);
@@ -537,13 +552,26 @@ export class DrillRun {
     await this.ledger?.flush();
     const state = await drainState(this.target, this.groups, this.opts.out, this.clock);
     if (!state.drained) {
-      this.opts.say(`not drained yet: broker backlog ${state.backlog ?? 'unknown'}, ${state.undelivered} undelivered`);
+      const backlog = describeBacklog(state.backlog);
+      this.opts.say(`not drained yet: broker backlog ${backlog}, ${state.undelivered} undelivered`);
       return false;
     }
+    this.drainedNow(state);
+    return true;
+  }
+
+  /** Records the drain's end; says what the broker half was known to be (an unknown part is named, never 0). */
+  private drainedNow(state: DrainState): void {
     this.drainedAtMs = this.clock.monotonicMs();
     this.drainedAtWallMs = this.clock.wallMs();
-    this.opts.say('drained: backlog 0, every acknowledged message delivered');
-    return true;
+    this.drainInflightUnknown = state.backlog !== undefined && !state.backlog.inflightKnown;
+    // No time here: the drain time is the checker's, measured from the ledger and printed with the verdict.
+    if (state.brokerExact) this.opts.say('drained: backlog 0, every acknowledged message delivered');
+    else if (this.drainInflightUnknown) {
+      this.opts.say(
+        'drained: ready + retry 0 on the broker (its in-flight count is unknown), every acknowledged message delivered',
+      );
+    } else this.opts.say('drained: every acknowledged message delivered (the broker backlog is unknown)');
   }
 
   /** The scenario's consumers alone, until idle or what is left of the drain deadline. */

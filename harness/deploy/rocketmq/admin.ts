@@ -150,8 +150,11 @@ export class RocketmqAdmin {
 
   /**
    * Per group: ready = lag on its topics, retry = lag on its retry topics (%RETRY%...), dlq = messages in
-   * %DLQ%<group>. inflight is 0: the admin API of RocketMQ 5.3 does not expose pop consumers' in-flight count
-   * (a delivered, unacknowledged message shows up again as retry lag once its invisible time passes).
+   * %DLQ%<group>. inflight is null (unknown): a pop advances the group's consumer offset at once, so a delivered,
+   * unacknowledged message is in neither lag until its invisible time passes and it is revived as retry; RocketMQ 5.3
+   * counts those messages only inside the broker (PopInflightMessageCounter), and neither the admin API's consume
+   * stats (broker, consumer and pull offsets) nor the broker metrics for gRPC consumers (registered as
+   * CONSUME_ACTIVELY / CONSUME_PASSIVELY, not CONSUME_POP) expose that count.
    */
   async backlog(groups: string[]): Promise<Backlog[]> {
     const rows: Backlog[] = [];
@@ -171,7 +174,7 @@ export class RocketmqAdmin {
           topic ||= t;
         }
       }
-      rows.push({ topic, group, ready, inflight: 0, retry, dlq: dlq.messages });
+      rows.push({ topic, group, ready, inflight: null, retry, dlq: dlq.messages });
     }
     return rows;
   }
