@@ -32,6 +32,8 @@ type consumer struct {
 	log      func(level, message string)
 	stopping atomic.Bool
 	loops    sync.WaitGroup
+	// dead holds the ids failed on their last attempt, for the DLQ scan.
+	dead deadLetters
 }
 
 func newConsumer(b load.ConsumerBehaviour, vus int, plan load.EngineMessage, metrics *load.Registry,
@@ -337,5 +339,8 @@ func (c *consumer) recordSettle(m *rmq.MessageView, clientID string, ok bool, du
 	c.metrics.Count("messages_nacked", c.tags, 1)
 	if c.b.MaxAttempts != nil && attempt(m) >= *c.b.MaxAttempts {
 		c.metrics.Count("messages_dead_lettered", c.tags, 1)
+		if _, ok := m.GetProperties()[propID]; ok {
+			c.dead.add(id)
+		}
 	}
 }

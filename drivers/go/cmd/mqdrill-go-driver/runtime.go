@@ -10,8 +10,9 @@ import (
 	"github.com/mqdrill/mqdrill/drivers/go/internal/load"
 )
 
-// dlqScanLimit bounds the dead-letter scan after the drain (as the node driver does).
-const dlqScanLimit = 30 * time.Second
+// dlqScanLimit bounds the dead-letter scan after the drain: its wait for the topic and for the dead letters still on
+// their way (as the node driver's DLQ_SCAN_LIMIT_MS).
+const dlqScanLimit = 60 * time.Second
 
 // driver is the driver side of the plan protocol: plan, start, stop in, ready, metrics, done out
 // (harness/load/driver/runtime.ts does the same for the node driver).
