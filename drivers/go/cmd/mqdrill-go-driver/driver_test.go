@@ -97,3 +97,19 @@ func TestConsumerPlanThenStopBeforeStartAnswersReadyAndDone(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadLettersCountsTrackedIdsNotYetSeenInTheDLQ(t *testing.T) {
+	var d deadLetters
+	if n := d.missing(nil); n != 0 {
+		t.Fatalf("nothing tracked: missing %d, want 0", n)
+	}
+	d.add("a")
+	d.add("b")
+	d.add("a")
+	if n := d.missing(map[string]struct{}{"a": {}, "z": {}}); n != 1 {
+		t.Fatalf("a seen, b not: missing %d, want 1", n)
+	}
+	if n := d.missing(map[string]struct{}{"a": {}, "b": {}}); n != 0 {
+		t.Fatalf("both seen: missing %d, want 0", n)
+	}
+}
