@@ -5,19 +5,24 @@
  *
  * - the official Node client's produce / TAG filter / consume / unknown-topic checks pass on both targets;
  * - SIGSTOP / SIGCONT reach the name server and the broker JVM;
+ * - the backlog of a delivered, unacknowledged message has its in-flight count unknown (null), never 0;
  * - the built-in retry-storm, flash-sale and ordered scenario files pass with --target rocketmq, each with a network
- *   fault shown to have hit (sends failed or slowed during it), ordered also with a kill -9 of the broker JVM (their
- *   timing gates are left to the bundled broker's drill tests: two JVMs on a shared CI machine are not timed here);
+ *   fault shown to have hit (sends failed or slowed during it), ordered also with a kill -9 of the broker JVM; their
+ *   guarantees and liveness gates are required, their timing bounds reported (evaluated, pass or fail): two JVMs on
+ *   a shared CI machine are not timed here;
+ * - a name server paused, then killed (kill -9 + restart) mid-load: sends and receives go on, nothing is lost;
  * - a drill against `external` whose route bypasses the fault proxy says so and ends unknown, not pass; without a
  *   name server it says once what it cannot do and the drain verdict is unknown.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../../../lib/exit-codes.ts';
+import type { AnomalyReport } from '../../../reports/schema.ts';
 import type { BootTarget } from '../../drill/boot.ts';
+import { brokerBacklog, listLedgers } from '../../drill/drain.ts';
 import type { FaultImpact } from '../../drill/fault-impact.ts';
 import { loadDrillModule, resolveDrill } from '../../drill/load-spec.ts';
 import { type DrillResult, runDrill } from '../../drill/run.ts';
@@ -162,6 +167,37 @@ describe('process control of the RocketMQ JVMs', () => {
     expect(after).toBe('ok');
     await producer.shutdown().catch(() => {});
   }, 120_000);
+
+  test('backlog of an unacknowledged delivery: ready and retry 0, in-flight unknown (null), never 0', async () => {
+    // A pop moves the group's consumer offset at once; RocketMQ 5.3 counts in-flight messages only inside the broker.
+    await rocketmq.provision([{ name: 'if-orders', queues: 1, type: 'NORMAL' }], [{ name: 'if-g' }]);
+    const endpoints = rocketmq.access.endpoint;
+    const producer = new Producer({
+      endpoints,
+      namespace: '',
+      requestTimeout: 5000,
+      logger: quiet,
+      topics: ['if-orders'],
+    });
+    const consumer = new SimpleConsumer({
+      endpoints,
+      namespace: '',
+      requestTimeout: 5000,
+      logger: quiet,
+      consumerGroup: 'if-g',
+      subscriptions: new Map([['if-orders', '*']]),
+      awaitDuration: 2000,
+    });
+    await Promise.all([producer.startup(), consumer.startup()]);
+    await producer.send({ topic: 'if-orders', body: Buffer.from('held') });
+    let held = 0;
+    for (let round = 0; round < 10 && held === 0; round++) held += (await consumer.receive(1, 120_000)).length;
+    expect(held).toBe(1);
+    const rows = await rocketmq.backlog(['if-g']);
+    expect(rows).toEqual([{ topic: 'if-orders', group: 'if-g', ready: 0, inflight: null, retry: 0, dlq: 0 }]);
+    expect(await brokerBacklog(rocketmq, ['if-g'])).toEqual({ count: 0, inflightKnown: false });
+    for (const c of [producer, consumer]) await c.shutdown().catch(() => {});
+  }, 120_000);
 });
 
 /** The drill engine boots nothing: every drill of this file runs on the shared RocketMQ and its fault proxy. */
@@ -194,24 +230,55 @@ function impactOf(result: DrillResult): FaultImpact[] {
   return meta?.faultImpact ?? [];
 }
 
+/**
+ * Timing bounds a real JVM pair may miss on a shared 2-core CI machine (a send p99, the drain SLO, the recovery time
+ * after a JVM restart): reported, not required. Each must still have been evaluated (pass or fail, never unknown);
+ * every guarantee (lost, order, dead-letter, duplicates as the scenario says) and every other liveness gate (the
+ * drain ended, recovery after network faults, unknown sends) stays required.
+ */
+interface TimingReported {
+  /** Gate sources that are timing bounds, e.g. /^send_duration/. */
+  gates: RegExp;
+  /** The drain anomaly may fail only for its SLO ("over the SLO"), never for a drain that did not end. */
+  drainSlo: boolean;
+}
+
 function expectPassedWithHits(
   { result, lines }: { result: DrillResult; lines: string[] },
   faults: RegExp[],
-  /** Timing gates a real JVM restart may miss on a busy machine; every guarantee must still hold. */
-  tolerated?: RegExp,
+  timing?: TimingReported,
 ) {
   const report = result.report;
+  const sloOnly = (a: AnomalyReport) =>
+    timing?.drainSlo === true &&
+    a.name === 'drain' &&
+    a.examples.length > 0 &&
+    a.examples.every((e) => /over the SLO/.test(e.detail));
+  const failedAnomalies = (report?.anomalies ?? []).filter((a) => a.verdict !== 'pass');
+  const timed = (report?.gates ?? []).filter((g) => timing?.gates.test(g.source));
   const failing = [
-    ...(report?.anomalies ?? []).filter((a) => a.verdict !== 'pass').map((a) => `${a.name}: ${a.examples[0]?.detail}`),
+    ...failedAnomalies.filter((a) => !sloOnly(a)).map((a) => `${a.name}: ${a.examples[0]?.detail}`),
     ...(report?.gates ?? [])
-      .filter((g) => g.status !== 'pass' && !(g.status === 'fail' && tolerated?.test(g.source)))
+      .filter((g) => g.status !== 'pass' && !(g.status === 'fail' && timing?.gates.test(g.source)))
       .map((g) => `${g.source} (${g.actual ?? g.note})`),
   ];
-  const toleratedOnly = tolerated !== undefined && result.exitCode === ExitCode.THRESHOLDS_FAILED;
-  expect({ exitCode: toleratedOnly ? 0 : result.exitCode, failing }, lines.join('\n')).toEqual({
-    exitCode: 0,
+  // The exit code a tolerated timing miss gives: 99 for a gate or threshold, 1 for the drain SLO (an anomaly).
+  const timingMissed = timed.some((g) => g.status === 'fail') || failedAnomalies.some(sloOnly);
+  const allowed: number[] = timingMissed
+    ? [ExitCode.OK, ExitCode.THRESHOLDS_FAILED, ExitCode.GUARANTEE_VIOLATED]
+    : [ExitCode.OK];
+  expect({ exitAllowed: allowed.includes(result.exitCode), failing }, lines.join('\n')).toEqual({
+    exitAllowed: true,
     failing: [],
   });
+  if (timing) {
+    // Reported, so evaluated: every timing gate has a verdict, and the drain was measured against its SLO.
+    expect(timed.length, 'timing gates evaluated').toBeGreaterThan(0);
+    for (const g of timed) expect(['pass', 'fail'], `${g.source}: ${g.note}`).toContain(g.status);
+    const drain = report?.anomalies.find((a) => a.name === 'drain');
+    expect(drain?.applicable).toBe(true);
+    expect(drain?.notes.join(' ')).toMatch(/drained in \d+ ms/);
+  }
   expect(lines).toContainEqual(expect.stringMatching(/^route check: .* routes through the fault proxy/));
   const impact = impactOf(result);
   for (const f of faults) {
@@ -245,44 +312,128 @@ async function builtIn(name: string, adjust: Adjust = {}): Promise<DrillSpec> {
 
 describe('built-in scenarios with --target rocketmq', () => {
   test('retry-storm: poison messages dead-letter, latency on the broker hits the sends', async () => {
-    // The scenario's timing gates (drain SLO 45 s, send p99 < 1 s) are checked on the bundled broker. Here two JVMs
-    // share 2 cores with everything else CI runs: sends under load took 1.5 s at p99, and real RocketMQ redelivers a
-    // nacked message on its revive cadence (about 7 s here; three attempts, then one more poll to dead-letter it).
-    // So this run keeps the guarantee gates and drops the timing ones; everything else is the scenario's.
-    const spec = await builtIn('retry-storm', {
-      drill: { gates: ['dead-letter == 0', 'lost == 0', 'redeliveries > 0'], drain: { deadline: '2m' } },
-      options: { thresholds: {} },
-    });
+    // The scenario's gates and thresholds as shipped. Its timing bounds (send p99 < 1 s, drain SLO 45 s) are reported,
+    // not required: two JVMs share 2 cores with everything else CI runs (sends under load took 1.5 s at p99), and
+    // real RocketMQ redelivers a nacked message on its revive cadence (about 7 s here; three attempts, then one more
+    // poll to dead-letter it). For the same reason the drain may take up to 2 m before its `drain ended` gate fails.
+    const spec = await builtIn('retry-storm', { drill: { drain: { deadline: '2m', slo: '45s' } } });
     const run = await drill(spec, 'retry-storm', sharedRocketmq);
-    expectPassedWithHits(run, [/^latency-broker-0/]);
+    expectPassedWithHits(run, [/^latency-broker-0/], { gates: /^send_duration/, drainSlo: true });
     expect(run.result.report?.anomalies.find((a) => a.name === 'dead-letter')?.checked).toBeGreaterThan(0);
   }, 300_000);
 
   test('flash-sale: the burst is delivered, nothing lost; latency on the broker hits the sends', async () => {
-    // As for retry-storm: the timing gates (drain < 30 s, send p99 < 2 s) are checked on the bundled broker.
-    const spec = await builtIn('flash-sale', { drill: { gates: ['lost == 0'] }, options: { thresholds: {} } });
+    // The scenario's gates as shipped; as for retry-storm, its timing bounds (drain < 30 s, send p99 < 2 s) are
+    // reported, not required.
+    const spec = await builtIn('flash-sale');
     const run = await drill(spec, 'flash-sale', sharedRocketmq);
-    expectPassedWithHits(run, [/^latency-broker-0/]);
+    expectPassedWithHits(run, [/^latency-broker-0/], { gates: /^(send_duration|drain <)/, drainSlo: true });
     expect(run.result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(500);
   }, 300_000);
 
   test('ordered: FIFO order holds through latency and a kill -9 + restart of the broker JVM', async () => {
     const brokerPid = rocketmq.mq.pids().broker;
-    // A real broker JVM restarts in 10-20 s on a busy machine: the load runs 30 s so the drill can judge recovery
-    // after the heal (its liveness gates), with the latency fault before the kill.
+    // A real broker JVM restarted in 10-50 s on a busy shared machine: the load runs 70 s with the kill 4 s in, so
+    // the heal ends while producers still send and the drill can judge recovery after it (a liveness gate with no
+    // load left after the heal is unknown); the latency fault comes before the kill, with sends before each fault.
     const latency = { kind: 'latency', target: 'any', latencyMs: 60, jitterMs: 5, at: '1s', duration: '1500ms' };
     const spec = await builtIn('ordered', {
-      faults: (given) => [latency, ...given.map((f) => ({ ...f, at: '4s' }))],
-      duration: '30s',
+      faults: (given) => [latency, ...given.map((f) => ({ ...f, at: '4s', duration: '1s' }))],
+      duration: '70s',
     });
     const run = await drill(spec, 'ordered', sharedRocketmq);
     // The liveness gate "recovery after kill < 10s" is a timing bound: a real broker JVM back from kill -9 took up to
-    // 20 s to serve at the pre-fault rate here. It is reported; order and loss must hold regardless.
-    expectPassedWithHits(run, [/^latency-broker-0/, /^kill-broker-0/], /^recovery after kill-broker-0/);
+    // 20 s to serve at the pre-fault rate here. It is reported (evaluated: pass or fail); order and loss must hold,
+    // and recovery after the latency fault, the drain's end and the unknown-send share stay required.
+    expectPassedWithHits(run, [/^latency-broker-0/, /^kill-broker-0/], {
+      gates: /^recovery after kill-broker-0/,
+      drainSlo: false,
+    });
     expect(rocketmq.mq.pids().broker).not.toBe(brokerPid);
     expect(run.result.report?.anomalies.find((a) => a.name === 'order')?.checked).toBeGreaterThan(0);
   }, 300_000);
 });
+
+describe('name-server faults with --target rocketmq', () => {
+  test('a paused, then killed (kill -9 + restart) name server: sends and receives go on, nothing lost', async () => {
+    // In LOCAL mode the proxy keeps the routes it has: producing and consuming must not notice the name server,
+    // and the restarted one must learn the broker again (the heal waits for that: a name-server JVM start plus the
+    // broker's next registration, up to 10 s; 30 s here under load). The load runs 40 s so the heal ends while
+    // producers still send and recovery after it is judged (required: nothing here may slow the sends for long).
+    const namesrvPid = rocketmq.mq.pids().namesrv;
+    const options = {
+      scenarios: {
+        writer: {
+          executor: 'constant-arrival-rate',
+          rate: 20,
+          duration: '40s',
+          preAllocatedVUs: 8,
+          role: 'producer',
+          message: { type: 'NORMAL', topic: 'ns-orders' },
+        },
+        reader: {
+          executor: 'constant-vus',
+          vus: 1,
+          duration: '40s',
+          role: 'consumer',
+          consumer: { group: 'ns-g', topic: 'ns-orders', awaitDuration: '1s' },
+        },
+      },
+      drain: { idle: '3s', timeout: '60s' },
+    };
+    const drillSection = {
+      warmUp: '1s',
+      faults: [
+        { kind: 'pause', target: 'namesrv', at: '1s', duration: '1500ms' },
+        { kind: 'kill', target: 'namesrv', at: '3500ms', duration: '1s' },
+      ],
+      gates: ['lost == 0'],
+      drain: { deadline: '60s' },
+    };
+    const { spec, errors } = validateDrill(
+      'namesrv',
+      'inline',
+      { options, drill: drillSection },
+      { target: 'rocketmq' },
+    );
+    expect(errors).toEqual([]);
+    const { result, lines } = await drill(spec as DrillSpec, 'namesrv', sharedRocketmq);
+    const failing = [
+      ...(result.report?.anomalies ?? []).filter((a) => a.verdict !== 'pass').map((a) => a.name),
+      ...(result.report?.gates ?? [])
+        .filter((g) => g.status !== 'pass')
+        .map((g) => `${g.source} (${g.actual ?? g.note})`),
+    ];
+    expect({ exitCode: result.exitCode, failing }, lines.join('\n')).toEqual({ exitCode: ExitCode.OK, failing: [] });
+    expect(rocketmq.mq.pids().namesrv).not.toBe(namesrvPid);
+    expect(result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(200);
+    // Both faults are in the ledger (fs/fe records) with the sends that overlapped them: none failed.
+    const impact = impactOf(result);
+    for (const name of [/^pause-namesrv-0/, /^kill-namesrv-0/]) {
+      const fault = impact.find((i) => name.test(i.name));
+      expect(fault, `${name} in ${JSON.stringify(impact)}`).toBeDefined();
+      expect(fault?.sends).toBeGreaterThan(0);
+      expect(fault?.failed).toBe(0);
+    }
+    // Consuming went on while the name server was down: deliveries inside the kill's window.
+    const kill = impact.find((i) => /^kill-namesrv-0/.test(i.name));
+    const during = deliveriesBetween(join(dir, 'namesrv'), kill?.startMs ?? 0, kill?.endMs ?? 0);
+    expect(during).toBeGreaterThan(0);
+  }, 240_000);
+});
+
+/** Deliveries (`rm` records) in the drill's ledgers between two wall-clock times. */
+function deliveriesBetween(out: string, fromMs: number, toMs: number): number {
+  let n = 0;
+  for (const file of listLedgers(out)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.includes('"t":"rm"')) continue;
+      const ts = (JSON.parse(line) as { ts: number }).ts;
+      if (ts >= fromMs && ts <= toMs) n++;
+    }
+  }
+  return n;
+}
 
 describe('external target whose route bypasses the fault proxy', () => {
   test('the bypass is reported and the verdict is unknown, not pass', async () => {
