@@ -146,8 +146,6 @@ public final class Driver {
     if (p.driverId != null && !p.driverId.isEmpty()) id = p.driverId;
     if (p.ledgerPath != null) {
       ledger = new Ledger(p.ledgerPath, header());
-      // Answered before start: the engine replies at once and starts drivers only after every ready.
-      requestClock();
     }
     Plan.Scenario s = p.scenario;
     if ("producer".equals(s.role)) {
@@ -157,6 +155,9 @@ public final class Driver {
     } else if (s.consumer == null) {
       throw new IllegalArgumentException("consumer scenario without a consumer behaviour");
     }
+    // After the clients started (which can take seconds), so the round trip measures the clocks, not the start.
+    // Answered before start: the engine replies at once and starts drivers only after every ready.
+    if (ledger != null) requestClock();
     send(Map.of("type", "ready", "driverId", id, "client", family.clientName()));
   }
 

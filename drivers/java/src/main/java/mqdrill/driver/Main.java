@@ -89,6 +89,20 @@ public final class Main {
         d.log("warn", e.getMessage());
         continue;
       }
+      if (m.type.equals("plan")) {
+        // Clients start here, for seconds: on its own thread, so this loop keeps reading (clock replies above all).
+        Thread prepare = new Thread(() -> {
+          try {
+            d.handle(m);
+          } catch (Exception | Error e) {
+            d.fatal(e);
+            Runtime.getRuntime().halt(1);
+          }
+        }, "prepare");
+        prepare.setDaemon(true);
+        prepare.start();
+        continue;
+      }
       try {
         d.handle(m);
       } catch (Exception | Error e) {
