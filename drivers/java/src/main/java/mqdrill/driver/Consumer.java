@@ -23,6 +23,8 @@ public final class Consumer {
   private final Map<String, String> tags;
   private final Driver.Log log;
   private final ConsumerClient.Family family;
+  /** Ids that failed on their last attempt: the dead-letter scan is complete once each was seen in the DLQ. */
+  private final java.util.Set<String> deadLettered = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean stopping;
   private CountDownLatch loops;
 
@@ -271,31 +273,49 @@ public final class Consumer {
       return;
     }
     metrics.count("messages_nacked", tags, 1);
-    if (b.maxAttempts != null && m.attempt() >= b.maxAttempts) metrics.count("messages_dead_lettered", tags, 1);
+    if (b.maxAttempts != null && m.attempt() >= b.maxAttempts) {
+      metrics.count("messages_dead_lettered", tags, 1);
+      deadLettered.add(id);
+    }
   }
 
   /**
    * Reads %DLQ%group to the end with the scan group, one `dlq` record per message between `dlq-scan` phase markers;
-   * the end marker says whether the scan completed (two empty receives in a row) within timeLimitMs.
+   * the end marker says whether the scan completed within timeLimitMs: two empty receives in a row after every
+   * message that failed its last attempt was seen. RocketMQ's gRPC proxy moves a message to the DLQ only when a
+   * consumer of the group polls it after its last attempt, so (gRPC) one consumer of the group keeps polling, and
+   * failing what it must, during the scan; the remoting client sends it back to the DLQ itself.
    */
   public int scanDeadLetters(String scanGroup, long timeLimitMs) {
     Ledger.write(ledger, new Rec("ph", Driver.wallMs()).str("n", "dlq-scan").str("s", "start"));
     boolean complete = false;
     int found = 0;
+    java.util.Set<String> seen = new java.util.HashSet<>();
     ConsumerClient.Simple client = null;
+    ConsumerClient.Simple own = null;
     try {
-      client = family.startSimple(b, driverId + "-dlq", false, scanGroup, "%DLQ%" + b.group);
       long deadline = System.nanoTime() + timeLimitMs * 1_000_000;
+      if (b.maxAttempts != null && family.simpleCanNack()) {
+        own = family.startSimple(b, driverId + "-dlq-wait", orderly, b.group, b.topic);
+      }
+      // The DLQ topic appears with its first dead letter, and its route can take a while to be served.
+      while (client == null) {
+        try {
+          client = family.startSimple(b, driverId + "-dlq", false, scanGroup, "%DLQ%" + b.group);
+        } catch (Exception e) {
+          if (System.nanoTime() > deadline) throw e;
+          pollGroup(own);
+          sleep(1000);
+        }
+      }
       int empty = 0;
       while (System.nanoTime() < deadline) {
-        List<Msg.Delivery> batch;
-        try {
-          batch = client.receive(32, 30_000, 1000);
-        } catch (Exception e) {
-          batch = List.of();
-        }
-        if (batch.isEmpty()) {
-          if (++empty >= 2) {
+        ConsumerClient.Simple waiting = own;
+        var late = java.util.concurrent.CompletableFuture.supplyAsync(() -> pollGroup(waiting));
+        List<Msg.Delivery> batch = receiveQuietly(client, 32, 30_000, 1000);
+        int lateCount = late.join();
+        if (batch.isEmpty() && lateCount == 0) {
+          if (++empty >= 2 && seen.containsAll(deadLettered)) {
             complete = true;
             break;
           }
@@ -306,6 +326,7 @@ public final class Consumer {
           Rec r = new Rec("dlq", Driver.wallMs()).str("cg", b.group);
           if (m.properties().containsKey(Msg.ID)) r.str("id", m.properties().get(Msg.ID));
           Ledger.write(ledger, r.str("bid", m.bid()));
+          seen.add(m.harnessId());
           try {
             client.ack(m);
           } catch (Exception e) {
@@ -318,8 +339,30 @@ public final class Consumer {
       log.log("warn", "DLQ scan of %DLQ%" + b.group + " failed: " + Outcomes.text(e));
     } finally {
       if (client != null) client.close();
+      if (own != null) own.close();
       Ledger.write(ledger, new Rec("ph", Driver.wallMs()).str("n", "dlq-scan").str("s", "end").bool("ok", complete));
     }
     return found;
+  }
+
+  private static List<Msg.Delivery> receiveQuietly(ConsumerClient.Simple c, int batch, long invisibleMs, long await) {
+    try {
+      return c.receive(batch, invisibleMs, await);
+    } catch (Exception e) {
+      return List.of();
+    }
+  }
+
+  /** One receive of the group's own consumer during the DLQ scan, each delivery processed and settled; how many. */
+  private int pollGroup(ConsumerClient.Simple own) {
+    if (own == null) return 0;
+    String id = driverId + "-dlq-wait";
+    List<Msg.Delivery> late = receiveQuietly(own, Math.max(1, b.receiveBatchSize), (long) b.invisibleDurationMs,
+        (long) b.awaitDurationMs);
+    for (Msg.Delivery m : late) {
+      recordDelivery(m, id, 0);
+      settle(own, m, id, process(m));
+    }
+    return late.size();
   }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Driver {
   /** Bounds the dead-letter scan after the drain. */
-  static final long DLQ_SCAN_LIMIT_MS = 30_000;
+  static final long DLQ_SCAN_LIMIT_MS = 60_000;
   /** Bounds the wait for the engine's clock reply before the ledger closes without a closing `ck`. */
   static final long CLOCK_REPLY_TIMEOUT_MS = 2_000;
 
