@@ -117,6 +117,7 @@ Environment:
   MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY  AK/SK credentials (give both or neither)
   MQDRILL_NAMESPACE                       the namespace to use
   MQDRILL_TLS=1                           connect with TLS
+  MQDRILL_NAMESRV                         the name server, host:port (--driver java-remoting)
 `;
 
 function registerHarnessCommands(program: Command): void {

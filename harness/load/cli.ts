@@ -1,7 +1,8 @@
 /**
- * `mqdrill load <scenario> --endpoint HOST:PORT [--driver node|go|java|java-remoting] [--out DIR]`: runs a k6-style scenario module
- * against a running broker. Credentials and TLS come from the environment (MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY,
- * MQDRILL_NAMESPACE, MQDRILL_TLS=1), so they stay out of shell history. Prints the description before anything
+ * `mqdrill load <scenario> --endpoint HOST:PORT [--driver node|go|java|java-remoting] [--out DIR]`: runs a k6-style
+ * scenario module against a running broker. Credentials, TLS and the name server (for java-remoting) come from the
+ * environment (MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY, MQDRILL_NAMESPACE, MQDRILL_TLS=1, MQDRILL_NAMESRV), so they
+ * stay out of shell history. Prints the description before anything
  * runs, a progress line on stderr, and the k6-style summary on stdout; returns the exit code (99: a threshold failed).
  */
 import { existsSync } from 'node:fs';
