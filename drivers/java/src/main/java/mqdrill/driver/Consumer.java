@@ -105,6 +105,7 @@ public final class Consumer {
         return family.startSimple(b, clientId(vu, generation), orderly, b.group, b.topic);
       } catch (Exception e) {
         log.log("warn", "consumer " + clientId(vu, generation) + " failed to start: " + Outcomes.text(e));
+        countReceiveCall("fail");
         sleep(1000);
       }
     }
@@ -153,9 +154,11 @@ public final class Consumer {
     } catch (Exception e) {
       Ledger.write(ledger, new Rec("rc", Driver.wallMs()).num("o", o).str("r", "unknown")
           .num("d", (System.nanoTime() - t0) / 1e6).str("e", Outcomes.text(e)));
+      countReceiveCall("fail");
       if (!stopping) sleep(200);
       return null;
     }
+    countReceiveCall("ok");
     for (Msg.Delivery m : batch) recordDelivery(m, id, o);
     Ledger.write(ledger, new Rec("rc", Driver.wallMs()).num("o", o).str("r", "ok")
         .num("d", (System.nanoTime() - t0) / 1e6).num("n", batch.size()));
@@ -187,6 +190,16 @@ public final class Consumer {
         log.log("warn", "push consumer " + id + " close: " + Outcomes.text(e));
       }
     }
+  }
+
+  /**
+   * Counts a receive call (or a failed client start) by result: the engine's drain is idle only when the broker
+   * answered receives with nothing, not while they fail.
+   */
+  private void countReceiveCall(String result) {
+    Map<String, String> t = new java.util.HashMap<>(tags);
+    t.put("result", result);
+    metrics.count("receive_calls", t, 1);
   }
 
   /** `rm` (o = 0: a push delivery, no receive operation) and the delivery metrics. */
