@@ -115,7 +115,8 @@ async function measure(driver: DriverName, mq: BenchRocketMq, seconds: number, o
 
 /**
  * RocketMQ's own benchmark producer for `seconds` + 16 s (JVM start included). It prints "Send TPS" every 10 s over
- * its last 9 s; the last print is the figure, and its CPU per 1,000 messages is the CPU between the last two prints over their count.
+ * its last 9 s; the last print is the figure, and its CPU per 1,000 messages is the CPU between the last two prints
+ * over the messages between them.
  */
 async function rocketmqBenchmark(mq: BenchRocketMq, seconds: number): Promise<{ tps: number; cpuSPer1000: number }> {
   const dir = join(toolsMavenDir(), 'rocketmq-example-5.5.0');
