@@ -81,7 +81,7 @@ const goDriverComponent: Component = {
 
 const javaDriverComponent: Component = {
   name: 'java-driver',
-  description: `${JAVA_DRIVER_PROGRAM}: drivers/java (Maven) on rocketmq-client 5.3.3 (remoting) and rocketmq-client-java`,
+  description: `${JAVA_DRIVER_PROGRAM}: drivers/java (Maven) on rocketmq-client (remoting) and rocketmq-client-java`,
   prerequisites: ['mvn', 'java'],
   async check() {
     const state = await javaDriverState();
