@@ -30,6 +30,9 @@ async function mqadmin(args: string[]): Promise<string> {
 
 export interface BenchRocketMq {
   endpoint: string;
+  /** host:port of the name server, and of the broker's remoting port (remoting clients). */
+  namesrv: string;
+  brokerAddr: string;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -61,6 +64,8 @@ export async function startBenchRocketMq(
   }
   return {
     endpoint: mq.grpcEndpoint,
+    namesrv: mq.namesrv,
+    brokerAddr: mq.brokerAddr,
     pids: () => {
       const p = mq.pids();
       return [p.namesrv, p.broker].filter((x): x is number => x !== undefined);

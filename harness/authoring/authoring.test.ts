@@ -119,7 +119,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
     ] as const;
     const message = [
       ...['type', 'topic', 'tags', 'keys', 'bodySizeBytes', 'delay', 'transaction', 'properties', 'sendTimeout'],
-      'poisonShare',
+      ...['poisonShare', 'sendMode'],
     ] as const;
     const consumerKeys = [
       ...['group', 'topic', 'kind', 'filter', 'processingTime', 'failureShare', 'poison', 'crashAfter'],

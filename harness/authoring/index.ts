@@ -106,6 +106,8 @@ interface MessageCommon {
   sendTimeout?: Duration;
   /** Share of messages marked poison: every consumer fails them, so they must dead-letter. */
   poisonShare?: number;
+  /** `sync` (default) or `async` sends (a send callback): the remoting Java driver honours it (docs/load.md). */
+  sendMode?: 'sync' | 'async';
 }
 
 export type MessageSpec =

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { DRIVER_NAMES } from '../load/driver-names.ts';
 
 /**
  * Each subcommand's implementation is imported only when it runs, so `mqdrill --help` stays fast and a broken
@@ -116,6 +117,7 @@ Environment:
   MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY  AK/SK credentials (give both or neither)
   MQDRILL_NAMESPACE                       the namespace to use
   MQDRILL_TLS=1                           connect with TLS
+  MQDRILL_NAMESRV                         the name server, host:port (--driver java-remoting)
 `;
 
 function registerHarnessCommands(program: Command): void {
@@ -137,7 +139,7 @@ function registerHarnessCommands(program: Command): void {
     .option('--faults <none|file>', "'none', or a JSON file with a faults list (as drill.faults) replacing the spec's")
     .option('--out <dir>', 'report folder (default runs/<scenario>-<time>)')
     .addOption(
-      new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']).default('node'),
+      new Option('--driver <driver>', 'which official client drives load').choices([...DRIVER_NAMES]).default('node'),
     )
     .option('--list', 'list the built-in scenarios (name, load duration, faults, description) and exit')
     .option('--dry-run', 'validate, print the resolved plan and fault schedule, and exit without booting anything')
@@ -148,7 +150,7 @@ function registerHarnessCommands(program: Command): void {
     .command('load <scenario>')
     .description('run a k6-style load scenario against a running broker')
     .requiredOption('--endpoint <host:port>', 'the broker access point')
-    .addOption(new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']))
+    .addOption(new Option('--driver <driver>', 'which official client drives load').choices([...DRIVER_NAMES]))
     .option('--out <dir>', 'folder for the ledger and the summary')
     .addHelpText('after', LOAD_ENVIRONMENT)
     .action(lazy(() => import('../load/cli.ts'), 'runLoadCommand'));

@@ -70,7 +70,13 @@ export function externalTarget(opts: ExternalTargetOptions): Target {
   return {
     kind: 'external',
     nodes: [{ name: externalNodeName, endpoint: opts.endpoint, directEndpoint: opts.endpoint }],
-    access: { endpoint: opts.endpoint, tls: opts.tls ?? false, namespace: opts.namespace ?? '', credentials },
+    access: {
+      endpoint: opts.endpoint,
+      tls: opts.tls ?? false,
+      namespace: opts.namespace ?? '',
+      credentials,
+      ...(opts.namesrv ? { namesrv: opts.namesrv } : {}),
+    },
     async provision(topics: TopicSpec[], groups: GroupSpec[]): Promise<void> {
       if (admin) return provisionNode(admin, topics, groups);
       const rmq = rocketmqAdmin();

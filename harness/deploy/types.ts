@@ -50,6 +50,13 @@ export interface ClientAccess {
   tls: boolean;
   namespace: string;
   credentials?: { accessKey: string; secretKey: string };
+  /** The name server, for remoting clients (`--driver java-remoting`); absent when the target has none. */
+  namesrv?: string;
+  /**
+   * Broker addresses the name server hands out, each mapped to the fault proxy in front of it; absent when remoting
+   * traffic does not go through a proxy (network faults then miss the remoting driver's broker connections).
+   */
+  remotingRoutes?: Record<string, string>;
 }
 
 /** Process-level faults a target can perform on one of its nodes. */

@@ -9,6 +9,7 @@ import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import type { ExtraBrokerConfig } from '../deploy/bundled.ts';
 import { externalNodeName } from '../deploy/external.ts';
 import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts';
+import { ROCKETMQ_BROKER_NODE, type RocketmqTarget } from '../deploy/rocketmq/target.ts';
 import type { Target } from '../deploy/types.ts';
 import { type FaultInjectors, NetworkFaults, ProcessFaults, ToxiproxyServer } from '../faults/index.ts';
 import { toolPath } from '../setup/index.ts';
@@ -63,7 +64,7 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
   const server = await ToxiproxyServer.start();
   const network = new NetworkFaults(server);
   if (spec.target.spec.kind === 'external') return bootExternal(spec.target.spec, server, network, log);
-  let target: Target;
+  let target: Target | undefined;
   try {
     target = await startTarget(spec.target.spec, {
       dataDir: join(out, 'target'),
@@ -71,7 +72,9 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
       ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
       log,
     });
+    if (target.kind === 'rocketmq') target = await withRemotingProxy(target as RocketmqTarget, network);
   } catch (err) {
+    await target?.stop().catch(() => undefined);
     await server.close();
     throw err;
   }
@@ -100,6 +103,17 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
   };
   return { target, injectors, stop };
 };
+
+/**
+ * RocketMQ's broker registers its own remoting address (brokerIP1:listenPort) with the name server, and remoting
+ * clients dial what the name server returns. A proxy `broker-0.remoting` goes in front of that port (network faults on
+ * broker-0 act on it too), and the access names it in remotingRoutes: the remoting driver dials the proxy instead.
+ */
+export async function withRemotingProxy(target: RocketmqTarget, network: NetworkFaults): Promise<RocketmqTarget> {
+  const direct = target.mq.brokerAddr;
+  const proxy = await network.createProxy({ name: `${ROCKETMQ_BROKER_NODE}.remoting`, upstream: direct });
+  return { ...target, access: { ...target.access, remotingRoutes: { [direct]: proxy.listen } } };
+}
 
 /**
  * External: clients reach the endpoint through a proxy named `external`, so network faults act on every connection

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { formatMs } from '../../reports/format.ts';
-import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
+import type { DriverName } from '../load/driver-names.ts';
+import { launcherFor } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
 import { DEFAULT_SCENARIO, loadDrillModule, resolveDrill } from './load-spec.ts';
 import { formatDryRun, listScenarios, loadFaultsOption } from './plan-view.ts';
@@ -25,8 +26,12 @@ export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
   list?: boolean;
   /** Validate, print the resolved plan and fault schedule, boot nothing. */
   dryRun?: boolean;
-  /** Which official client drives the load: node (worker threads) or go (the binary `mqdrill setup` builds). */
-  driver?: 'node' | 'go';
+  /**
+   * Which official client drives the load: node (worker threads), go, java (the 5.x gRPC Java client) or
+   * java-remoting (the 4.x-API Java client over the name server and broker TCP); the last three are programs
+   * `mqdrill setup` builds.
+   */
+  driver?: DriverName;
 }
 
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
@@ -78,6 +83,7 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
   }
   const spec = await prepareDrill(scenario ?? DEFAULT_SCENARIO, opts, (t) => err.write(t));
   if (!spec) return ExitCode.INVALID_SPEC;
+  checkDriverFitsTarget(spec, opts.driver ?? 'node');
   if (opts.dryRun) {
     process.stdout.write(formatDryRun(spec));
     return ExitCode.OK;
@@ -97,7 +103,8 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
     result = await runDrill({
       spec,
       out,
-      launcher: opts.driver === 'go' ? goDriverLauncher() : nodeWorkerLauncher(),
+      launcher: launcherFor(opts.driver ?? 'node'),
+      driver: opts.driver ?? 'node',
       signal: controller.signal,
       say: (line) => {
         progress.clear();
@@ -112,6 +119,29 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
   }
   process.stdout.write(formatResult(result));
   return result.exitCode;
+}
+
+/**
+ * `--driver java-remoting` speaks RocketMQ's remoting protocol (name server + broker TCP): the bundled broker serves
+ * only gRPC, and an external target needs a name server. Refused before anything boots (exit 2, USAGE).
+ */
+export function checkDriverFitsTarget(spec: DrillSpec, driver: DriverName): void {
+  if (driver !== 'java-remoting') return;
+  const t = spec.target.spec;
+  if (t.kind === 'bundled') {
+    throw new CliError(
+      "--driver java-remoting speaks RocketMQ's remoting protocol (name server + broker TCP), which the bundled " +
+        'broker does not serve (it speaks gRPC only): use --target rocketmq, or --target external with ' +
+        'MQDRILL_NAMESRV, or drive the bundled broker with --driver node, go or java',
+      ExitCode.USAGE,
+    );
+  }
+  if (t.kind === 'external' && !t.namesrv) {
+    throw new CliError(
+      '--driver java-remoting needs the name server of the external target: set MQDRILL_NAMESRV=host:port',
+      ExitCode.USAGE,
+    );
+  }
 }
 
 /** The command that runs this drill again: the scenario, the seed it used and every override given. */
@@ -130,7 +160,7 @@ export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): st
     ['--vus', opts.vus],
     ['--body-size', opts.bodySize],
     ['--faults', opts.faults],
-    ['--driver', opts.driver === 'go' ? 'go' : undefined],
+    ['--driver', opts.driver === undefined || opts.driver === 'node' ? undefined : opts.driver],
   ];
   for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));
   return parts.join(' ');

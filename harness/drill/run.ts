@@ -35,6 +35,7 @@ import {
 } from '../faults/index.ts';
 import { faultFamily } from '../faults/model.ts';
 import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
+import type { DriverName } from '../load/driver-names.ts';
 import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import type { LoadPlan } from '../load/options.ts';
@@ -58,6 +59,11 @@ export interface DrillRunOptions {
   /** The live progress line while the load runs. */
   progress?: (line: string) => void;
   launcher?: DriverLauncher;
+  /**
+   * Which driver the launcher runs. `java-remoting` reaches the broker through the addresses the name server hands
+   * out, not the gRPC access point: its network-fault coverage comes from the target's remotingRoutes.
+   */
+  driver?: DriverName;
   /** Tests may boot something else. */
   boot?: BootTarget;
   /** The command line that reproduces this drill, for the report's environment section. */
@@ -199,6 +205,7 @@ export class DrillRun {
    */
   private async checkRoutes(): Promise<void> {
     if (this.spec.target.kind === 'bundled') return;
+    if (this.opts.driver === 'java-remoting') return this.checkRemotingRoutes();
     const topic = this.spec.topics[0]?.name;
     if (topic === undefined) return;
     const access = this.target.access;
@@ -215,6 +222,24 @@ export class DrillRun {
     }
     const faults = this.schedule.length > 0 ? 'network faults will MISS and their results are marked unknown' : '';
     this.opts.say(`WARNING: ${this.networkBypass}${faults ? `; ${faults}` : ''}`);
+  }
+
+  /**
+   * The remoting driver dials the broker addresses the name server returns; they go through a fault proxy only when
+   * the target put one in front of each (remotingRoutes: the rocketmq target does). Otherwise network faults miss.
+   */
+  private checkRemotingRoutes(): void {
+    const routes = this.target.access.remotingRoutes;
+    if (routes !== undefined && Object.keys(routes).length > 0) {
+      const list = Object.entries(routes).map(([direct, proxy]) => `${direct} -> ${proxy}`);
+      this.opts.say(`route check: the remoting driver dials broker addresses through the fault proxy (${list})`);
+      return;
+    }
+    this.networkBypass =
+      'the remoting driver dials the broker addresses the name server returns, and no fault proxy is in front of ' +
+      'them: clients reach the broker directly';
+    const faults = this.schedule.length > 0 ? '; network faults will MISS and their results are marked unknown' : '';
+    this.opts.say(`WARNING: ${this.networkBypass}${faults}`);
   }
 
   /** Gates for what the drill could not prove: faults that bypassed the proxy, faults the target cannot apply. */
@@ -366,6 +391,9 @@ export class DrillRun {
       endpoint: access.endpoint,
       tls: access.tls,
       namespace: access.namespace,
+      ...(access.namesrv ? { namesrv: access.namesrv } : {}),
+      ...(access.remotingRoutes ? { remotingRoutes: access.remotingRoutes } : {}),
+      fifoTopics: this.spec.topics.filter((t) => t.type === 'FIFO').map((t) => t.name),
       ...(access.credentials
         ? { accessKey: access.credentials.accessKey, secretKey: access.credentials.secretKey }
         : {}),

@@ -183,10 +183,15 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
     await proxy.update({ enabled, listen: address.listen, upstream: address.upstream });
   }
 
+  /**
+   * The proxies a fault acts on: every proxy for `*`; else the node's own proxy and its companions, proxies named
+   * `<node>.<what>` in front of the same node's other ports (the RocketMQ broker's remoting port beside its gRPC port).
+   * The separator is a dot because a proxy name is a path segment of Toxiproxy's API.
+   */
   private targetNames(fault: NetworkFault): string[] {
     if (fault.target === ALL_TARGETS) return this.proxyNames();
     this.entry(fault.target);
-    return [fault.target];
+    return [fault.target, ...this.proxyNames().filter((name) => name.startsWith(`${fault.target}.`))];
   }
 
   private entry(name: string): { proxy: ToxiproxyProxy; address: ProxyAddress } {

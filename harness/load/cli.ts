@@ -1,7 +1,8 @@
 /**
- * `mqdrill load <scenario> --endpoint HOST:PORT [--driver node|go] [--out DIR]`: runs a k6-style scenario module
- * against a running broker. Credentials and TLS come from the environment (MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY,
- * MQDRILL_NAMESPACE, MQDRILL_TLS=1), so they stay out of shell history. Prints the description before anything
+ * `mqdrill load <scenario> --endpoint HOST:PORT [--driver node|go|java|java-remoting] [--out DIR]`: runs a k6-style
+ * scenario module against a running broker. Credentials, TLS and the name server (for java-remoting) come from the
+ * environment (MQDRILL_ACCESS_KEY, MQDRILL_SECRET_KEY, MQDRILL_NAMESPACE, MQDRILL_TLS=1, MQDRILL_NAMESRV), so they
+ * stay out of shell history. Prints the description before anything
  * runs, a progress line on stderr, and the k6-style summary on stdout; returns the exit code (99: a threshold failed).
  */
 import { existsSync } from 'node:fs';
@@ -10,15 +11,16 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { specExports } from '../drill/load-spec.ts';
+import type { DriverName } from './driver-names.ts';
 import { runLoad } from './engine.ts';
-import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from './launchers.ts';
+import { launcherFor } from './launchers.ts';
 import { describe, validateOptions } from './options.ts';
 import type { TargetEndpoint } from './protocol.ts';
 import { formatSummary } from './summary.ts';
 
 export interface LoadCommandOptions {
   endpoint: string;
-  driver?: 'node' | 'go';
+  driver?: DriverName;
   out?: string;
 }
 
@@ -52,12 +54,8 @@ export function targetFromEnvironment(endpoint: string, env = process.env): Targ
     namespace: env.MQDRILL_NAMESPACE ?? '',
     ...(env.MQDRILL_ACCESS_KEY ? { accessKey: env.MQDRILL_ACCESS_KEY } : {}),
     ...(env.MQDRILL_SECRET_KEY ? { secretKey: env.MQDRILL_SECRET_KEY } : {}),
+    ...(env.MQDRILL_NAMESRV ? { namesrv: env.MQDRILL_NAMESRV } : {}),
   };
-}
-
-/** node: worker threads; go: the binary `mqdrill setup` builds (a missing binary is exit 5, SETUP_MISSING). */
-function launcherFor(driver: 'node' | 'go'): DriverLauncher {
-  return driver === 'node' ? nodeWorkerLauncher() : goDriverLauncher();
 }
 
 /** A progress reporter: rewrites one line on a TTY, prints a line every 10 s otherwise. */

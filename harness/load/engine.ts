@@ -169,6 +169,7 @@ class LoadRun {
           seed: this.plan.seed * 7919 + this.drivers.length,
           ledgerPath,
           metricsIntervalMs: this.opts.metricsIntervalMs ?? 1000,
+          fifoTopics: fifoTopics(this.plan),
         });
       }
     }
@@ -344,4 +345,10 @@ class LoadRun {
     ];
     return { summary, exitCode, ledgerPaths, summaryPath, failure: this.failure };
   }
+}
+
+/** The topics some producer of the plan sends FIFO messages to. */
+export function fifoTopics(plan: LoadPlan): string[] {
+  const topics = plan.scenarios.flatMap((s) => (s.message?.type === 'FIFO' ? [s.message.topic] : []));
+  return [...new Set(topics)];
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { toolPath } from '../setup/index.ts';
 import type { ClientFactory } from './driver/client.ts';
 import { DriverRuntime } from './driver/runtime.ts';
+import type { DriverName } from './driver-names.ts';
 import { type DriverToEngine, decodeDriverLine, type EngineToDriver, encodeLine, lineSplitter } from './protocol.ts';
 
 export interface DriverConnection {
@@ -76,10 +77,36 @@ export function goDriverLauncher(): DriverLauncher {
   return processLauncher(toolPath(GO_DRIVER_PROGRAM));
 }
 
-/** A driver executable speaking NDJSON on stdio (the Go driver, drivers/go). */
+/** The program `mqdrill setup` builds from drivers/java (.tools/bin, a launcher of the JVM). */
+export const JAVA_DRIVER_PROGRAM = 'mqdrill-java-driver';
+
+/**
+ * The Java driver (drivers/java): `java` on rocketmq-client-java (the 5.x gRPC client), `java-remoting` on
+ * rocketmq-client (the 4.x API over the name server and broker TCP). Throws a CliError with exit code 5
+ * (SETUP_MISSING) naming `mqdrill setup --only java-driver` when it is not built.
+ */
+export function javaDriverLauncher(family: 'grpc' | 'remoting'): DriverLauncher {
+  return processLauncher(toolPath(JAVA_DRIVER_PROGRAM), ['--family', family]);
+}
+
+/** The launcher of a driver by name; the process drivers are looked up (and may throw SETUP_MISSING) here. */
+export function launcherFor(driver: DriverName): DriverLauncher {
+  switch (driver) {
+    case 'node':
+      return nodeWorkerLauncher();
+    case 'go':
+      return goDriverLauncher();
+    case 'java':
+      return javaDriverLauncher('grpc');
+    case 'java-remoting':
+      return javaDriverLauncher('remoting');
+  }
+}
+
+/** A driver executable speaking NDJSON on stdio (the Go driver, drivers/go; the Java driver, drivers/java). */
 export function processLauncher(executable: string, args: string[] = []): DriverLauncher {
   if (!existsSync(executable)) {
-    throw new Error(`driver executable ${executable} is missing: run \`mqdrill setup --only go-driver\``);
+    throw new Error(`driver executable ${executable} is missing: run \`mqdrill setup\``);
   }
   return (driverId) => {
     const child = spawn(executable, [...args, '--driver-id', driverId], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -101,7 +101,14 @@ export interface MessageSpec {
   sendTimeoutMs: number;
   /** Share of messages marked poison (user property mqd_poison=1): every consumer fails them, so they dead-letter. */
   poisonShare: number;
+  /**
+   * How the application sends: `sync` (wait for each send) or `async` (a send callback). The remoting Java driver
+   * (DefaultMQProducer) honours it; the gRPC clients' sends are asynchronous underneath either way.
+   */
+  sendMode?: 'sync' | 'async';
 }
+
+export const SEND_MODES = ['sync', 'async'] as const;
 
 export interface ConsumerBehaviour {
   group: string;
@@ -419,6 +426,7 @@ export const MESSAGE_OPTIONS = [
   'properties',
   'sendTimeout',
   'poisonShare',
+  'sendMode',
 ];
 
 function validateMessage(p: Problems, path: string, raw: unknown): MessageSpec | undefined {
@@ -463,9 +471,10 @@ function validateMessage(p: Problems, path: string, raw: unknown): MessageSpec |
   }
   const sendTimeoutMs = p.duration(`${path}.sendTimeout`, m.sendTimeout, { fallbackMs: 3000, positive: true }) ?? 0;
   const poisonShare = p.number(`${path}.poisonShare`, m.poisonShare, { min: 0, max: 1, fallback: 0 }) ?? 0;
+  const sendMode = p.oneOf(`${path}.sendMode`, m.sendMode, SEND_MODES, 'sync') ?? 'sync';
   return {
     ...{ type, topic, tags: tags as string[], keys, bodySizeBytes, delayMs, transaction, properties },
-    ...{ sendTimeoutMs, poisonShare },
+    ...{ sendTimeoutMs, poisonShare, sendMode },
   };
 }
 

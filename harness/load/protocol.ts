@@ -22,6 +22,15 @@ export interface TargetEndpoint {
   accessKey?: string;
   secretKey?: string;
   namespace: string;
+  /** Name-server address (host:port, `;`-separated): what the remoting driver (`--driver java-remoting`) dials. */
+  namesrv?: string;
+  /**
+   * Broker addresses the name server hands out (brokerIP1:listenPort), each mapped to the fault proxy in front of
+   * it: the remoting driver dials the proxy instead, so network faults reach its broker connections.
+   */
+  remotingRoutes?: Record<string, string>;
+  /** FIFO topics the target was provisioned with (the drill knows them even when only consumers run). */
+  fifoTopics?: string[];
 }
 
 export interface PlanMessage {
@@ -42,6 +51,8 @@ export interface PlanMessage {
   /** Ledger file to write (docs/ledger.md); null = ledger off. */
   ledgerPath: string | null;
   metricsIntervalMs: number;
+  /** Topics the plan's producers send FIFO messages to (a remoting consumer of one consumes orderly). */
+  fifoTopics?: string[];
 }
 
 export interface StartMessage {

@@ -7,6 +7,7 @@ import {
   installDebianPackages,
 } from './debian-packages.ts';
 import { checkGoPrograms, GO_DRIVER_PROGRAM, goProgramPath, installGoDriver } from './go-driver.ts';
+import { installJavaDriver, JAVA_DRIVER_PROGRAM, javaDriverProgramPath, javaDriverState } from './java-driver.ts';
 import { ensureMavenArtifacts, type MavenArtifact, mavenArtifactsPresent } from './maven.ts';
 import { toolsMavenDir } from './paths.ts';
 import { checkPrerequisite, type PrerequisiteName } from './prerequisites.ts';
@@ -76,6 +77,24 @@ const goDriverComponent: Component = {
     });
   },
   install: installGoDriver,
+};
+
+const javaDriverComponent: Component = {
+  name: 'java-driver',
+  description: `${JAVA_DRIVER_PROGRAM}: drivers/java (Maven) on rocketmq-client (remoting) and rocketmq-client-java`,
+  prerequisites: ['mvn', 'java'],
+  async check() {
+    const state = await javaDriverState();
+    const row: CheckRow = {
+      tool: JAVA_DRIVER_PROGRAM,
+      version: '-',
+      path: javaDriverProgramPath(),
+      status: state === 'current' ? 'ok' : state === 'stale' ? 'stale' : 'missing',
+    };
+    if (state !== 'current') row.hint = 'run `mqdrill setup --only java-driver`';
+    return [row];
+  },
+  install: installJavaDriver,
 };
 
 const mavenComponent: Component = {
@@ -150,6 +169,7 @@ export const components: readonly Component[] = [
   ...debianPackages.map(debianComponent),
   mavenComponent,
   rocketmqComponent,
+  javaDriverComponent,
 ];
 
 /** Names `--only` accepts besides the component names. */

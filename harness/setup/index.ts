@@ -8,6 +8,7 @@ import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { JAVA_CLIENT_ARTIFACTS, JAVA_CLIENT_NAME, javaClientDir } from './components.ts';
 import { debianPackages } from './debian-packages.ts';
 import { GO_CONFORMANCE_PROGRAM, GO_DRIVER_PROGRAM } from './go-driver.ts';
+import { JAVA_DRIVER_PROGRAM } from './java-driver.ts';
 import { MAVEN_MARKER_FILE } from './maven.ts';
 import { toolsBinDir, toolsDir, toolsMavenDir } from './paths.ts';
 import { findOnPathSync } from './shell.ts';
@@ -22,6 +23,7 @@ const cachedPrograms: Record<string, string> = {
   'toxiproxy-cli': 'toxiproxy',
   [GO_DRIVER_PROGRAM]: 'go-driver',
   [GO_CONFORMANCE_PROGRAM]: 'go-driver',
+  [JAVA_DRIVER_PROGRAM]: 'java-driver',
 };
 
 export type ToolName =
@@ -29,6 +31,7 @@ export type ToolName =
   | 'toxiproxy-cli'
   | typeof GO_DRIVER_PROGRAM
   | typeof GO_CONFORMANCE_PROGRAM
+  | typeof JAVA_DRIVER_PROGRAM
   | typeof JAVA_CLIENT_NAME
   | (typeof debianPackages)[number]['program']
   | 'docker'

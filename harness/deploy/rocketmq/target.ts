@@ -84,7 +84,7 @@ function assemble(mq: RocketMq, admin: RocketmqAdmin, dir: string, ownsDir: bool
     nodes,
     mq,
     admin,
-    access: { endpoint: mq.grpcEndpoint, tls: false, namespace: '' },
+    access: { endpoint: mq.grpcEndpoint, tls: false, namespace: '', namesrv: mq.namesrv },
     provision: (topics: TopicSpec[], groups: GroupSpec[]) => admin.provision(topics, groups),
     backlog: (groups: string[]): Promise<Backlog[]> => admin.backlog(groups),
     counters: () => admin.counters(),
