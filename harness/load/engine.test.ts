@@ -125,7 +125,7 @@ test('a 20% consumer failure share shows as redeliveries; poison messages dead-l
   expect(m.messages_consumed?.values.count).toBe((m.messages_acked?.values.count ?? 0) - deadLettered);
 }, 30_000);
 
-test('a consumer that cannot start (a broker restarting) is not idle: the drain waits for it, then drains', async () => {
+test('a consumer that cannot start (the broker restarting) is not idle: the drain waits, then drains', async () => {
   const out = mkdtempSync(join(tmpdir(), 'mqdrill-load-'));
   dirs.push(out);
   // The consumer's client cannot start for the first 2.5 s (the producers are done after 0.5 s): with "nothing
