@@ -113,6 +113,28 @@ describe('delivery: receive, invisible time and redelivery', () => {
     expect(t.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0, dlq: 1 });
   });
 
+  for (const fifo of [false, true]) {
+    test(`${fifo ? 'FIFO' : 'normal'}: in flight on its last attempt at a restart, it goes to the DLQ, not out again`, async () => {
+      // The run before the restart: two attempts made (maxAttempts 2), the second still in flight when it stopped.
+      const before = await setUp({ maxAttempts: 2, fifo });
+      await before.send(fifo ? { messageGroup: 'g1' } : {});
+      await before.receive({ invisibleMs: 10_000 });
+      before.clock.advance(10_000);
+      expect((await before.receive({ invisibleMs: 10_000 })).map((d) => d.attempt)).toEqual([2]);
+      const [saved] = [...before.delivery.groupStates()].map((s) => s.toCheckpoint());
+      // The restart: same log, group state restored from the checkpoint.
+      const after = await setUp({ maxAttempts: 2, fifo });
+      await after.send(fifo ? { messageGroup: 'g1' } : {});
+      after.delivery.state('billing', 'orders').restore(saved as NonNullable<typeof saved>);
+      expect(await after.receive()).toEqual([]);
+      await settle();
+      const [dead] = after.store.read('%DLQ%billing', 0, 0, 1);
+      expect(dead?.props).toMatchObject({ originMessageId: 'm1', originTopic: 'orders' });
+      expect(dead?.props.system?.deliveryAttempts).toBe(2);
+      expect(after.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0, dlq: 1 });
+    });
+  }
+
   test('a receive retried with the same attempt id gets the same batch while it is in flight', async () => {
     const t = await setUp();
     await t.send();

@@ -59,10 +59,13 @@ export interface DeliveryOptions {
 const attemptCacheMax = 4096;
 /** FIFO: how long an expired message waits before looking again when an earlier one of its group is in flight. */
 const fifoParkMs = 1000;
+/** A message held for its dead-letter copy stays out of the redelivery heap this long (a failed copy retries in 1 s). */
+const DLQ_HOLD_MS = 60_000;
 
 /** One receive's pass over a group's queues: what every queue scan reads and appends to. */
 interface QueueScan {
   state: GroupTopicState;
+  group: GroupConfig;
   fifo: boolean;
   input: ReceiveInput;
   filter: MessageFilter;
@@ -180,7 +183,7 @@ export class Delivery {
     const state = this.state(group.name, topic.name);
     const batchMax = Math.max(1, Math.min(input.batchSize || limits.receiveBatchMax, limits.receiveBatchMax));
     const nowMs = this.clock.monotonicMs();
-    const scan: QueueScan = { state, fifo: group.fifo, input, filter, batchMax, out: [], nowMs };
+    const scan: QueueScan = { state, group, fifo: group.fifo, input, filter, batchMax, out: [], nowMs };
     this.redeliverExpired(scan, group);
     if (scan.out.length < batchMax && state.inflight.size < this.inflightPerGroupMax) this.deliverNew(scan, topic);
     if (group.fifo) this.canarySwapFifo(scan.out);
@@ -262,9 +265,27 @@ export class Delivery {
           state.markDone(queueId, m.queueOffset);
           continue;
         }
+        if (this.deadLetterIfExhausted(scan, m)) continue;
         out.push(this.recordDelivery(scan, m));
       }
     }
+  }
+
+  /**
+   * A message that used up its attempts in the previous run (in flight at the restart, its count kept in the group's
+   * checkpoint) goes to the DLQ, as it would have when its last invisible time expired, never out once more.
+   */
+  private deadLetterIfExhausted(scan: QueueScan, m: StoredMessage): boolean {
+    const { state, group } = scan;
+    if (state.priorAttemptsOf(m.queueId, m.queueOffset) < group.maxAttempts) return false;
+    const e = state.deliver(m.queueId, m.queueOffset, scan.nowMs, DLQ_HOLD_MS, {
+      autoRenew: false,
+      clientId: '',
+      messageGroup: scan.fifo ? (m.props.messageGroup ?? '') : undefined,
+      keepAttempt: true,
+    });
+    this.moveToDlq(state, group, e, m);
+    return true;
   }
 
   /**
@@ -293,6 +314,10 @@ export class Delivery {
         }
         if (!filter(m.props)) {
           state.markDone(queueId, m.queueOffset);
+          continue;
+        }
+        if (this.deadLetterIfExhausted(scan, m)) {
+          blocked.add(groupKey);
           continue;
         }
         out.push(this.recordDelivery(scan, m));

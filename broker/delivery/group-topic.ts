@@ -71,6 +71,11 @@ export class GroupTopicState {
     return c;
   }
 
+  /** Attempts made before a restart for a message not yet redelivered since (0 when none are known). */
+  priorAttemptsOf(queueId: number, offset: number): number {
+    return this.priorAttempts.get(key(queueId, offset)) ?? 0;
+  }
+
   isDone(c: QueueCursor, offset: number): boolean {
     return offset < c.ackedFloor || c.doneAbove.has(offset);
   }
@@ -81,13 +86,15 @@ export class GroupTopicState {
     offset: number,
     nowMs: number,
     invisibleMs: number,
-    opts: { autoRenew: boolean; clientId: string; messageGroup?: string; attemptId?: string },
+    opts: { autoRenew: boolean; clientId: string; messageGroup?: string; attemptId?: string; keepAttempt?: boolean },
   ): InflightEntry {
     const k = key(queueId, offset);
     const previous = this.inflight.get(k);
-    const attempt = previous ? previous.attempt + 1 : (this.priorAttempts.get(k) ?? 0) + 1;
+    const made = previous ? previous.attempt : (this.priorAttempts.get(k) ?? 0);
+    // keepAttempt: held for the DLQ, not handed out: no new attempt.
+    const attempt = opts.keepAttempt ? made : made + 1;
     this.priorAttempts.delete(k);
-    if (attempt > 1) this.retryCount++;
+    if (attempt > 1 && !opts.keepAttempt) this.retryCount++;
     const entry: InflightEntry = {
       queueId,
       offset,
