@@ -316,7 +316,12 @@ describe('built-in scenarios with --target rocketmq', () => {
     // not required: two JVMs share 2 cores with everything else CI runs (sends under load took 1.5 s at p99), and
     // real RocketMQ redelivers a nacked message on its revive cadence (about 7 s here; three attempts, then one more
     // poll to dead-letter it). For the same reason the drain may take up to 2 m before its `drain ended` gate fails.
-    const spec = await builtIn('retry-storm', { drill: { drain: { deadline: '2m', slo: '45s' } } });
+    // Its 30 ms latency fault is raised to 250 ms: with sends taking a second on a busy machine, 30 ms more is noise,
+    // and the test must show the fault hit (the fault-impact check compares the sends during it with those around it).
+    const spec = await builtIn('retry-storm', {
+      faults: (given) => given.map((f) => ({ ...f, latencyMs: 250 })),
+      drill: { drain: { deadline: '2m', slo: '45s' } },
+    });
     const run = await drill(spec, 'retry-storm', sharedRocketmq);
     expectPassedWithHits(run, [/^latency-broker-0/], { gates: /^send_duration/, drainSlo: true });
     expect(run.result.report?.anomalies.find((a) => a.name === 'dead-letter')?.checked).toBeGreaterThan(0);
