@@ -29,7 +29,7 @@ export default defineDrill({
       }),
     },
     thresholds: { send_duration: ['p(99)<1000'] },
-    drain: { idle: '4s', timeout: '60s' },
+    drain: { idle: '4s', timeout: '90s' },
     seed: 13,
   },
   drill: {
@@ -38,7 +38,9 @@ export default defineDrill({
     warmUp: '2s',
     faults: [faults.latency('any', { latencyMs: 30, jitterMs: 10, at: '2s', duration: '4s' })],
     gates: ['dead-letter == 0', 'lost == 0', 'send_duration: p(99)<1s', 'redeliveries > 0'],
-    drain: { deadline: '60s', slo: '45s' },
+    // Real RocketMQ redelivers a failed message 3-21 s later (median 4.7 s, docs/differences.md), so three attempts of
+    // the last poison message can take a minute: the SLO leaves room for that; the bundled broker drains far sooner.
+    drain: { deadline: '90s', slo: '75s' },
     guarantee: 'at-least-once',
   },
 });
