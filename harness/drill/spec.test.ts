@@ -132,7 +132,7 @@ describe('drill spec: overrides', () => {
   test('bad overrides are listed with the rest', async () => {
     const { errors } = await load('ordered', { target: 'cloud', seed: 'x', duration: 'soon' });
     expect(errors).toEqual([
-      '--target: must be one of: bundled, rocketmq, external (got "cloud")',
+      '--target: must be one of: bundled, rocketmq, containers, external (got "cloud")',
       '--seed: must be a whole number >= 0 (got "x")',
       '--duration: invalid duration "soon": expected e.g. "30s", "1m30s", "250ms"',
     ]);
