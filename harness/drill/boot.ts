@@ -126,6 +126,7 @@ async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Pro
   const network = new ContainerNetworkFaults({
     nodeNames: () => target.containers.map((c) => c.name),
     ipOf: (node) => target.containers.find((c) => c.name === node)?.ip ?? '',
+    servicePortOf: (node) => Number(target.nodes.find((n) => n.name === node)?.directEndpoint.split(':')[1] ?? 8081),
     pidOf: (node) => target.pidOf(node),
   });
   const injectors: FaultInjectors = { network };

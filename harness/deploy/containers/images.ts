@@ -24,7 +24,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../setup/paths.ts';
 import { rocketmqClassesDir, rocketmqLibDir } from '../../setup/rocketmq.ts';
-import { DockerError, docker, imageExists } from './docker.ts';
+import { DockerError, docker, dockerAvailable, imageExists } from './docker.ts';
 
 const execFileP = promisify(execFile);
 /** Bumped when what goes into an image changes in a way its inputs do not show. */
@@ -160,6 +160,8 @@ function importDir(dir: string, tag: string, timeoutMs = 600_000): Promise<void>
     imp.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    // A failing import closes its stdin early; the error is reported from its exit code below.
+    imp.stdin.on('error', () => tar.kill('SIGKILL'));
     tar.stdout.pipe(imp.stdin);
     const timer = setTimeout(() => {
       tar.kill('SIGKILL');
@@ -314,6 +316,9 @@ export async function ensureImages(
   kinds: readonly ('bundled' | 'rocketmq')[],
   log: ImageLog = () => {},
 ): Promise<BuiltImage[]> {
+  if (!(await dockerAvailable())) {
+    throw new Error('the docker daemon does not answer (`docker info` fails): start it (e.g. `dockerd &`) and retry');
+  }
   const base = await ensureBase(log);
   const built: BuiltImage[] = [base];
   if (kinds.includes('bundled')) built.push(await ensureBroker(base.tag, log));

@@ -4,7 +4,9 @@
  * all of a node's traffic whatever address a route names: clients, peers and the name server alike.
  *
  *   latency    tc netem delay (with jitter) on the container's eth0 (downstream: what the node sends) and/or on
- *              the host end of its veth pair (upstream: what the node receives); `both` = both
+ *              the host end of its veth pair (upstream: what the node receives); `both` = both. On a kernel
+ *              without netem (CONFIG_NET_SCH_NETEM unset, as on this project's CI machines): a Toxiproxy latency
+ *              toxic inside the namespace, every connection to the node's port redirected through it
  *   bandwidth  tc tbf at kilobytesPerSecond, same directions
  *   timeout    iptables DROP of everything on eth0, in and out (a blackhole; timeoutMs is not used)
  *   reset_peer iptables REJECT --reject-with tcp-reset of incoming TCP (every connection is reset)
@@ -16,16 +18,24 @@
  * tc faults on a node replace each other, and the first heal removes it. A container stopped or killed during a
  * fault comes back with a fresh namespace: the heal then finds nothing to remove and succeeds.
  */
-import type { NetworkFault } from '../../faults/model.ts';
+import type { LatencyFault, NetworkFault } from '../../faults/model.ts';
+import { NetworkFaults } from '../../faults/network.ts';
 import type { FaultInjector } from '../../faults/runner.ts';
+import { ToxiproxyServer } from '../../faults/toxiproxy-server.ts';
 import { run } from './docker.ts';
 
 export interface NetnsHost {
   /** Node names that network faults may target (brokers, and the name server for rocketmq). */
   nodeNames(): readonly string[];
   ipOf(node: string): string;
+  /** The TCP port the node serves clients on (gRPC, or the name server's port). */
+  servicePortOf(node: string): number;
   pidOf(node: string): Promise<number>;
 }
+
+/** Ports inside a node's namespace for the latency proxy (see latencyByProxy); the images use neither. */
+const PROXY_API_PORT = 8474;
+const PROXY_PORT = 18081;
 
 /** A pair target: the partition between two nodes. */
 export const PAIR_SEPARATOR = '~';
@@ -36,6 +46,7 @@ interface Applied {
 
 export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
   private readonly applied = new Map<number, Applied>();
+  private netem: boolean | undefined;
 
   constructor(private readonly host: NetnsHost) {}
 
@@ -81,6 +92,74 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
     const pid = await this.host.pidOf(node);
     switch (fault.kind) {
       case 'latency':
+        if (!(await this.hasNetem(pid))) return this.latencyByProxy(fault, node, pid, applied);
+        return this.shape(fault, pid, applied);
+      case 'bandwidth':
+        return this.shape(fault, pid, applied);
+      case 'timeout':
+      case 'partition':
+        await this.rule(applied, pid, ['INPUT', '-i', 'eth0', '-j', 'DROP']);
+        await this.rule(applied, pid, ['OUTPUT', '-o', 'eth0', '-j', 'DROP']);
+        return;
+      case 'reset_peer':
+      case 'down':
+        await this.rule(applied, pid, [
+          'INPUT',
+          '-i',
+          'eth0',
+          '-p',
+          'tcp',
+          '-j',
+          'REJECT',
+          '--reject-with',
+          'tcp-reset',
+        ]);
+        return;
+    }
+  }
+
+  /** Whether the kernel has netem (many minimal and VM kernels leave CONFIG_NET_SCH_NETEM out); probed once. */
+  private async hasNetem(pid: number): Promise<boolean> {
+    if (this.netem === undefined) {
+      try {
+        await nsenter(pid, ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
+        await nsenter(pid, ['tc', 'qdisc', 'del', 'dev', 'lo', 'root']);
+        this.netem = true;
+      } catch {
+        this.netem = false;
+      }
+    }
+    return this.netem;
+  }
+
+  /**
+   * Latency without netem: a Toxiproxy server inside the node's namespace with a latency toxic, and an iptables
+   * REDIRECT of the node's service port to it, so every incoming connection, whoever dialled whichever address,
+   * passes the toxic. Connections open before the redirect do not pass it: they are reset (ss -K), and clients
+   * reconnect through it. At heal the redirect goes first, then the server (resetting the proxied connections).
+   */
+  private async latencyByProxy(fault: LatencyFault, node: string, pid: number, applied: Applied): Promise<void> {
+    const ip = this.host.ipOf(node);
+    const port = this.host.servicePortOf(node);
+    const server = await ToxiproxyServer.start({
+      host: ip,
+      port: PROXY_API_PORT,
+      wrapper: ['nsenter', `--net=/proc/${pid}/ns/net`, '--'],
+    });
+    applied.undo.push(() => server.close());
+    const toxics = new NetworkFaults(server);
+    await toxics.createProxy({ name: node, listen: `${ip}:${PROXY_PORT}`, upstream: `127.0.0.1:${port}` });
+    await toxics.inject({ ...fault, target: node }, 0);
+    const redirect = ['-p', 'tcp', '--dport', String(port), '-j', 'REDIRECT', '--to-ports', String(PROXY_PORT)];
+    await this.rule(applied, pid, ['PREROUTING', '-i', 'eth0', ...redirect], 'nat');
+    const filter = `( sport = :${port} ) and not ( dst 127.0.0.1 )`;
+    await nsenter(pid, ['ss', '-K', '-t', 'state', 'established', filter]);
+  }
+
+  /** tc on the container's eth0 (what the node sends) and/or the host end of its veth (what it receives). */
+  private async shape(fault: NetworkFault, pid: number, applied: Applied): Promise<void> {
+    switch (fault.kind) {
+      case 'latency':
       case 'bandwidth': {
         const qdisc =
           fault.kind === 'latency'
@@ -124,6 +203,16 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
       await this.rule(applied, pid, ['INPUT', '-s', ip, '-j', 'DROP']);
       await this.rule(applied, pid, ['OUTPUT', '-d', ip, '-j', 'DROP']);
     }
+    // Shown to hold: from a's namespace, b's service port no longer answers (and the other way round).
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const to = `${this.host.ipOf(other)}:${this.host.servicePortOf(other)}`;
+      if (await canConnect(await this.host.pidOf(self), to)) {
+        throw new Error(`partition ${target}: ${self} still reaches ${other} at ${to} after the iptables rules`);
+      }
+    }
   }
 
   /** Adds a root qdisc on a device (eth0 inside the namespace, or a host veth) and records its removal. */
@@ -139,10 +228,25 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
     );
   }
 
-  private async rule(applied: Applied, pid: number, spec: string[]): Promise<void> {
+  private async rule(applied: Applied, pid: number, spec: string[], table = 'filter'): Promise<void> {
     const [chain, ...rest] = spec;
-    await nsenter(pid, ['iptables', '-w', '5', '-I', chain as string, ...rest]);
-    applied.undo.push(() => tolerateGone(nsenter(pid, ['iptables', '-w', '5', '-D', chain as string, ...rest])));
+    const iptables = ['iptables', '-w', '5', '-t', table];
+    await nsenter(pid, [...iptables, '-I', chain as string, ...rest]);
+    applied.undo.push(() => tolerateGone(nsenter(pid, [...iptables, '-D', chain as string, ...rest])));
+  }
+}
+
+/** A TCP connect from inside a namespace (the host's node binary), answered within 1 s. */
+export async function canConnect(pid: number, hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(':');
+  const script =
+    `const s=require('net').connect(${Number(port)},${JSON.stringify(host)});` +
+    `s.setTimeout(1000,()=>process.exit(1));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));`;
+  try {
+    await nsenter(pid, [process.execPath, '-e', script]);
+    return true;
+  } catch {
+    return false;
   }
 }
 
