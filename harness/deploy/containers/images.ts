@@ -222,7 +222,9 @@ async function bundleBroker(outFile: string): Promise<void> {
     external: BROKER_EXTERNALS,
     // Bundled CommonJS code calls require(): give the ES module one.
     banner: {
-      js: "import { createRequire as mqdrillRequire } from 'node:module'; const require = mqdrillRequire(import.meta.url);",
+      js:
+        "import { createRequire as mqdrillRequire } from 'node:module'; " +
+        'const require = mqdrillRequire(import.meta.url);',
     },
     logLevel: 'silent',
     legalComments: 'none',
@@ -269,7 +271,8 @@ async function ensureBroker(base: string, log: ImageLog): Promise<BuiltImage> {
     await buildFrom(
       context,
       tag,
-      `FROM ${base}\nCOPY app /app\nLABEL ${IMAGE_LABEL}\nWORKDIR /app\nENTRYPOINT ["/usr/local/bin/node", "/app/broker.mjs"]\n`,
+      `FROM ${base}\nCOPY app /app\nLABEL ${IMAGE_LABEL}\nWORKDIR /app\n` +
+        'ENTRYPOINT ["/usr/local/bin/node", "/app/broker.mjs"]\n',
     );
     return { name: 'broker', tag, cached: false, ms: performance.now() - started };
   } finally {

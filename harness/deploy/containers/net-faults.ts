@@ -204,15 +204,17 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
       await this.rule(applied, pid, ['OUTPUT', '-d', ip, '-j', 'DROP']);
     }
     // Shown to hold: from a's namespace, b's service port no longer answers (and the other way round).
-    for (const [self, other] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const to = `${this.host.ipOf(other)}:${this.host.servicePortOf(other)}`;
-      if (await canConnect(await this.host.pidOf(self), to)) {
-        throw new Error(`partition ${target}: ${self} still reaches ${other} at ${to} after the iptables rules`);
-      }
-    }
+    const reaches = await Promise.all(
+      [
+        [a, b],
+        [b, a],
+      ].map(async ([self, other]) => {
+        const to = `${this.host.ipOf(other as string)}:${this.host.servicePortOf(other as string)}`;
+        return (await canConnect(await this.host.pidOf(self as string), to)) ? `${self} still reaches ${to}` : '';
+      }),
+    );
+    const leaks = reaches.filter(Boolean);
+    if (leaks.length) throw new Error(`partition ${target} did not take: ${leaks.join('; ')}`);
   }
 
   /** Adds a root qdisc on a device (eth0 inside the namespace, or a host veth) and records its removal. */
@@ -236,14 +238,15 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
   }
 }
 
-/** A TCP connect from inside a namespace (the host's node binary), answered within 1 s. */
-export async function canConnect(pid: number, hostPort: string): Promise<boolean> {
+/**
+ * A TCP connect from inside a namespace, answered within `timeoutMs` (bash's /dev/tcp under coreutils' timeout:
+ * two small host programs, cheap to start on a busy machine). A partition drops the SYN, so no answer = cut off.
+ */
+export async function canConnect(pid: number, hostPort: string, timeoutMs = 700): Promise<boolean> {
   const [host, port] = hostPort.split(':');
-  const script =
-    `const s=require('net').connect(${Number(port)},${JSON.stringify(host)});` +
-    `s.setTimeout(1000,()=>process.exit(1));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));`;
+  const seconds = (timeoutMs / 1000).toFixed(2);
   try {
-    await nsenter(pid, [process.execPath, '-e', script]);
+    await nsenter(pid, ['timeout', seconds, 'bash', '-c', `exec 3<>/dev/tcp/${host}/${Number(port)}`]);
     return true;
   } catch {
     return false;
