@@ -109,7 +109,7 @@ describe('containers target: RocketMQ, a name server and 2 broker+proxy containe
       target: 'containers',
       broker: 'rocketmq',
       nodes: 2,
-      rateScale: '0.2',
+      rateScale: '0.1',
       faults: faultsFile('flash-sale', [
         { kind: 'latency', target: 'all', latencyMs: 200, jitterMs: 20, at: '2s', duration: '4s' },
       ]),
