@@ -22,8 +22,9 @@ import { ExitCode } from '../../lib/exit-codes.ts';
 import { listOwned } from '../deploy/containers/docker.ts';
 import { type DrillCommandOptions, prepareDrill } from './cli.ts';
 import type { FaultImpact } from './fault-impact.ts';
+import { loadDrillModule, resolveDrill } from './load-spec.ts';
 import { type DrillResult, runDrill } from './run.ts';
-import type { DrillSpec } from './spec.ts';
+import { type DrillSpec, validateDrill } from './spec.ts';
 
 const cli = resolve(import.meta.dirname, '../../bin/mqdrill.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-containers-it-'));
@@ -104,21 +105,27 @@ describe('containers target: bundled broker, 2 nodes', () => {
 });
 
 describe('containers target: RocketMQ, a name server and 2 broker+proxy containers', () => {
-  test('flash-sale passes with a latency fault on every broker, and the fault hits', async () => {
-    const run = await drill('flash-sale', {
-      target: 'containers',
-      broker: 'rocketmq',
-      nodes: 2,
-      rateScale: '0.1',
-      faults: faultsFile('flash-sale', [
-        { kind: 'latency', target: 'all', latencyMs: 200, jitterMs: 20, at: '2s', duration: '4s' },
-      ]),
-    });
+  test('flash-sale: nothing lost with a latency fault on every broker, and the fault hits', async () => {
+    // As in the rocketmq target's tests, the scenario's timing gates (drain < 30 s, send p99 < 2 s) are left to the
+    // bundled broker: three JVMs on a shared 2-core machine are not timed reliably. The guarantee gates stay.
+    const { path } = resolveDrill('flash-sale');
+    const module = await loadDrillModule(path);
+    const latency = { kind: 'latency', target: 'all', latencyMs: 200, jitterMs: 20, at: '2s', duration: '4s' };
+    const drillSection = { ...(module.drill as object), gates: ['lost == 0'], faults: [latency] };
+    const options = { ...(module.options as object), thresholds: {} };
+    const overrides = { target: 'containers', broker: 'rocketmq', nodes: 2, rateScale: '0.1' };
+    const { spec, errors } = validateDrill('flash-sale', path, { options, drill: drillSection }, overrides);
+    expect(errors).toEqual([]);
+    const lines: string[] = [];
+    const out = join(dir, 'flash-sale');
+    const result = await runDrill({ spec: spec as DrillSpec, out, say: (l) => lines.push(l) });
+    const run = { result, lines };
     expectPassed(run);
-    const impact = impactOf(run.result);
+    expect(result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(100);
+    const impact = impactOf(result);
     expect(
       impact.map((i) => [i.name, i.hit]),
-      run.lines.join('\n'),
+      lines.join('\n'),
     ).toEqual([['latency-all', true]]);
     await expectNothingLeft();
   }, 600_000);

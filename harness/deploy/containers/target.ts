@@ -394,7 +394,7 @@ async function assemble(ctx: Ctx): Promise<ContainersTarget> {
       stopped = true;
       await rocketmq?.close().catch(() => undefined);
       if (ctx.adminDir && !ctx.opts.dir) fs.rmSync(ctx.adminDir, { recursive: true, force: true });
-      await docker(['stop', '-t', String(STOP_GRACE_S), ...ctx.containers.map((c) => c.container)]).catch(() => {});
+      // The volumes go with the containers, so there is nothing to stop gracefully for: removed at once (-f).
       const removed = await sweep(ctx.runId);
       process.removeListener('exit', ctx.sweepOnExit);
       ctx.log('info', 'containers target stopped and swept', { runId: ctx.runId, ...countOf(removed) });
