@@ -148,6 +148,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
       'adminEndpoint',
       'namesrv',
       'flushIntervalMs',
+      'broker',
     ] as const;
     const drain = ['deadline', 'slo'] as const;
     const random = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'] as const;
@@ -179,6 +180,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
         pause: ['kind', 'target'],
         restart: ['kind', 'target'],
         'power-loss': ['kind', 'target'],
+        stop: ['kind', 'target'],
       };
       expect(sorted(typed[kind]), kind).toEqual(sorted(faultKeys(kind)));
     }

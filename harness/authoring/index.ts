@@ -209,7 +209,7 @@ export type FaultSpec =
   | (ToxicCommon & { kind: 'timeout'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'reset_peer'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'slicer'; averageSizeBytes?: number; sizeVariationBytes?: number; delayUs?: number })
-  | { kind: 'down' | 'partition' | 'kill' | 'pause' | 'restart' | 'power-loss'; target: FaultTarget };
+  | { kind: 'down' | 'partition' | 'kill' | 'pause' | 'restart' | 'power-loss' | 'stop'; target: FaultTarget };
 
 export type FaultKind = FaultSpec['kind'];
 
@@ -230,10 +230,15 @@ export interface RandomFaults {
 
 export type FaultEntry = TimedFault | RandomFaults;
 
-/** Where the drill runs: the bundled broker (nodes, flush), real RocketMQ (flush) or an external deployment. */
+/**
+ * Where the drill runs: the bundled broker (nodes, flush), real RocketMQ (flush), brokers in Docker containers
+ * (broker, nodes, flush) or an external deployment.
+ */
 export interface DrillTarget {
-  kind?: 'bundled' | 'rocketmq' | 'external';
-  /** Bundled: broker nodes, 1..16 (default 1). */
+  kind?: 'bundled' | 'rocketmq' | 'containers' | 'external';
+  /** Containers: which broker runs in the containers (default bundled). */
+  broker?: 'bundled' | 'rocketmq';
+  /** Bundled: broker nodes, 1..16 (default 1); containers: 1..8. */
   nodes?: number;
   flush?: 'sync' | 'async';
   /** Bundled: the broker's fsync interval in ms. */
@@ -398,6 +403,10 @@ export const faults = {
     return { kind: 'pause', target, ...window };
   },
   /** Stop the node gracefully (SIGTERM) at `at` and start it again at once (the window only places it). */
+  /** SIGTERM the node at `at` (a graceful stop; its data is kept), start it again when the window ends. */
+  stop(target: FaultTarget, window: FaultWindow): TimedFault {
+    return { kind: 'stop', target, ...window };
+  },
   restart(target: FaultTarget, window: FaultWindow): TimedFault {
     return { kind: 'restart', target, ...window };
   },

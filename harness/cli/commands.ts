@@ -128,9 +128,16 @@ function registerHarnessCommands(program: Command): void {
       new Option('--target <kind>', "where to drill (default: the spec's, else bundled)").choices([
         'bundled',
         'rocketmq',
+        'containers',
         'external',
       ]),
     )
+    .addOption(
+      new Option('--broker <kind>', 'with --target containers: the broker in the containers (default bundled)').choices(
+        ['bundled', 'rocketmq'],
+      ),
+    )
+    .option('--nodes <n>', "broker nodes (bundled, containers); replaces the spec's drill.target.nodes")
     .option('--seed <n>', 'seed for key choice, body sizes and the fault schedule')
     .option('--duration <d>', 'stretch or shrink the load phase to D (rates stay), e.g. 30s, 5m')
     .option('--rate-scale <f>', 'multiply every arrival rate by F, e.g. 0.5 or 10')

@@ -4,6 +4,7 @@
  */
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { type BundledTargetOptions, startBundledTarget } from './bundled.ts';
+import { startContainersTarget } from './containers/target.ts';
 import { endpointErrors, externalTarget } from './external.ts';
 import type { TargetLog } from './node-process.ts';
 import { startRocketmqTarget } from './rocketmq/target.ts';
@@ -16,6 +17,11 @@ export {
   type ExtraBrokerConfig,
   startBundledTarget,
 } from './bundled.ts';
+export {
+  type ContainersTarget,
+  type ContainersTargetOptions,
+  startContainersTarget,
+} from './containers/target.ts';
 export { type ExternalTargetOptions, externalTarget } from './external.ts';
 export { TargetBootError, type TargetLog } from './node-process.ts';
 export { type RocketMq, type RocketMqOptions, startRocketMq } from './rocketmq/launcher.ts';
@@ -24,7 +30,18 @@ export { type RouteCheck, routeEndpoints } from './route-check.ts';
 export type * from './types.ts';
 
 /** The target part of a drill spec: what a user writes. */
-export type TargetSpec = BundledTargetSpec | RocketmqTargetSpec | ExternalTargetSpec;
+export type TargetSpec = BundledTargetSpec | RocketmqTargetSpec | ExternalTargetSpec | ContainersTargetSpec;
+
+/** Brokers in Docker containers on a network of their own (harness/deploy/containers). */
+export interface ContainersTargetSpec {
+  kind: 'containers';
+  /** Which broker runs in the containers; default bundled. */
+  broker?: 'bundled' | 'rocketmq';
+  /** Broker containers; default 1 (rocketmq adds a name server container). */
+  nodes?: number;
+  /** Default sync. */
+  flush?: 'sync' | 'async';
+}
 
 /** Apache RocketMQ 5.3.3 started on loopback (`mqdrill setup --only rocketmq` installs it). */
 export interface RocketmqTargetSpec {
@@ -69,6 +86,7 @@ export interface TargetRuntime {
 const keysOf: Record<TargetSpec['kind'], readonly string[]> = {
   bundled: ['kind', 'nodes', 'flush', 'flushIntervalMs'],
   rocketmq: ['kind', 'flush'],
+  containers: ['kind', 'broker', 'nodes', 'flush'],
   external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'],
 };
 
@@ -77,13 +95,21 @@ export function validateTargetSpec(spec: unknown): string[] {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return ['target: must be an object'];
   const s = spec as Record<string, unknown>;
   const kind = s.kind;
-  if (kind !== 'bundled' && kind !== 'external' && kind !== 'rocketmq') {
-    const hint = kind === 'containers' ? ' (not built yet)' : '';
-    return [`target.kind: must be bundled, rocketmq or external, not ${JSON.stringify(kind)}${hint}`];
+  if (kind !== 'bundled' && kind !== 'external' && kind !== 'rocketmq' && kind !== 'containers') {
+    return [`target.kind: must be bundled, rocketmq, containers or external, not ${JSON.stringify(kind)}`];
   }
   const errors = Object.keys(s)
     .filter((k) => !keysOf[kind].includes(k))
     .map((k) => `target.${k}: unknown key for a ${kind} target (known: ${keysOf[kind].join(', ')})`);
+  if (kind === 'containers') {
+    if (s.broker !== undefined && s.broker !== 'bundled' && s.broker !== 'rocketmq')
+      errors.push(`target.broker: must be bundled or rocketmq, not ${JSON.stringify(s.broker)}`);
+    if (s.nodes !== undefined && (!Number.isInteger(s.nodes) || (s.nodes as number) < 1 || (s.nodes as number) > 8))
+      errors.push(`target.nodes: must be an integer from 1 to 8, not ${JSON.stringify(s.nodes)}`);
+    if (s.flush !== undefined && s.flush !== 'sync' && s.flush !== 'async')
+      errors.push(`target.flush: must be sync or async, not ${JSON.stringify(s.flush)}`);
+    return errors;
+  }
   if (kind === 'rocketmq') {
     if (s.flush !== undefined && s.flush !== 'sync' && s.flush !== 'async')
       errors.push(`target.flush: must be sync or async, not ${JSON.stringify(s.flush)}`);
@@ -123,6 +149,16 @@ export async function startTarget(spec: TargetSpec, runtime: TargetRuntime = {})
   if (spec.kind === 'external') {
     const { kind: _kind, ...rest } = spec;
     return externalTarget({ ...rest, log: runtime.log, ...(runtime.dataDir ? { dataDir: runtime.dataDir } : {}) });
+  }
+  if (spec.kind === 'containers') {
+    return startContainersTarget({
+      broker: spec.broker ?? 'bundled',
+      nodes: spec.nodes ?? 1,
+      flush: spec.flush ?? 'sync',
+      ...(runtime.config ? { config: runtime.config as Record<string, unknown> } : {}),
+      ...(runtime.log ? { log: runtime.log } : {}),
+      ...(runtime.dataDir ? { dir: runtime.dataDir } : {}),
+    });
   }
   if (spec.kind === 'rocketmq') {
     return startRocketmqTarget({

@@ -32,9 +32,16 @@ describe('target spec: validated before anything boots, every error at once', ()
     ]);
   });
 
-  test('an unknown or unbuilt kind is named', () => {
-    expect(validateTargetSpec({ kind: 'containers' })).toEqual([
-      'target.kind: must be bundled, rocketmq or external, not "containers" (not built yet)',
+  test('an unknown kind is named; a containers spec is checked key by key', () => {
+    expect(validateTargetSpec({ kind: 'k8s' })).toEqual([
+      'target.kind: must be bundled, rocketmq, containers or external, not "k8s"',
+    ]);
+    expect(validateTargetSpec({ kind: 'containers', broker: 'rocketmq', nodes: 2 })).toEqual([]);
+    expect(validateTargetSpec({ kind: 'containers', broker: 'kafka', nodes: 9, flush: 'x', endpoint: 'h:1' })).toEqual([
+      'target.endpoint: unknown key for a containers target (known: kind, broker, nodes, flush)',
+      'target.broker: must be bundled or rocketmq, not "kafka"',
+      'target.nodes: must be an integer from 1 to 8, not 9',
+      'target.flush: must be sync or async, not "x"',
     ]);
     expect(validateTargetSpec(undefined)).toEqual(['target: must be an object']);
   });

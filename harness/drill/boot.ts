@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import type { ExtraBrokerConfig } from '../deploy/bundled.ts';
+import { ContainerNetworkFaults } from '../deploy/containers/net-faults.ts';
+import type { ContainersTarget } from '../deploy/containers/target.ts';
 import { externalNodeName } from '../deploy/external.ts';
 import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts';
 import { ROCKETMQ_BROKER_NODE, type RocketmqTarget } from '../deploy/rocketmq/target.ts';
@@ -60,6 +62,7 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
   const log: TargetLog = (level, msg, fields) => {
     if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   };
+  if (spec.target.spec.kind === 'containers') return bootContainers(spec, out, log);
   await ensureToxiproxy(say);
   const server = await ToxiproxyServer.start();
   const network = new NetworkFaults(server);
@@ -78,10 +81,24 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
     await server.close();
     throw err;
   }
-  const processes = target.processes;
   const injectors: FaultInjectors = { network };
+  const process = processInjector(target);
+  if (process) injectors.process = process;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await network.healAll().catch(() => {});
+    await target.stop();
+    await server.close();
+  };
+  return { target, injectors, stop };
+};
+
+function processInjector(target: Target): ProcessFaults | undefined {
+  const processes = target.processes;
   if (processes) {
-    injectors.process = new ProcessFaults({
+    return new ProcessFaults({
       kill: (node, signal) => processes.kill(node, signal as Parameters<typeof processes.kill>[1]),
       restart: (node) => processes.restart(node),
       ...(processes.loseUnsyncedWrites
@@ -93,16 +110,37 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
       nodes: () => target.nodes.map((n) => n.name),
     });
   }
+  return undefined;
+}
+
+/**
+ * Containers: no Toxiproxy. Network faults act inside each container's network namespace (tc, iptables), so every
+ * route's address is covered; process faults are docker pause/unpause, stop/start and kill.
+ */
+async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Promise<BootedTarget> {
+  const target = (await startTarget(spec.target.spec, {
+    dataDir: join(out, 'target'),
+    ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
+    log,
+  })) as ContainersTarget;
+  const network = new ContainerNetworkFaults({
+    nodeNames: () => target.containers.map((c) => c.name),
+    ipOf: (node) => target.containers.find((c) => c.name === node)?.ip ?? '',
+    servicePortOf: (node) => Number(target.nodes.find((n) => n.name === node)?.directEndpoint.split(':')[1] ?? 8081),
+    pidOf: (node) => target.pidOf(node),
+  });
+  const injectors: FaultInjectors = { network };
+  const process = processInjector(target);
+  if (process) injectors.process = process;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await network.healAll().catch(() => {});
     await target.stop();
-    await server.close();
   };
   return { target, injectors, stop };
-};
+}
 
 /**
  * RocketMQ's broker registers its own remoting address (brokerIP1:listenPort) with the name server, and remoting

@@ -155,6 +155,8 @@ export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): st
   ];
   parts.push('--seed', String(spec.plan.seed), '--target', spec.target.kind);
   const flags: Array<[string, string | number | undefined]> = [
+    ['--broker', spec.target.broker],
+    ['--nodes', opts.nodes],
     ['--duration', opts.duration],
     ['--rate-scale', opts.rateScale],
     ['--vus', opts.vus],

@@ -28,6 +28,14 @@ export function describeFaults(spec: DrillSpec): string {
 
 function describeTarget(spec: DrillSpec): string {
   if (spec.target.kind === 'external') return 'the external target (client-side network faults only)';
+  if (spec.target.kind === 'containers') {
+    const n = spec.target.nodes;
+    const what =
+      spec.target.broker === 'rocketmq'
+        ? `a RocketMQ 5.3.3 name server and ${n} broker+proxy container${n === 1 ? '' : 's'}`
+        : `${n} bundled broker container${n === 1 ? '' : 's'}`;
+    return `${what} on a Docker network (faults in their network namespaces)`;
+  }
   if (spec.target.kind === 'rocketmq') {
     return 'Apache RocketMQ 5.3.3 (name server + broker with its gRPC proxy) on loopback, behind toxiproxy';
   }

@@ -204,7 +204,8 @@ export class DrillRun {
    * misses silently. Bundled nodes advertise their own proxies (checked by the bundled target itself).
    */
   private async checkRoutes(): Promise<void> {
-    if (this.spec.target.kind === 'bundled') return;
+    // Containers: network faults act in each node's network namespace, whatever address a route names.
+    if (this.spec.target.kind === 'bundled' || this.spec.target.kind === 'containers') return;
     if (this.opts.driver === 'java-remoting') return this.checkRemotingRoutes();
     const topic = this.spec.topics[0]?.name;
     if (topic === undefined) return;
@@ -503,7 +504,9 @@ export class DrillRun {
       onError: (e) => this.opts.say(`fault ${e.step} ${e.name} failed: ${e.error.message}`),
       // A real RocketMQ broker restarted after a kill recovers its store and boots a JVM: on a busy machine that takes
       // longer than the default step bound.
-      ...(this.spec.target.kind === 'rocketmq' ? { stepTimeoutMs: ROCKETMQ_FAULT_STEP_TIMEOUT_MS } : {}),
+      ...(this.spec.target.kind === 'rocketmq' || this.spec.target.broker === 'rocketmq'
+        ? { stepTimeoutMs: ROCKETMQ_FAULT_STEP_TIMEOUT_MS }
+        : {}),
     });
     this.runner.start();
   }
@@ -690,7 +693,8 @@ export class DrillRun {
  */
 export function runDrill(options: DrillRunOptions): Promise<DrillResult> {
   const { spec } = options;
-  if (spec.target.kind === 'bundled') return new DrillRun(options).execute();
+  // Bundled and containers brokers start on fresh data every run: nothing of an earlier run can reach this one.
+  if (spec.target.kind === 'bundled' || spec.target.kind === 'containers') return new DrillRun(options).execute();
   const wallMs = (options.clock ?? systemClock).wallMs();
   const suffix = `-r${(wallMs % 36 ** 6).toString(36)}`;
   const t = spec.target.spec;

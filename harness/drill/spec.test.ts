@@ -132,9 +132,42 @@ describe('drill spec: overrides', () => {
   test('bad overrides are listed with the rest', async () => {
     const { errors } = await load('ordered', { target: 'cloud', seed: 'x', duration: 'soon' });
     expect(errors).toEqual([
-      '--target: must be one of: bundled, rocketmq, external (got "cloud")',
+      '--target: must be one of: bundled, rocketmq, containers, external (got "cloud")',
       '--seed: must be a whole number >= 0 (got "x")',
       '--duration: invalid duration "soon": expected e.g. "30s", "1m30s", "250ms"',
+    ]);
+  });
+});
+
+describe('drill spec: the containers target', () => {
+  test('--target containers --broker --nodes give the target; node pairs are partition targets', async () => {
+    const faults = [
+      { kind: 'partition', target: 'broker-0~broker-1', at: '1s', duration: '1s' },
+      { kind: 'pause', target: 'namesrv', at: '3s', duration: '1s' },
+    ];
+    const { spec, errors } = await load('ordered', { target: 'containers', broker: 'rocketmq', nodes: 2, faults });
+    expect(errors).toEqual([]);
+    expect(spec?.target).toMatchObject({ kind: 'containers', broker: 'rocketmq', nodes: 2 });
+    expect(spec?.target.spec).toEqual({ kind: 'containers', broker: 'rocketmq', nodes: 2 });
+    expect(spec?.faults.map((f) => (f.type === 'timed' ? f.fault.target : ''))).toEqual([
+      'broker-0~broker-1',
+      'namesrv-0',
+    ]);
+  });
+
+  test('--broker and --nodes are checked against the target', async () => {
+    const bad = {
+      target: 'containers',
+      nodes: 0,
+      faults: [{ kind: 'pause', target: 'broker-0~broker-5', at: '1s', duration: '1s' }],
+    };
+    expect((await load('ordered', bad)).errors).toEqual([
+      '--nodes: must be a whole number >= 1 (got 0)',
+      '--faults[0].target: unknown process target "broker-0~broker-5" (expected *, broker-0)',
+    ]);
+    expect((await load('ordered', { target: 'rocketmq', broker: 'bundled', nodes: 2 })).errors).toEqual([
+      '--broker: applies to --target containers only',
+      '--nodes: applies to --target bundled or containers only',
     ]);
   });
 });

@@ -30,6 +30,7 @@ export const DRILL_KEYS = [
 export const TARGET_KEYS = [
   'kind',
   'canary',
+  'broker',
   'nodes',
   'flush',
   'flushIntervalMs',
@@ -43,7 +44,7 @@ export const TARGET_KEYS = [
 ];
 export const DRAIN_KEYS = ['deadline', 'slo'];
 const GUARANTEES: readonly GuaranteeLevel[] = ['at-least-once', 'exactly-once', 'strict'];
-export const DRILL_TARGETS = ['bundled', 'rocketmq', 'external'] as const satisfies readonly TargetKind[];
+export const DRILL_TARGETS = ['bundled', 'rocketmq', 'containers', 'external'] as const satisfies readonly TargetKind[];
 export type DrillTargetKind = (typeof DRILL_TARGETS)[number];
 
 /**
@@ -52,6 +53,10 @@ export type DrillTargetKind = (typeof DRILL_TARGETS)[number];
  */
 export interface DrillOverrides extends LoadOverrides {
   target?: string;
+  /** `--broker bundled|rocketmq`: the broker in the containers target's containers. */
+  broker?: string;
+  /** `--nodes N`: broker nodes (bundled, containers). */
+  nodes?: string | number;
   seed?: string | number;
   duration?: string | number;
   faults?: unknown;
@@ -69,8 +74,10 @@ export interface DrillSpec {
     kind: DrillTargetKind;
     /** What harness/deploy starts. */
     spec: TargetSpec;
-    /** Bundled nodes (1 for rocketmq: one broker; 0 for external). */
+    /** Bundled or containers broker nodes (1 for rocketmq: one broker; 0 for external). */
     nodes: number;
+    /** containers: which broker runs in the containers. */
+    broker?: 'bundled' | 'rocketmq';
     /** Test-only broker misbehaviour: acknowledge but drop one send in N. */
     canary: { dropAckedOneIn?: number; swapFifoOneIn?: number } | undefined;
   };
@@ -114,7 +121,7 @@ export function validateDrill(
   const loaded = validateOptions(module.options);
   for (const e of loaded.errors) p.messages.push(`options.${e}`);
   const d = module.drill === undefined ? {} : (p.object('drill', module.drill, DRILL_KEYS) ?? {});
-  const target = validateTarget(p, d.target, overrides.target, env);
+  const target = validateTarget(p, d.target, overrides, env);
   if (module.unknownKeys) for (const k of module.unknownKeys) p.add(k, 'unknown key (expected options, drill)');
   const seed = overrideSeed(p, overrides.seed);
   const durationMs = overrides.duration === undefined ? undefined : p.duration('--duration', overrides.duration);
@@ -137,9 +144,10 @@ export function validateDrill(
     target.nodes,
     plan?.seed ?? 0,
     skippedFaults,
+    target.broker,
   );
   const faults = validateFaultSchedule(p, faultsPath, rawFaults, {
-    knownTargets: knownTargets(target.kind, target.nodes, plan),
+    knownTargets: knownTargets(target.kind, target.nodes, plan, target.broker),
     ...(plan && loadDurationMs > warmUpMs ? { loadDurationMs: loadDurationMs - warmUpMs } : {}),
   });
   checkFaultFamilies(p, faults, target.kind);
@@ -171,11 +179,20 @@ export function validateDrill(
 function validateTarget(
   p: Problems,
   raw: unknown,
-  kindOverride: string | undefined,
+  overrides: DrillOverrides,
   env: NodeJS.ProcessEnv,
 ): DrillSpec['target'] {
-  const given = raw === undefined ? {} : (p.object('drill.target', raw, TARGET_KEYS) ?? {});
-  const kind = p.oneOf('--target', kindOverride ?? given.kind, DRILL_TARGETS, 'bundled') ?? 'bundled';
+  const given = { ...(raw === undefined ? {} : (p.object('drill.target', raw, TARGET_KEYS) ?? {})) };
+  const kind = p.oneOf('--target', overrides.target ?? given.kind, DRILL_TARGETS, 'bundled') ?? 'bundled';
+  if (overrides.broker !== undefined && kind !== 'containers') p.add('--broker', 'applies to --target containers only');
+  if (overrides.nodes !== undefined) {
+    const n = Number(overrides.nodes);
+    if (!Number.isInteger(n) || n < 1 || String(overrides.nodes).trim() === '') {
+      p.add('--nodes', `must be a whole number >= 1 (got ${JSON.stringify(overrides.nodes)})`);
+    } else if (kind !== 'bundled' && kind !== 'containers') {
+      p.add('--nodes', 'applies to --target bundled or containers only');
+    } else given.nodes = n;
+  }
   const { canary: rawCanary, kind: _kind, ...rest } = given;
   let canary: DrillSpec['target']['canary'];
   if (rawCanary !== undefined) {
@@ -190,8 +207,22 @@ function validateTarget(
     if (kind !== 'bundled') p.add('drill.target.canary', 'only the bundled broker has canary modes');
   }
   let spec: TargetSpec;
+  if (kind === 'containers') {
+    const broker = overrides.broker ?? given.broker ?? 'bundled';
+    spec = {
+      kind,
+      broker,
+      nodes: given.nodes ?? 1,
+      ...(rest.flush !== undefined ? { flush: rest.flush } : {}),
+    } as TargetSpec;
+    for (const e of validateTargetSpec(spec)) p.messages.push(`drill.${e}`);
+    const nodes = Number.isInteger(given.nodes) ? (given.nodes as number) : 1;
+    return { kind, spec, nodes, canary, broker: broker === 'rocketmq' ? 'rocketmq' : 'bundled' };
+  }
   if (kind === 'bundled') {
-    const bundled = Object.fromEntries(Object.entries(rest).filter(([k]) => !EXTERNAL_ONLY.includes(k)));
+    const bundled = Object.fromEntries(
+      Object.entries(rest).filter(([k]) => !EXTERNAL_ONLY.includes(k) && k !== 'broker'),
+    );
     spec = { kind, ...bundled } as TargetSpec;
   } else if (kind === 'rocketmq') {
     // One broker (+ name server); a scenario's `nodes` is a bundled setting and does not apply.
@@ -217,7 +248,7 @@ function withEnvironmentHint(error: string): string {
   return hint ? `${error} (in the spec, or from the environment: ${hint[1]})` : error;
 }
 
-const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs'];
+const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs', 'broker'];
 const EXTERNAL_ONLY = ['endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'];
 
 function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -272,9 +303,20 @@ function validateGates(p: Problems, raw: unknown): { gates: Gate[]; sources: str
  * rocketmq: broker-0 (the broker + proxy JVM, behind its proxy) and, for process faults, namesrv-0; external: its
  * proxy `external`, no processes.
  */
-function knownTargets(kind: DrillTargetKind, nodes: number, plan: LoadPlan | undefined): KnownTargets {
+function knownTargets(
+  kind: DrillTargetKind,
+  nodes: number,
+  plan: LoadPlan | undefined,
+  broker?: 'bundled' | 'rocketmq',
+): KnownTargets {
   const groups = plan?.scenarios.flatMap((s) => (s.consumer ? [s.consumer.group, s.name] : [])) ?? [];
   const brokers = brokerNodes(kind, nodes);
+  if (kind === 'containers') {
+    // Network faults act in each container's namespace: nodes, and pairs `a~b` (a partition between two nodes).
+    const all = broker === 'rocketmq' ? [...brokers, ROCKETMQ_NAMESRV] : brokers;
+    const pairs = all.flatMap((a, i) => all.slice(i + 1).flatMap((b) => [`${a}~${b}`, `${b}~${a}`]));
+    return { network: [...all, ...pairs], process: all, consumer: groups };
+  }
   const process = kind === 'rocketmq' ? [...brokers, ROCKETMQ_NAMESRV] : kind === 'external' ? [] : brokers;
   return { network: brokers, process, consumer: groups };
 }
@@ -300,6 +342,7 @@ export function resolveFaultTargets(
   nodes: number,
   seed: number,
   skipped: string[],
+  broker?: 'bundled' | 'rocketmq',
 ): unknown {
   if (!Array.isArray(raw)) return raw;
   const brokers = brokerNodes(kind, nodes);
@@ -308,7 +351,7 @@ export function resolveFaultTargets(
     all: '*',
     any: pick,
     broker: pick,
-    namesrv: kind === 'rocketmq' ? ROCKETMQ_NAMESRV : undefined,
+    namesrv: kind === 'rocketmq' || broker === 'rocketmq' ? ROCKETMQ_NAMESRV : undefined,
   };
   const isRoleProcessFault = (f: Record<string, unknown>) =>
     typeof f.kind === 'string' &&

@@ -87,6 +87,12 @@ export interface PowerLossFault {
   target: string;
 }
 
+/** SIGTERM at start (a graceful stop: a container is stopped, its data kept), restart at heal. */
+export interface StopFault {
+  kind: 'stop';
+  target: string;
+}
+
 /** SIGTERM and restart at start (a graceful restart); the heal step has nothing left to undo. */
 export interface RestartFault {
   kind: 'restart';
@@ -122,14 +128,14 @@ export type NetworkFault =
   | SlicerFault
   | DownFault
   | PartitionFault;
-export type ProcessFault = KillFault | PauseFault | RestartFault | PowerLossFault;
+export type ProcessFault = KillFault | PauseFault | RestartFault | PowerLossFault | StopFault;
 export type ConsumerFault = ConsumerCrashFault | ConsumerSlowFault | ConsumerFailingFault;
 export type FaultSpec = NetworkFault | ProcessFault | ConsumerFault;
 export type FaultKind = FaultSpec['kind'];
 export type FaultFamily = 'network' | 'process' | 'consumer';
 
 export const NETWORK_KINDS = ['latency', 'bandwidth', 'timeout', 'reset_peer', 'slicer', 'down', 'partition'] as const;
-export const PROCESS_KINDS = ['kill', 'pause', 'restart', 'power-loss'] as const;
+export const PROCESS_KINDS = ['kill', 'pause', 'restart', 'power-loss', 'stop'] as const;
 export const CONSUMER_KINDS = ['consumer-crash', 'consumer-slow', 'consumer-failing'] as const;
 export const FAULT_KINDS: readonly FaultKind[] = [...NETWORK_KINDS, ...PROCESS_KINDS, ...CONSUMER_KINDS];
 
@@ -174,6 +180,7 @@ const PARAMETERS: Record<FaultKind, Record<string, number | string | undefined>>
   pause: {},
   restart: {},
   'power-loss': {},
+  stop: {},
   'consumer-crash': {},
   'consumer-slow': { processingMs: undefined },
   'consumer-failing': { failShare: undefined },

@@ -48,6 +48,7 @@ export class ProcessFaults implements FaultInjector<ProcessFault> {
 
   private async injectNode(fault: ProcessFault, node: string): Promise<void> {
     if (fault.kind === 'kill' && hold(this.downHolds, node) === 1) await this.control.kill(node, 'SIGKILL');
+    if (fault.kind === 'stop' && hold(this.downHolds, node) === 1) await this.control.kill(node, 'SIGTERM');
     if (fault.kind === 'power-loss') {
       if (this.control.loseUnsyncedWrites === undefined) throw new Error('power-loss: this target cannot cut power');
       if (hold(this.downHolds, node) === 1) await this.control.kill(node, 'SIGKILL');

@@ -16,6 +16,8 @@ export interface ToxiproxyServerOptions {
   port?: number;
   /** How long to wait for the API to answer (default 10 s). */
   readyTimeoutMs?: number;
+  /** A command the server runs under, e.g. `nsenter --net=/proc/PID/ns/net --` (a container's namespace). */
+  wrapper?: readonly string[];
 }
 
 const READY_TIMEOUT_MS_DEFAULT = 10_000;
@@ -47,7 +49,7 @@ export class ToxiproxyServer {
     for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
       const port = options.port ?? (await freePort(host));
       try {
-        return await ToxiproxyServer.startOn(programPath, host, port, options.readyTimeoutMs);
+        return await ToxiproxyServer.startOn(programPath, host, port, options.readyTimeoutMs, options.wrapper);
       } catch (err) {
         lastError = err;
       }
@@ -60,8 +62,11 @@ export class ToxiproxyServer {
     host: string,
     port: number,
     readyTimeoutMs = READY_TIMEOUT_MS_DEFAULT,
+    wrapper: readonly string[] = [],
   ): Promise<ToxiproxyServer> {
-    const child = spawn(programPath, ['-host', host, '-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['-host', host, '-port', String(port)];
+    const [program, ...rest] = [...wrapper, programPath, ...args] as [string, ...string[]];
+    const child = spawn(program, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     const keep = (chunk: Buffer) => {
       output.push(...chunk.toString('utf8').split('\n').filter(Boolean));

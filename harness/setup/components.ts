@@ -140,6 +140,53 @@ const rocketmqComponent: Component = {
   install: installRocketmq,
 };
 
+/**
+ * The containers target's images (harness/deploy/containers/images.ts), cached by a hash of their inputs. They need a
+ * running dockerd, which CI starts after the Debian packages are in: without one, install says so and leaves the
+ * build to `mqdrill setup --only images` (or the first containers drill), and --check reports `not present yet`.
+ */
+const imagesComponent: Component = {
+  name: 'images',
+  description: 'the containers target images: base (host node + JRE), bundled broker, RocketMQ 5.3.3 (docker)',
+  prerequisites: [],
+  async check() {
+    const images = await import('../deploy/containers/images.ts');
+    const { dockerAvailable } = await import('../deploy/containers/docker.ts');
+    if (!(await dockerAvailable())) {
+      return [
+        {
+          tool: 'mqdrill images',
+          version: '-',
+          path: '-',
+          status: 'not present yet',
+          hint: 'dockerd is not running; start it, then `mqdrill setup --only images`',
+        },
+      ];
+    }
+    return (await images.imageStates()).map((row) => ({
+      tool: `mqdrill-${row.name} image`,
+      version: row.tag.split(':')[1] ?? '-',
+      path: row.tag,
+      status: row.present ? 'ok' : 'not present yet',
+      ...(row.present ? {} : { hint: 'run `mqdrill setup --only images` (or any containers drill builds it)' }),
+    }));
+  },
+  async install(log) {
+    const { dockerAvailable } = await import('../deploy/containers/docker.ts');
+    if (!(await dockerAvailable())) {
+      log('images: dockerd is not running; start it and run `mqdrill setup --only images` (a drill builds them too)');
+      return;
+    }
+    const { ensureImages, pruneImages } = await import('../deploy/containers/images.ts');
+    const built = await ensureImages(['bundled', 'rocketmq'], log);
+    for (const image of built) {
+      log(`${image.tag}: ${image.cached ? 'cached' : 'built'} in ${(image.ms / 1000).toFixed(1)}s`);
+    }
+    const removed = await pruneImages(built.map((i) => i.tag));
+    if (removed.length) log(`images: removed ${removed.length} stale image(s): ${removed.join(', ')}`);
+  },
+};
+
 function debianComponent(pkg: DebianPackage): Component {
   return {
     name: pkg.name,
@@ -170,6 +217,7 @@ export const components: readonly Component[] = [
   mavenComponent,
   rocketmqComponent,
   javaDriverComponent,
+  imagesComponent,
 ];
 
 /** Names `--only` accepts besides the component names. */

@@ -66,7 +66,7 @@ export interface RocketMq {
 }
 
 export const host = '127.0.0.1';
-const JAVA17_OPENS = [
+export const JAVA17_OPENS = [
   '--add-opens=java.base/java.lang=ALL-UNNAMED',
   '--add-opens=java.base/java.nio=ALL-UNNAMED',
   '--add-opens=java.base/java.util=ALL-UNNAMED',
