@@ -59,7 +59,7 @@ export interface DeliveryOptions {
 const attemptCacheMax = 4096;
 /** FIFO: how long an expired message waits before looking again when an earlier one of its group is in flight. */
 const fifoParkMs = 1000;
-/** A message held for its dead-letter copy stays out of the redelivery heap this long (a failed copy retries in 1 s). */
+/** A message held for its dead-letter copy stays out of the redelivery heap this long (a failed copy: 1 s). */
 const DLQ_HOLD_MS = 60_000;
 
 /** One receive's pass over a group's queues: what every queue scan reads and appends to. */
