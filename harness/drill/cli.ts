@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { formatMs } from '../../reports/format.ts';
+import { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from '../load/driver-names.ts';
 import { launcherFor } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
@@ -32,6 +33,8 @@ export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
    * `mqdrill setup` builds.
    */
   driver?: DriverName;
+  /** Start a Prometheus scraping the brokers and the harness for the run (data in <out>/prometheus). */
+  prometheus?: boolean;
 }
 
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
@@ -42,7 +45,7 @@ export async function prepareDrill(
 ): Promise<DrillSpec | undefined> {
   const { name, path } = resolveDrill(nameOrPath);
   const module = await loadDrillModule(path);
-  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, ...rest } = opts;
+  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, prometheus: _prom, ...rest } = opts;
   const overrides: DrillOverrides = { ...rest, ...(faults === undefined ? {} : { faults: loadFaultsOption(faults) }) };
   const { spec, errors } = validateDrill(name, path, module, overrides);
   if (spec) return spec;
@@ -98,7 +101,12 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const say = (line: string) => {
+    progress.clear();
+    err.write(`drill: ${line}\n`);
+  };
   let result: DrillResult;
+  const live = opts.prometheus ? await LiveWatch.start({ out, say }) : undefined;
   try {
     result = await runDrill({
       spec,
@@ -106,14 +114,13 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
       launcher: launcherFor(opts.driver ?? 'node'),
       driver: opts.driver ?? 'node',
       signal: controller.signal,
-      say: (line) => {
-        progress.clear();
-        err.write(`drill: ${line}\n`);
-      },
+      say,
       progress: (line) => progress.print(line),
       command: reproduceCommand(spec, opts),
+      ...(live ? { live } : {}),
     });
   } finally {
+    await live?.stop();
     progress.clear();
     process.off('SIGINT', onSigint);
   }
@@ -164,6 +171,7 @@ export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): st
     ['--faults', opts.faults],
     ['--driver', opts.driver === undefined || opts.driver === 'node' ? undefined : opts.driver],
   ];
+  if (opts.prometheus) parts.push('--prometheus');
   for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));
   return parts.join(' ');
 }

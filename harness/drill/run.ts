@@ -35,6 +35,7 @@ import {
 } from '../faults/index.ts';
 import { faultFamily } from '../faults/model.ts';
 import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
+import type { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from '../load/driver-names.ts';
 import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
@@ -69,6 +70,8 @@ export interface DrillRunOptions {
   /** The command line that reproduces this drill, for the report's environment section. */
   command?: string;
   runId?: string;
+  /** Live watching (--prometheus): metrics, fault windows, phases and gates on an endpoint Prometheus scrapes. */
+  live?: LiveWatch;
 }
 
 export interface DrillResult {
@@ -92,8 +95,10 @@ const PROGRESS_INTERVAL_MS = 200;
 const SAMPLE_INTERVAL_MS = 1000;
 const DRIVER_LINES_SHOWN = 5;
 /** What a drill writes into its --out folder (cleared when the folder is reused). */
-const STALE_OUTPUT =
-  /^(ledger-.*\.ndjson(\.gz)?|drain-round-\d+|target|drivers\.log|summary\.(json|md)|report\.(json|html)|junit\.xml)$/;
+const STALE_OUTPUT = new RegExp(
+  '^(ledger-.*\\.ndjson(\\.gz)?|drain-round-\\d+|target|prometheus|drivers\\.log|summary\\.(json|md)|' +
+    'report\\.(json|html)|junit\\.xml)$',
+);
 
 class Interrupted extends Error {
   constructor() {
@@ -156,6 +161,7 @@ export class DrillRun {
     try {
       await this.phase('plan', async () => {
         this.schedule = scheduleOf(this.spec);
+        for (const f of this.schedule) this.opts.live?.metrics.faultScheduled(f.name, f.fault.target);
       });
       this.booted = await this.phase('boot', () =>
         (this.opts.boot ?? bootTarget)(this.spec, this.opts.out, this.opts.say),
@@ -164,6 +170,7 @@ export class DrillRun {
         this.bounded(this.target.provision(this.spec.topics, this.spec.groups), PROVISION_TIMEOUT_MS, 'provision'),
       );
       await this.checkRoutes();
+      await this.watchLive();
       this.startSampling();
       load = await this.loadWithFaults();
       await this.drainUntilDone(load);
@@ -241,6 +248,16 @@ export class DrillRun {
       'them: clients reach the broker directly';
     const faults = this.schedule.length > 0 ? '; network faults will MISS and their results are marked unknown' : '';
     this.opts.say(`WARNING: ${this.networkBypass}${faults}`);
+  }
+
+  /** Prometheus scrapes the bundled brokers' own /metrics (their admin port); other targets export elsewhere. */
+  private async watchLive(): Promise<void> {
+    if (!this.opts.live) return;
+    const brokers = this.target.kind === 'bundled' ? this.target.nodes.map((n) => n.directEndpoint) : [];
+    if (this.target.kind !== 'bundled') {
+      this.opts.say(`prometheus: a ${this.target.kind} target's broker metrics are not scraped; the harness's are`);
+    }
+    await this.opts.live.watch(brokers);
   }
 
   /** Gates for what the drill could not prove: faults that bypassed the proxy, faults the target cannot apply. */
@@ -356,6 +373,7 @@ export class DrillRun {
     const ts = extra.ts ?? this.clock.wallMs();
     this.ledger?.write({ t: 'ph', ts, n: name, s, ...(extra.ok !== undefined ? { ok: extra.ok } : {}) });
     if (s === 'start') {
+      this.opts.live?.metrics.phase(name);
       this.openPhases.set(name, this.clock.monotonicMs());
       this.currentPhase = name;
       return;
@@ -462,6 +480,7 @@ export class DrillRun {
       },
       onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
     }).finally(() => {
       loadDone = true;
       for (const cancel of timers) cancel();
@@ -513,6 +532,7 @@ export class DrillRun {
 
   private onFaultEvent(event: FaultEvent): void {
     this.ledger?.write(faultLedgerRecord(event));
+    this.opts.live?.metrics.faultActive(event.name, event.target, event.type === 'fault-start');
     this.opts.say(`${event.type === 'fault-start' ? 'fault in force' : 'fault healed'}: ${event.name}`);
   }
 
@@ -620,6 +640,7 @@ export class DrillRun {
       runId: this.runId,
       onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
     });
   }
 
@@ -652,6 +673,7 @@ export class DrillRun {
       ...this.coverageGates(),
     ];
     const report = buildReport(result, gates, nowMs, liveness);
+    for (const g of gates) this.opts.live?.metrics.gate(g.source, g.status);
     report.run.meta.drill = this.reportMeta(report, load, await errorsByStatus(listLedgers(this.opts.out)));
     return this.phase('report', async () => {
       const reportPaths = await writeReports(report, this.opts.out);

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { specExports } from '../drill/load-spec.ts';
+import { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from './driver-names.ts';
 import { runLoad } from './engine.ts';
 import { launcherFor } from './launchers.ts';
@@ -22,6 +23,8 @@ export interface LoadCommandOptions {
   endpoint: string;
   driver?: DriverName;
   out?: string;
+  /** Start a Prometheus scraping the endpoint's /metrics and the engine's for the run (data in <out>/prometheus). */
+  prometheus?: boolean;
 }
 
 function resolveScenario(scenario: string): string {
@@ -92,10 +95,15 @@ export async function runLoadCommand(scenario: string, opts: LoadCommandOptions)
   const out = opts.out ?? join('runs', `load-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   process.stderr.write(`${describe(plan)}\nendpoint ${target.endpoint}, driver ${opts.driver ?? 'node'}, out ${out}\n`);
   const progress = progressPrinter(process.stderr);
+  const live = opts.prometheus
+    ? await LiveWatch.start({ out, say: (line) => process.stderr.write(`load: ${line}\n`) })
+    : undefined;
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
+    // A bundled broker serves /metrics on its access port; another broker's port just shows as down in Prometheus.
+    await live?.watch(target.endpoint.split(';'));
     const result = await runLoad(plan, target, {
       launcher,
       out,
@@ -106,6 +114,7 @@ export async function runLoadCommand(scenario: string, opts: LoadCommandOptions)
         process.stderr.write(`${line}\n`);
       },
       signal: controller.signal,
+      ...(live ? { live: live.metrics } : {}),
     });
     progress.end();
     process.stdout.write(`\n${formatSummary(result.summary, { color: Boolean(process.stdout.isTTY) })}\n\n`);
@@ -113,6 +122,7 @@ export async function runLoadCommand(scenario: string, opts: LoadCommandOptions)
     if (result.failure) process.stderr.write(`load failed: ${result.failure}\n`);
     return result.exitCode;
   } finally {
+    await live?.stop();
     process.off('SIGINT', onSigint);
   }
 }

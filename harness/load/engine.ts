@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
 import { LedgerWriter, type Subscription } from '../ledger/index.ts';
+import type { LiveMetrics } from '../live/exporter.ts';
 import { DLQ_SCAN_LIMIT_MS } from './driver/consumer.ts';
 import { sleep } from './driver/timeout.ts';
 import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';
@@ -35,6 +36,8 @@ export interface RunLoadOptions {
   readyTimeoutMs?: number;
   /** Aborting stops every driver now (SIGINT); the summary is still written. */
   signal?: AbortSignal;
+  /** Live metrics (a Prometheus endpoint): fed every driver delta and the scheduled rate as the run goes. */
+  live?: LiveMetrics;
 }
 
 export interface LoadResult {
@@ -95,6 +98,7 @@ class LoadRun {
     const runId = this.opts.runId ?? `load-${new Date(this.clock.wallMs()).toISOString().replace(/[:.]/g, '')}`;
     if (this.opts.out) mkdirSync(this.opts.out, { recursive: true });
     this.openEngineLedger(runId);
+    this.opts.live?.setPlan(this.plan);
     this.launch(runId);
     const onAbort = () => this.abort('interrupted');
     this.opts.signal?.addEventListener('abort', onAbort);
@@ -182,9 +186,11 @@ class LoadRun {
         return;
       case 'metrics':
         this.registry.merge(m.delta);
+        this.opts.live?.addDelta(m.delta);
         return;
       case 'done':
         this.registry.merge(m.delta);
+        this.opts.live?.addDelta(m.delta);
         d.result = m.result;
         d.done = true;
         return;
@@ -234,6 +240,7 @@ class LoadRun {
       this.lastReceivedChangeMs = elapsedMs;
       this.okReceiveCallsAtChange = this.registry.total('receive_calls', { result: 'ok' });
     }
+    this.opts.live?.setElapsed(elapsedMs);
     const toAbort = thresholdToAbort(this.registry, this.plan.thresholds, elapsedMs);
     if (toAbort) this.abort(`threshold ${toAbort.key} '${toAbort.source}' failed (abortOnFail)`);
     if (!this.opts.onProgress) return;
@@ -298,6 +305,7 @@ class LoadRun {
   }
 
   private async finish(): Promise<LoadResult> {
+    this.opts.live?.setElapsed(Number.MAX_SAFE_INTEGER);
     const elapsedMs = this.startedMonoMs > 0 ? this.elapsedMs() : 0;
     const scenarios: LoadSummary['scenarios'] = {};
     for (const d of this.drivers) {
