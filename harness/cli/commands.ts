@@ -162,6 +162,13 @@ function registerHarnessCommands(program: Command): void {
     .addOption(new Option('--driver <driver>', 'which official client drives load').choices([...DRIVER_NAMES]))
     .option('--out <dir>', 'folder for the ledger and the summary')
     .addOption(prometheusOption())
+    .option('--workers <n>', 'split the plan across N local worker processes; summary and ledgers merged')
+    .option(
+      '--emit-k8s <dir>',
+      'write a Kubernetes Job of --workers pods (ConfigMap plan, shared ledger volume); no run',
+    )
+    .option('--worker <k/n>', 'run as worker K of N (what --workers and the Kubernetes pods start)')
+    .option('--barrier <dir>', "with --worker: the shared folder of the workers' coordinated start")
     .addHelpText('after', LOAD_ENVIRONMENT)
     .action(lazy(() => import('../load/cli.ts'), 'runLoadCommand'));
 

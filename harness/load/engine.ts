@@ -15,7 +15,7 @@ import { DLQ_SCAN_LIMIT_MS } from './driver/consumer.ts';
 import { sleep } from './driver/timeout.ts';
 import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';
 import type { DriverConnection, DriverLauncher } from './launchers.ts';
-import { MetricRegistry } from './metrics.ts';
+import { MetricRegistry, type MetricsDelta } from './metrics.ts';
 import { type LoadPlan, parseOptions, type ScenarioPlan } from './options.ts';
 import { ProgressRate } from './progress-rate.ts';
 import { type DriverToEngine, PROTOCOL_VERSION, type TargetEndpoint } from './protocol.ts';
@@ -38,6 +38,15 @@ export interface RunLoadOptions {
   signal?: AbortSignal;
   /** Live metrics (a Prometheus endpoint): fed every driver delta and the scheduled rate as the run goes. */
   live?: LiveMetrics;
+  /** Every driver metrics delta as it arrives (a worker process forwards them to its coordinator). */
+  onDelta?: (delta: MetricsDelta) => void;
+  /**
+   * This process's share of the plan when N worker processes run it (`--worker K/N`): every scenario's schedule and
+   * key space is split across all drivers of all workers, driver ids (message ids, ledger names) carry the worker.
+   */
+  segment?: { index: number; count: number };
+  /** Awaited once every driver is ready and before the load starts: the workers' coordinated start (bounded). */
+  startGate?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -59,12 +68,15 @@ interface DriverState {
   ledgerPath: string | null;
 }
 
+/** The run's whole metrics, as one MetricsDelta, beside summary.json. */
+export const METRICS_FILE = 'metrics.json';
+
 export async function runLoad(options: unknown, target: TargetEndpoint, run: RunLoadOptions): Promise<LoadResult> {
   const plan = isPlan(options) ? options : parseOptions(options);
   return new LoadRun(plan, target, run).execute();
 }
 
-function isPlan(x: unknown): x is LoadPlan {
+export function isPlan(x: unknown): x is LoadPlan {
   return typeof x === 'object' && x !== null && Array.isArray((x as LoadPlan).scenarios) && 'drainIdleMs' in x;
 }
 
@@ -108,6 +120,11 @@ class LoadRun {
         this.opts.readyTimeoutMs ?? 30_000,
       );
       if (!this.failure && !this.drivers.every((d) => d.ready)) this.failure = 'drivers did not become ready in time';
+      if (!this.failure && this.opts.startGate) {
+        await this.opts.startGate().catch((err: Error) => {
+          this.failure = `coordinated start: ${err.message}`;
+        });
+      }
       if (!this.failure) await this.runPhases();
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
@@ -150,9 +167,12 @@ class LoadRun {
   }
 
   private launch(runId: string): void {
+    const worker = this.opts.segment ?? { index: 0, count: 1 };
     for (const scenario of this.plan.scenarios) {
       for (let index = 0; index < scenario.workers; index++) {
-        const id = `${scenario.name}-${index}`;
+        const id = worker.count > 1 ? `w${worker.index}-${scenario.name}-${index}` : `${scenario.name}-${index}`;
+        // The share of all drivers of all worker processes: disjoint keys, the rate divided across every driver.
+        const segment = { index: worker.index * scenario.workers + index, count: worker.count * scenario.workers };
         const conn = this.opts.launcher(id);
         const ledgerPath = this.opts.out && this.plan.ledger ? join(this.opts.out, `ledger-${id}.ndjson`) : null;
         const state: DriverState = { id, scenario, conn, ready: false, done: false, result: undefined, ledgerPath };
@@ -166,11 +186,11 @@ class LoadRun {
           protocol: PROTOCOL_VERSION,
           driverId: id,
           runId,
-          segment: { index, count: scenario.workers },
+          segment,
           target: this.target,
-          scenario: { ...scenario, schedule: splitSchedule(scenario.schedule, index, scenario.workers) },
+          scenario: { ...scenario, schedule: splitSchedule(scenario.schedule, segment.index, segment.count) },
           idPrefix: `${Math.floor(this.clock.wallMs() / 1000).toString(36)}-${id}`,
-          seed: this.plan.seed * 7919 + this.drivers.length,
+          seed: this.plan.seed * 7919 + this.drivers.length + worker.index * 104_729,
           ledgerPath,
           metricsIntervalMs: this.opts.metricsIntervalMs ?? 1000,
           fifoTopics: fifoTopics(this.plan),
@@ -187,10 +207,12 @@ class LoadRun {
       case 'metrics':
         this.registry.merge(m.delta);
         this.opts.live?.addDelta(m.delta);
+        this.opts.onDelta?.(m.delta);
         return;
       case 'done':
         this.registry.merge(m.delta);
         this.opts.live?.addDelta(m.delta);
+        this.opts.onDelta?.(m.delta);
         d.result = m.result;
         d.done = true;
         return;
@@ -339,6 +361,8 @@ class LoadRun {
     if (this.opts.out) {
       summaryPath = join(this.opts.out, 'summary.json');
       writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+      // Every metric as one delta (HDR histograms included): worker processes' metrics merge exactly from these.
+      writeFileSync(join(this.opts.out, METRICS_FILE), `${JSON.stringify(this.registry.takeDelta())}\n`);
     }
     const exitCode = this.failure
       ? ExitCode.TARGET_FAILED
