@@ -152,6 +152,7 @@ function registerHarnessCommands(program: Command): void {
     .option('--list', 'list the built-in scenarios (name, load duration, faults, description) and exit')
     .option('--dry-run', 'validate, print the resolved plan and fault schedule, and exit without booting anything')
     .addOption(prometheusOption())
+    .option('--workers <n>', 'run the load in N worker processes, each its share of the plan (ledgers merged)')
     .addHelpText('after', DRILL_ENVIRONMENT)
     .action(lazy(() => import('../drill/cli.ts'), 'runDrillCommand'));
 

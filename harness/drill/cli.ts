@@ -35,6 +35,8 @@ export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
   driver?: DriverName;
   /** Start a Prometheus scraping the brokers and the harness for the run (data in <out>/prometheus). */
   prometheus?: boolean;
+  /** Run the load in N worker processes. */
+  workers?: string;
 }
 
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
@@ -45,7 +47,16 @@ export async function prepareDrill(
 ): Promise<DrillSpec | undefined> {
   const { name, path } = resolveDrill(nameOrPath);
   const module = await loadDrillModule(path);
-  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, prometheus: _prom, ...rest } = opts;
+  const {
+    faults,
+    list: _list,
+    dryRun: _dryRun,
+    out: _out,
+    driver: _driver,
+    prometheus: _prom,
+    workers: _w,
+    ...rest
+  } = opts;
   const overrides: DrillOverrides = { ...rest, ...(faults === undefined ? {} : { faults: loadFaultsOption(faults) }) };
   const { spec, errors } = validateDrill(name, path, module, overrides);
   if (spec) return spec;
@@ -118,6 +129,7 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
       progress: (line) => progress.print(line),
       command: reproduceCommand(spec, opts),
       ...(live ? { live } : {}),
+      ...workersOf(opts),
     });
   } finally {
     await live?.stop();
@@ -151,6 +163,15 @@ export function checkDriverFitsTarget(spec: DrillSpec, driver: DriverName): void
   }
 }
 
+function workersOf(opts: DrillCommandOptions): { workers?: number } {
+  if (opts.workers === undefined) return {};
+  const workers = Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new CliError(`--workers ${opts.workers}: expected a whole number >= 1`, ExitCode.USAGE);
+  }
+  return { workers };
+}
+
 /** The command that runs this drill again: the scenario, the seed it used and every override given. */
 export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): string {
   const quote = (v: string) => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
@@ -170,6 +191,7 @@ export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): st
     ['--body-size', opts.bodySize],
     ['--faults', opts.faults],
     ['--driver', opts.driver === undefined || opts.driver === 'node' ? undefined : opts.driver],
+    ['--workers', opts.workers],
   ];
   if (opts.prometheus) parts.push('--prometheus');
   for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));

@@ -41,6 +41,7 @@ import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import type { LoadPlan } from '../load/options.ts';
 import type { TargetEndpoint } from '../load/protocol.ts';
+import { runWorkers } from '../load/workers.ts';
 import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
 import { scheduleOf } from './describe.ts';
 import { type DrainState, describeBacklog, drainState, listLedgers } from './drain.ts';
@@ -72,6 +73,8 @@ export interface DrillRunOptions {
   runId?: string;
   /** Live watching (--prometheus): metrics, fault windows, phases and gates on an endpoint Prometheus scrapes. */
   live?: LiveWatch;
+  /** Run the load in this many worker processes (`--workers N`), each its share of the plan; 1: in this process. */
+  workers?: number;
 }
 
 export interface DrillResult {
@@ -97,7 +100,7 @@ const DRIVER_LINES_SHOWN = 5;
 /** What a drill writes into its --out folder (cleared when the folder is reused). */
 const STALE_OUTPUT = new RegExp(
   '^(ledger-.*\\.ndjson(\\.gz)?|drain-round-\\d+|target|prometheus|drivers\\.log|summary\\.(json|md)|' +
-    'report\\.(json|html)|junit\\.xml)$',
+    'report\\.(json|html)|junit\\.xml|metrics\\.json|plan\\.json|barrier|worker-\\d+(\\.log)?)$',
 );
 
 class Interrupted extends Error {
@@ -452,11 +455,10 @@ export class DrillRun {
     if (this.opts.signal?.aborted) throw new Interrupted();
     const timers: Array<() => void> = [];
     let loadDone = false;
-    const onStart = () => {
-      const startWallMs = this.clock.wallMs() - PROGRESS_INTERVAL_MS;
+    const onStart = (sinceStartMs: number) => {
+      const startWallMs = this.clock.wallMs() - sinceStartMs;
       this.mark('warm-up', 'start', { ts: startWallMs });
       this.opts.say(`warm-up (${formatDurationMs(this.spec.warmUpMs)}, no faults)...`);
-      const sinceStartMs = PROGRESS_INTERVAL_MS;
       timers.push(this.clock.setTimer(this.spec.warmUpMs - sinceStartMs, () => this.startFaults()));
       timers.push(
         this.clock.setTimer(this.spec.loadDurationMs - sinceStartMs, () => {
@@ -465,23 +467,30 @@ export class DrillRun {
       );
     };
     let started = false;
-    const result = await runLoad(this.plan, this.endpoint(), {
-      launcher: this.opts.launcher ?? nodeWorkerLauncher(),
-      clock: this.clock,
-      out: this.opts.out,
-      runId: this.runId,
-      progressIntervalMs: PROGRESS_INTERVAL_MS,
-      onProgress: (line) => {
-        if (!started) {
-          started = true;
-          onStart();
-        }
-        this.opts.progress?.(this.progressLine(line));
-      },
-      onLog: (line) => this.driverLog(line),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
-    }).finally(() => {
+    const run =
+      (this.opts.workers ?? 1) > 1
+        ? this.runWorkerProcesses((sinceStartMs) => {
+            if (!started) onStart(sinceStartMs);
+            started = true;
+          })
+        : runLoad(this.plan, this.endpoint(), {
+            launcher: this.opts.launcher ?? nodeWorkerLauncher(),
+            clock: this.clock,
+            out: this.opts.out,
+            runId: this.runId,
+            progressIntervalMs: PROGRESS_INTERVAL_MS,
+            onProgress: (line) => {
+              if (!started) {
+                started = true;
+                onStart(PROGRESS_INTERVAL_MS);
+              }
+              this.opts.progress?.(this.progressLine(line));
+            },
+            onLog: (line) => this.driverLog(line),
+            ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+            ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
+          });
+    const result = await run.finally(() => {
       loadDone = true;
       for (const cancel of timers) cancel();
     });
@@ -490,6 +499,38 @@ export class DrillRun {
     await this.healWatch;
     if (result.failure) this.opts.say(`load failed: ${result.failure}`);
     return result;
+  }
+
+  /**
+   * The load in worker processes (`--workers N`): each runs its share from plan.json and writes its ledgers under
+   * worker-K/, which the check reads with the others; their metrics merge into summary.json. onStart gets how long
+   * ago the workers' common start was.
+   */
+  private async runWorkerProcesses(onStart: (sinceStartMs: number) => void): Promise<LoadResult> {
+    const endpoint = this.endpoint();
+    const count = this.opts.workers ?? 1;
+    this.opts.say(`load in ${count} worker processes (${join(this.opts.out, 'worker-K')}, logs worker-K.log)`);
+    this.opts.live?.metrics.setPlan(this.plan);
+    const result = await runWorkers({
+      plan: this.plan,
+      endpoint: endpoint.endpoint,
+      count,
+      out: this.opts.out,
+      ...(this.opts.driver ? { driver: this.opts.driver } : {}),
+      env: {
+        MQDRILL_TLS: endpoint.tls ? '1' : '0',
+        MQDRILL_NAMESPACE: endpoint.namespace,
+        ...(endpoint.accessKey ? { MQDRILL_ACCESS_KEY: endpoint.accessKey } : {}),
+        ...(endpoint.secretKey ? { MQDRILL_SECRET_KEY: endpoint.secretKey } : {}),
+        ...(endpoint.namesrv ? { MQDRILL_NAMESRV: endpoint.namesrv } : {}),
+      },
+      onStart: (startWallMs) => onStart(Math.max(0, this.clock.wallMs() - startWallMs)),
+      onDelta: (delta) => this.opts.live?.metrics.addDelta(delta),
+      onLog: (line) => this.driverLog(line),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
+    const ledgerPaths = listLedgers(this.opts.out).filter((p) => p.includes('worker-'));
+    return { ...result, ledgerPaths, failure: result.failure };
   }
 
   /**

@@ -23,16 +23,16 @@ import { START_LEAD_MS } from './workers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-workers-'));
 let broker: BrokerProcess;
 const RATE = 60;
-const SECONDS = 6;
+const SECONDS = 4;
 
-function options(topic: string, group: string): string {
+function options(topic: string, group: string, seconds = SECONDS): string {
   const file = join(dir, `${topic}.json`);
   const plan = {
     scenarios: {
       orders: {
         executor: 'constant-arrival-rate',
         rate: RATE,
-        duration: `${SECONDS}s`,
+        duration: `${seconds}s`,
         preAllocatedVUs: 12,
         maxVUs: 48,
         role: 'producer',
@@ -41,12 +41,12 @@ function options(topic: string, group: string): string {
       billing: {
         executor: 'constant-vus',
         vus: 3,
-        duration: `${SECONDS}s`,
+        duration: `${seconds}s`,
         role: 'consumer',
         consumer: { group, topic, awaitDuration: '1s' },
       },
     },
-    drain: { idle: '2s', timeout: '30s' },
+    drain: { idle: '1500ms', timeout: '30s' },
     seed: 3,
   };
   writeFileSync(file, JSON.stringify(plan));
@@ -126,7 +126,7 @@ describe('load --workers N: the plan split across worker processes', () => {
   }, 240_000);
 
   test('--emit-k8s: manifests load back typed; each pod command runs locally against the broker', async () => {
-    const plan = options('pods', 'g-pods');
+    const plan = options('pods', 'g-pods', 2);
     const k8s = join(dir, 'k8s');
     const r = load([plan, '--endpoint', broker.endpoints, '--workers', '2', '--emit-k8s', k8s]);
     expect(r.code, r.output).toBe(ExitCode.OK);

@@ -231,7 +231,15 @@ export function mergeWorkers(plan: LoadPlan, out: string, codes: number[]): Work
     elapsedMs = Math.max(elapsedMs, s.state.testRunDurationMs);
     for (const [name, r] of Object.entries(s.scenarios)) scenarios[name] = addResults(scenarios[name], r);
   });
-  const failure = missing.length > 0 ? `worker ${missing.join(', ')} wrote no metrics (see worker-K.log)` : undefined;
+  const crashed = codes.flatMap((c, k) =>
+    c === ExitCode.OK || c === ExitCode.THRESHOLDS_FAILED ? [] : [`worker ${k} ended with exit code ${c}`],
+  );
+  const failure =
+    missing.length > 0
+      ? `worker ${missing.join(', ')} wrote no metrics (see worker-K.log)`
+      : crashed.length > 0
+        ? `${crashed.join('; ')} (see worker-K.log)`
+        : undefined;
   const summary = buildSummary({
     registry,
     thresholds: plan.thresholds,
