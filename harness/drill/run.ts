@@ -511,6 +511,15 @@ export class DrillRun {
     const count = this.opts.workers ?? 1;
     this.opts.say(`load in ${count} worker processes (${join(this.opts.out, 'worker-K')}, logs worker-K.log)`);
     this.opts.live?.metrics.setPlan(this.plan);
+    let stopRate = () => {};
+    const rateFrom = (startWallMs: number) => {
+      // The scheduled rate on the live endpoint, as the in-process engine sets it on each progress tick.
+      const tick = () => {
+        this.opts.live?.metrics.setElapsed(this.clock.wallMs() - startWallMs);
+        stopRate = this.clock.setTimer(SAMPLE_INTERVAL_MS, tick);
+      };
+      if (this.opts.live) tick();
+    };
     const result = await runWorkers({
       plan: this.plan,
       endpoint: endpoint.endpoint,
@@ -524,11 +533,15 @@ export class DrillRun {
         ...(endpoint.secretKey ? { MQDRILL_SECRET_KEY: endpoint.secretKey } : {}),
         ...(endpoint.namesrv ? { MQDRILL_NAMESRV: endpoint.namesrv } : {}),
       },
-      onStart: (startWallMs) => onStart(Math.max(0, this.clock.wallMs() - startWallMs)),
+      onStart: (startWallMs) => {
+        onStart(Math.max(0, this.clock.wallMs() - startWallMs));
+        rateFrom(startWallMs);
+      },
       onDelta: (delta) => this.opts.live?.metrics.addDelta(delta),
       onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-    });
+    }).finally(() => stopRate());
+    this.opts.live?.metrics.setElapsed(Number.MAX_SAFE_INTEGER);
     const ledgerPaths = listLedgers(this.opts.out).filter((p) => p.includes('worker-'));
     return { ...result, ledgerPaths, failure: result.failure };
   }
