@@ -116,8 +116,9 @@ describe('drill --prometheus: the run folder holds what every dashboard needs', 
     });
     const samples = (r.data.result[0]?.values ?? []).map(([t, v]) => ({ ms: t * 1000, v: Number(v) }));
     expect(samples.length, 'samples of the fault series').toBeGreaterThan(5);
-    // A scrape stamped at t reads the endpoint just after t: allow that read's latency at both edges.
-    const slackMs = 250;
+    // A sample stamped s was read from the endpoint at some r in [s, s + scrape timeout] (the timeout is the
+    // interval): a state change in between may show either value, so the edges allow that much.
+    const slackMs = DEFAULT_SCRAPE_INTERVAL_MS;
     const wrong = samples.filter(
       (s) =>
         (s.ms < fault.startMs - slackMs && s.v !== 0) ||
@@ -125,6 +126,9 @@ describe('drill --prometheus: the run folder holds what every dashboard needs', 
         (s.ms > fault.startMs + slackMs && s.ms < fault.endMs - slackMs && s.v !== 1),
     );
     expect(wrong, `fault window ${fault.startMs}..${fault.endMs}`).toEqual([]);
+    expect(
+      samples.filter((s) => s.ms > fault.startMs + slackMs && s.ms < fault.endMs - slackMs).length,
+    ).toBeGreaterThan(0);
     const ones = samples.filter((s) => s.v === 1);
     const interval = DEFAULT_SCRAPE_INTERVAL_MS + slackMs;
     expect(ones.length).toBeGreaterThan(0);

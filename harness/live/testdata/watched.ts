@@ -32,7 +32,7 @@ export default defineDrill({
     description: 'live watching: load, a latency fault, dead letters',
     target: { nodes: 1 },
     warmUp: '2s',
-    faults: [faults.latency('any', { latencyMs: 20, at: '1s', duration: '3s' })],
+    faults: [faults.latency('any', { latencyMs: 20, at: '1s', duration: '4s' })],
     gates: ['lost == 0'],
     drain: { deadline: '30s' },
     guarantee: 'at-least-once',
