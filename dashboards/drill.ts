@@ -36,12 +36,14 @@ export const drillPanels: PanelSpec[] = [
   },
   {
     title: 'Send errors / s by status',
-    description: 'Sends that ended fail (the broker refused) or unknown (no answer in time).',
+    description:
+      'Sends that ended fail (refused) or unknown (no answer in time), by status: a RocketMQ code, a gRPC status, ' +
+      'timeout (status none: the zero line before any error).',
     unit: 'ops',
     queries: [
       {
-        expr: 'sum by (scenario, status) (rate(mqdrill_load_send_errors_total[1m]))',
-        legend: '{{scenario}} {{status}}',
+        expr: 'sum by (scenario, outcome, status) (rate(mqdrill_load_send_errors_total[1m]))',
+        legend: '{{scenario}} {{outcome}} {{status}}',
       },
     ],
   },

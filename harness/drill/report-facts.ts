@@ -9,6 +9,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Report, TimeWindow } from '../../reports/schema.ts';
 import { type LedgerEvent, mergeLedgers, openLedgers } from '../ledger/index.ts';
+import { statusOf } from '../load/error-status.ts';
 import type { LoadPlan } from '../load/options.ts';
 import { scheduledRate } from '../load/scheduled-rate.ts';
 import type { LoadSummary } from '../load/summary.ts';
@@ -114,17 +115,6 @@ export interface ErrorRow {
   status: string;
   count: number;
   example: string;
-}
-
-/** The status in a client error text: a RocketMQ code (40401), a gRPC status (14 UNAVAILABLE), a timeout, a name. */
-export function statusOf(text: string): string {
-  const code = /\bcode[=:\s]+(\d{3,5})\b/i.exec(text);
-  if (code) return `code ${code[1]}`;
-  const grpc = /\b(\d{1,2}) ([A-Z][A-Z_]{3,})\b/.exec(text);
-  if (grpc) return `gRPC ${grpc[1]} ${grpc[2]}`;
-  if (/time[d ]?\s?out|deadline/i.test(text)) return 'timeout';
-  const name = /^([A-Za-z]*(?:Error|Exception))\b/.exec(text);
-  return name?.[1] ?? 'other';
 }
 
 const OPS: Record<string, ErrorRow['operation']> = { sc: 'send', rc: 'receive', ac: 'ack' };

@@ -27,16 +27,21 @@ describe('LiveMetrics', () => {
     live.setPlan(plan);
     let text = await live.text();
     expect(line(text, 'mqdrill_load_messages_sent_total{scenario="orders"}')).toMatch(/ 0$/);
-    expect(line(text, 'mqdrill_load_send_errors_total{scenario="orders",status="unknown"}')).toMatch(/ 0$/);
+    expect(line(text, 'mqdrill_load_send_errors_total{scenario="orders",outcome="unknown",status="none"}')).toMatch(
+      / 0$/,
+    );
     const driver = new MetricRegistry();
     const tags = { scenario: 'orders', topic: 'orders' };
     for (const ms of [3, 4, 40, 400]) driver.trend('send_duration', ms, tags);
     driver.count('messages_sent', tags, 4);
     driver.count('messages_failed', tags, 1);
+    driver.count('send_errors', { ...tags, outcome: 'fail', status: 'code 40001' }, 1);
     live.addDelta(driver.takeDelta());
     text = await live.text();
     expect(line(text, 'mqdrill_load_messages_sent_total{scenario="orders"}')).toMatch(/ 4$/);
-    expect(line(text, 'mqdrill_load_send_errors_total{scenario="orders",status="fail"}')).toMatch(/ 1$/);
+    expect(line(text, 'mqdrill_load_send_errors_total{scenario="orders",outcome="fail",status="code 40001"}')).toMatch(
+      / 1$/,
+    );
     expect(line(text, 'mqdrill_load_send_duration_ms_bucket{le="5",scenario="orders"}')).toMatch(/ 2$/);
     expect(line(text, 'mqdrill_load_send_duration_ms_bucket{le="50",scenario="orders"}')).toMatch(/ 3$/);
     expect(line(text, 'mqdrill_load_send_duration_ms_count{scenario="orders"}')).toMatch(/ 4$/);

@@ -5,7 +5,7 @@
  * flat line, not "no data", for what has not happened yet.
  *
  * Metric names: `mqdrill_load_<metric>_total` for the engine's counters, `mqdrill_load_<trend>_ms` histograms for
- * its trends, `mqdrill_load_send_errors_total{status}` (status: fail | unknown, the send's outcome),
+ * its trends, `mqdrill_load_send_errors_total{outcome,status}` (fail | unknown; the status from the error text),
  * `mqdrill_fault_active{fault,target}` (1 while a fault is in force, 0 otherwise), `mqdrill_drill_phase{phase}`,
  * `mqdrill_drill_gate{gate,status}`.
  */
@@ -21,7 +21,7 @@ import { scheduledRate } from '../load/scheduled-rate.ts';
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 200, 300, 500, 1000, 2000, 5000, 10_000, 60_000];
 
 const COUNTERS = Object.entries(METRICS)
-  .filter(([, m]) => m.type === 'counter')
+  .filter(([name, m]) => m.type === 'counter' && name !== 'send_errors')
   .map(([name]) => name);
 const TRENDS = Object.entries(METRICS)
   .filter(([, m]) => m.type === 'trend')
@@ -34,8 +34,10 @@ export class LiveMetrics {
   private readonly histograms = new Map<string, Histogram<'scenario'>>();
   private readonly errors = new Counter({
     name: 'mqdrill_load_send_errors_total',
-    help: 'sends that did not end ok, by outcome (fail: the broker refused; unknown: no answer in time)',
-    labelNames: ['scenario', 'status'] as const,
+    help:
+      'sends not ok, by outcome (fail: refused; unknown: no answer in time) and status (a RocketMQ code, a gRPC ' +
+      'status, timeout; none: the zero series)',
+    labelNames: ['scenario', 'outcome', 'status'] as const,
     registers: [this.registry],
   });
   private readonly vus = this.gauge('mqdrill_load_vus', 'iterations in flight', ['scenario']);
@@ -90,7 +92,7 @@ export class LiveMetrics {
     for (const s of plan.scenarios) {
       const labels = { scenario: s.name };
       for (const c of this.counters.values()) c.inc(labels, 0);
-      for (const status of ['fail', 'unknown']) this.errors.inc({ ...labels, status }, 0);
+      for (const outcome of ['fail', 'unknown']) this.errors.inc({ ...labels, outcome, status: 'none' }, 0);
       this.vus.set(labels, 0);
       this.scheduled.set(labels, 0);
     }
@@ -103,8 +105,10 @@ export class LiveMetrics {
       const scenario = item.tags.scenario ?? 'none';
       if (item.add) {
         this.counters.get(item.name)?.inc({ scenario }, item.add);
-        if (item.name === 'messages_failed') this.errors.inc({ scenario, status: 'fail' }, item.add);
-        if (item.name === 'messages_unknown') this.errors.inc({ scenario, status: 'unknown' }, item.add);
+        if (item.name === 'send_errors') {
+          const labels = { scenario, outcome: item.tags.outcome ?? 'fail', status: item.tags.status ?? 'other' };
+          this.errors.inc(labels, item.add);
+        }
       }
       if (item.name === 'vus' && item.value !== undefined) this.vus.set({ scenario }, item.value);
       const histogram = this.histograms.get(item.name);
