@@ -6,7 +6,7 @@
  *   query_range over the run, returns at least one series;
  * - mqdrill_fault_active is 1 exactly during the fault window of the ledger (within a scrape interval), 0 outside.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allDashboards } from '../../dashboards/cli.ts';
 import { dashboardQueries } from '../../dashboards/panels.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { eventually } from '../../test/kit/index.ts';
 import { DEFAULT_SCRAPE_INTERVAL_MS, PrometheusServer } from './prometheus.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-live-'));
@@ -137,4 +138,34 @@ describe('drill --prometheus: the run folder holds what every dashboard needs', 
     expect(samples.some((s) => s.ms < fault.startMs && s.v === 0)).toBe(true);
     expect(samples.some((s) => s.ms > fault.endMs && s.v === 0)).toBe(true);
   });
+});
+
+describe('drill --prometheus: Ctrl-C stops Prometheus with the drill', () => {
+  test('SIGINT during the load: exit 130, Prometheus no longer answers, its data stays in the run folder', async () => {
+    const out2 = join(dir, 'interrupted');
+    const child = spawn(
+      process.execPath,
+      ['bin/mqdrill.mjs', 'drill', 'harness/live/testdata/watched.ts', '--prometheus', '--out', out2],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = /prometheus: (http:\/\/127\.0\.0\.1:\d+)/;
+    const loading = await eventually(() => url.test(stderr) && stderr.includes('warm-up'), 60_000, 100);
+    if (!loading) child.kill('SIGKILL');
+    expect(loading, stderr).toBe(true);
+    child.kill('SIGINT');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code, stderr).toBe(ExitCode.INTERRUPTED);
+    const promUrl = url.exec(stderr)?.[1] ?? '';
+    const answer = await fetch(`${promUrl}/-/ready`, { signal: AbortSignal.timeout(2000) }).catch((e: Error) => e);
+    expect(answer, 'Prometheus still answers after the drill ended').toBeInstanceOf(Error);
+    expect(existsSync(join(out2, 'prometheus', 'data'))).toBe(true);
+    expect(stderr).toContain('prometheus stopped');
+  }, 120_000);
 });
