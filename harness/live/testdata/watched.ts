@@ -25,7 +25,7 @@ export default defineDrill({
         awaitDuration: '1s',
       }),
     },
-    drain: { idle: '3s', timeout: '30s' },
+    drain: { idle: '3s', timeout: '60s' },
     seed: 5,
   },
   drill: {
@@ -34,7 +34,7 @@ export default defineDrill({
     warmUp: '2s',
     faults: [faults.latency('any', { latencyMs: 20, at: '1s', duration: '4s' })],
     gates: ['lost == 0'],
-    drain: { deadline: '30s' },
+    drain: { deadline: '60s' },
     guarantee: 'at-least-once',
   },
 });
