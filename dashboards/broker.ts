@@ -1,12 +1,5 @@
-import {
-  type AnnotationQuery,
-  type Dashboard,
-  type DataQuery,
-  type DataSourceRef,
-  defaultDashboard,
-  defaultPanel,
-  type Panel,
-} from '@grafana/schema';
+import type { Dashboard } from '@grafana/schema';
+import { faultAnnotations, faultSeriesAnnotation, type PanelSpec, panelsOf, withDashboardDefaults } from './panels.ts';
 
 /**
  * The broker dashboard as typed TypeScript (@grafana/schema), rendered to JSON by `mqdrill dashboards`. Every panel
@@ -14,32 +7,6 @@ import {
  * the same dashboard works for a drill's bundled brokers and, for the rocketmq_* panels, a real RocketMQ 5 cluster.
  * Fault windows of a drill come in as annotations (tag `mqdrill-fault`), written by the drill as Grafana annotations.
  */
-const prometheus: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
-
-/** Grafana's built-in annotation source, filtered by tag. */
-interface GrafanaTagQuery extends DataQuery {
-  limit: number;
-  matchAny: boolean;
-  tags: string[];
-  type: 'tags';
-}
-
-const faultAnnotations: AnnotationQuery<GrafanaTagQuery> = {
-  name: 'mqdrill faults',
-  enable: true,
-  iconColor: 'rgba(255, 96, 96, 1)',
-  datasource: { type: 'grafana', uid: '-- Grafana --' },
-  target: { refId: 'faults', limit: 100, matchAny: true, tags: ['mqdrill-fault'], type: 'tags' },
-};
-
-interface PanelSpec {
-  title: string;
-  description: string;
-  unit: string;
-  /** PromQL with the legend to show for each series. */
-  queries: Array<{ expr: string; legend: string }>;
-}
-
 export const brokerPanels: PanelSpec[] = [
   {
     title: 'Messages in / s by topic',
@@ -102,40 +69,15 @@ export const brokerPanels: PanelSpec[] = [
   },
 ];
 
-function timeseries(spec: PanelSpec, index: number): Panel {
-  return {
-    ...defaultPanel,
-    id: index + 1,
-    type: 'timeseries',
-    title: spec.title,
-    description: spec.description,
-    datasource: prometheus,
-    gridPos: { h: 8, w: 12, x: (index % 2) * 12, y: Math.floor(index / 2) * 8 },
-    fieldConfig: { defaults: { unit: spec.unit }, overrides: [] },
-    targets: spec.queries.map((q, i) => ({
-      refId: String.fromCharCode(65 + i),
-      datasource: prometheus,
-      expr: q.expr,
-      legendFormat: q.legend,
-    })),
-  };
-}
-
 export function brokerDashboard(): Dashboard {
   return {
-    ...defaultDashboard,
-    uid: 'mqdrill-broker',
-    title: 'mqdrill · RocketMQ broker',
-    description: 'Throughput, lag, dead letters, latency and backpressure of RocketMQ 5 brokers under a drill.',
-    tags: ['mqdrill', 'rocketmq'],
-    editable: true,
-    schemaVersion: 39,
-    time: { from: 'now-15m', to: 'now' },
-    refresh: '5s',
-    templating: {
-      list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' }],
-    },
-    annotations: { list: [faultAnnotations] },
-    panels: brokerPanels.map(timeseries),
+    ...withDashboardDefaults({
+      uid: 'mqdrill-broker',
+      title: 'mqdrill · RocketMQ broker',
+      description: 'Throughput, lag, dead letters, latency and backpressure of RocketMQ 5 brokers under a drill.',
+      tags: ['mqdrill', 'rocketmq'],
+    }),
+    annotations: { list: [faultAnnotations, faultSeriesAnnotation] },
+    panels: panelsOf(brokerPanels),
   };
 }

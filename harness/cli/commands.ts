@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { prometheusOption } from '../live/option.ts';
 import { DRIVER_NAMES } from '../load/driver-names.ts';
 
 /**
@@ -150,6 +151,8 @@ function registerHarnessCommands(program: Command): void {
     )
     .option('--list', 'list the built-in scenarios (name, load duration, faults, description) and exit')
     .option('--dry-run', 'validate, print the resolved plan and fault schedule, and exit without booting anything')
+    .addOption(prometheusOption())
+    .option('--workers <n>', 'run the load in N worker processes, each its share of the plan (ledgers merged)')
     .addHelpText('after', DRILL_ENVIRONMENT)
     .action(lazy(() => import('../drill/cli.ts'), 'runDrillCommand'));
 
@@ -159,6 +162,14 @@ function registerHarnessCommands(program: Command): void {
     .requiredOption('--endpoint <host:port>', 'the broker access point')
     .addOption(new Option('--driver <driver>', 'which official client drives load').choices([...DRIVER_NAMES]))
     .option('--out <dir>', 'folder for the ledger and the summary')
+    .addOption(prometheusOption())
+    .option('--workers <n>', 'split the plan across N local worker processes; summary and ledgers merged')
+    .option(
+      '--emit-k8s <dir>',
+      'write a Kubernetes Job of --workers pods (ConfigMap plan, shared ledger volume); no run',
+    )
+    .option('--worker <k/n>', 'run as worker K of N (what --workers and the Kubernetes pods start)')
+    .option('--barrier <dir>', "with --worker: the shared folder of the workers' coordinated start")
     .addHelpText('after', LOAD_ENVIRONMENT)
     .action(lazy(() => import('../load/cli.ts'), 'runLoadCommand'));
 
@@ -185,6 +196,6 @@ function registerHarnessCommands(program: Command): void {
   program
     .command('dashboards')
     .description('write the Grafana dashboards (typed with @grafana/schema) as JSON, to import or provision')
-    .option('--out <dir>', 'folder to write to', 'runs/dashboards')
+    .option('--out <dir>', 'folder to write to (the committed copy is dashboards/grafana)', 'dashboards/grafana')
     .action(lazy(() => import('../../dashboards/cli.ts'), 'runDashboardsCommand'));
 }

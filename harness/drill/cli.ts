@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { formatMs } from '../../reports/format.ts';
+import { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from '../load/driver-names.ts';
 import { launcherFor } from '../load/launchers.ts';
 import { describeDrill } from './describe.ts';
@@ -32,6 +33,10 @@ export interface DrillCommandOptions extends Omit<DrillOverrides, 'faults'> {
    * `mqdrill setup` builds.
    */
   driver?: DriverName;
+  /** Start a Prometheus scraping the brokers and the harness for the run (data in <out>/prometheus). */
+  prometheus?: boolean;
+  /** Run the load in N worker processes. */
+  workers?: string;
 }
 
 /** Loads and validates a drill; prints every problem and returns undefined when it is invalid. */
@@ -42,7 +47,16 @@ export async function prepareDrill(
 ): Promise<DrillSpec | undefined> {
   const { name, path } = resolveDrill(nameOrPath);
   const module = await loadDrillModule(path);
-  const { faults, list: _list, dryRun: _dryRun, out: _out, driver: _driver, ...rest } = opts;
+  const {
+    faults,
+    list: _list,
+    dryRun: _dryRun,
+    out: _out,
+    driver: _driver,
+    prometheus: _prom,
+    workers: _w,
+    ...rest
+  } = opts;
   const overrides: DrillOverrides = { ...rest, ...(faults === undefined ? {} : { faults: loadFaultsOption(faults) }) };
   const { spec, errors } = validateDrill(name, path, module, overrides);
   if (spec) return spec;
@@ -98,7 +112,12 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const say = (line: string) => {
+    progress.clear();
+    err.write(`drill: ${line}\n`);
+  };
   let result: DrillResult;
+  const live = opts.prometheus ? await LiveWatch.start({ out, say }) : undefined;
   try {
     result = await runDrill({
       spec,
@@ -106,14 +125,14 @@ export async function runDrillCommand(scenario: string | undefined, opts: DrillC
       launcher: launcherFor(opts.driver ?? 'node'),
       driver: opts.driver ?? 'node',
       signal: controller.signal,
-      say: (line) => {
-        progress.clear();
-        err.write(`drill: ${line}\n`);
-      },
+      say,
       progress: (line) => progress.print(line),
       command: reproduceCommand(spec, opts),
+      ...(live ? { live } : {}),
+      ...workersOf(opts),
     });
   } finally {
+    await live?.stop();
     progress.clear();
     process.off('SIGINT', onSigint);
   }
@@ -144,6 +163,15 @@ export function checkDriverFitsTarget(spec: DrillSpec, driver: DriverName): void
   }
 }
 
+function workersOf(opts: DrillCommandOptions): { workers?: number } {
+  if (opts.workers === undefined) return {};
+  const workers = Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new CliError(`--workers ${opts.workers}: expected a whole number >= 1`, ExitCode.USAGE);
+  }
+  return { workers };
+}
+
 /** The command that runs this drill again: the scenario, the seed it used and every override given. */
 export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): string {
   const quote = (v: string) => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
@@ -163,7 +191,9 @@ export function reproduceCommand(spec: DrillSpec, opts: DrillCommandOptions): st
     ['--body-size', opts.bodySize],
     ['--faults', opts.faults],
     ['--driver', opts.driver === undefined || opts.driver === 'node' ? undefined : opts.driver],
+    ['--workers', opts.workers],
   ];
+  if (opts.prometheus) parts.push('--prometheus');
   for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(String(value)));
   return parts.join(' ');
 }

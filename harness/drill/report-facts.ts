@@ -9,7 +9,9 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Report, TimeWindow } from '../../reports/schema.ts';
 import { type LedgerEvent, mergeLedgers, openLedgers } from '../ledger/index.ts';
-import type { LoadPlan, Schedule } from '../load/options.ts';
+import { statusOf } from '../load/error-status.ts';
+import type { LoadPlan } from '../load/options.ts';
+import { scheduledRate } from '../load/scheduled-rate.ts';
 import type { LoadSummary } from '../load/summary.ts';
 import type { DrillSpec } from './spec.ts';
 
@@ -115,17 +117,6 @@ export interface ErrorRow {
   example: string;
 }
 
-/** The status in a client error text: a RocketMQ code (40401), a gRPC status (14 UNAVAILABLE), a timeout, a name. */
-export function statusOf(text: string): string {
-  const code = /\bcode[=:\s]+(\d{3,5})\b/i.exec(text);
-  if (code) return `code ${code[1]}`;
-  const grpc = /\b(\d{1,2}) ([A-Z][A-Z_]{3,})\b/.exec(text);
-  if (grpc) return `gRPC ${grpc[1]} ${grpc[2]}`;
-  if (/time[d ]?\s?out|deadline/i.test(text)) return 'timeout';
-  const name = /^([A-Za-z]*(?:Error|Exception))\b/.exec(text);
-  return name?.[1] ?? 'other';
-}
-
 const OPS: Record<string, ErrorRow['operation']> = { sc: 'send', rc: 'receive', ac: 'ack' };
 
 /** Failed and unknown operations by status, from every ledger of the run, most frequent first (at most 20 rows). */
@@ -148,29 +139,6 @@ export async function errorsByStatus(files: readonly string[]): Promise<ErrorRow
   return [...rows.values()].sort((a, b) => b.count - a.count).slice(0, 20);
 }
 
-/** Scheduled sends per second of one arrival-rate schedule, ms after the load start (undefined: not arrival-rate). */
-function rateAt(schedule: Schedule, ms: number): number | undefined {
-  const t = ms - schedule.startTimeMs;
-  switch (schedule.executor) {
-    case 'constant-arrival-rate':
-      return t >= 0 && t < schedule.durationMs ? (schedule.rate * 1000) / schedule.timeUnitMs : 0;
-    case 'ramping-arrival-rate': {
-      const perS = (r: number) => (r * 1000) / schedule.timeUnitMs;
-      if (t < 0) return 0;
-      let from = schedule.startRate;
-      let at = 0;
-      for (const st of schedule.stages) {
-        if (t < at + st.durationMs) return perS(from + ((st.target - from) * (t - at)) / Math.max(1, st.durationMs));
-        at += st.durationMs;
-        from = st.target;
-      }
-      return 0;
-    }
-    default:
-      return undefined;
-  }
-}
-
 /**
  * The plan's scheduled send rate at a wall time, counted from the load engine's first `load` phase; undefined when a
  * producer is VU-driven (closed model: its rate is whatever the target allows, so there is no schedule to compare).
@@ -185,7 +153,7 @@ export function scheduledRateOf(
   return (wallMs) => {
     let total = 0;
     for (const s of producers) {
-      const r = rateAt(s.schedule, wallMs - load.startMs);
+      const r = scheduledRate(s.schedule, wallMs - load.startMs);
       if (r === undefined) return undefined;
       total += r;
     }

@@ -35,11 +35,13 @@ import {
 } from '../faults/index.ts';
 import { faultFamily } from '../faults/model.ts';
 import { LedgerWriter, type PhaseMarker, type Subscription } from '../ledger/index.ts';
+import type { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from '../load/driver-names.ts';
 import { type LoadResult, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import type { LoadPlan } from '../load/options.ts';
 import type { TargetEndpoint } from '../load/protocol.ts';
+import { runWorkers } from '../load/workers.ts';
 import { type BootedTarget, type BootTarget, bootTarget } from './boot.ts';
 import { scheduleOf } from './describe.ts';
 import { type DrainState, describeBacklog, drainState, listLedgers } from './drain.ts';
@@ -69,6 +71,10 @@ export interface DrillRunOptions {
   /** The command line that reproduces this drill, for the report's environment section. */
   command?: string;
   runId?: string;
+  /** Live watching (--prometheus): metrics, fault windows, phases and gates on an endpoint Prometheus scrapes. */
+  live?: LiveWatch;
+  /** Run the load in this many worker processes (`--workers N`), each its share of the plan; 1: in this process. */
+  workers?: number;
 }
 
 export interface DrillResult {
@@ -92,8 +98,10 @@ const PROGRESS_INTERVAL_MS = 200;
 const SAMPLE_INTERVAL_MS = 1000;
 const DRIVER_LINES_SHOWN = 5;
 /** What a drill writes into its --out folder (cleared when the folder is reused). */
-const STALE_OUTPUT =
-  /^(ledger-.*\.ndjson(\.gz)?|drain-round-\d+|target|drivers\.log|summary\.(json|md)|report\.(json|html)|junit\.xml)$/;
+const STALE_OUTPUT = new RegExp(
+  '^(ledger-.*\\.ndjson(\\.gz)?|drain-round-\\d+|target|prometheus|drivers\\.log|summary\\.(json|md)|' +
+    'report\\.(json|html)|junit\\.xml|metrics\\.json|plan\\.json|barrier|worker-\\d+(\\.log)?)$',
+);
 
 class Interrupted extends Error {
   constructor() {
@@ -156,6 +164,7 @@ export class DrillRun {
     try {
       await this.phase('plan', async () => {
         this.schedule = scheduleOf(this.spec);
+        for (const f of this.schedule) this.opts.live?.metrics.faultScheduled(f.name, f.fault.target);
       });
       this.booted = await this.phase('boot', () =>
         (this.opts.boot ?? bootTarget)(this.spec, this.opts.out, this.opts.say),
@@ -164,6 +173,7 @@ export class DrillRun {
         this.bounded(this.target.provision(this.spec.topics, this.spec.groups), PROVISION_TIMEOUT_MS, 'provision'),
       );
       await this.checkRoutes();
+      await this.watchLive();
       this.startSampling();
       load = await this.loadWithFaults();
       await this.drainUntilDone(load);
@@ -241,6 +251,16 @@ export class DrillRun {
       'them: clients reach the broker directly';
     const faults = this.schedule.length > 0 ? '; network faults will MISS and their results are marked unknown' : '';
     this.opts.say(`WARNING: ${this.networkBypass}${faults}`);
+  }
+
+  /** Prometheus scrapes the bundled brokers' own /metrics (their admin port); other targets export elsewhere. */
+  private async watchLive(): Promise<void> {
+    if (!this.opts.live) return;
+    const brokers = this.target.kind === 'bundled' ? this.target.nodes.map((n) => n.directEndpoint) : [];
+    if (this.target.kind !== 'bundled') {
+      this.opts.say(`prometheus: a ${this.target.kind} target's broker metrics are not scraped; the harness's are`);
+    }
+    await this.opts.live.watch(brokers);
   }
 
   /** Gates for what the drill could not prove: faults that bypassed the proxy, faults the target cannot apply. */
@@ -356,6 +376,7 @@ export class DrillRun {
     const ts = extra.ts ?? this.clock.wallMs();
     this.ledger?.write({ t: 'ph', ts, n: name, s, ...(extra.ok !== undefined ? { ok: extra.ok } : {}) });
     if (s === 'start') {
+      this.opts.live?.metrics.phase(name);
       this.openPhases.set(name, this.clock.monotonicMs());
       this.currentPhase = name;
       return;
@@ -434,11 +455,10 @@ export class DrillRun {
     if (this.opts.signal?.aborted) throw new Interrupted();
     const timers: Array<() => void> = [];
     let loadDone = false;
-    const onStart = () => {
-      const startWallMs = this.clock.wallMs() - PROGRESS_INTERVAL_MS;
+    const onStart = (sinceStartMs: number) => {
+      const startWallMs = this.clock.wallMs() - sinceStartMs;
       this.mark('warm-up', 'start', { ts: startWallMs });
       this.opts.say(`warm-up (${formatDurationMs(this.spec.warmUpMs)}, no faults)...`);
-      const sinceStartMs = PROGRESS_INTERVAL_MS;
       timers.push(this.clock.setTimer(this.spec.warmUpMs - sinceStartMs, () => this.startFaults()));
       timers.push(
         this.clock.setTimer(this.spec.loadDurationMs - sinceStartMs, () => {
@@ -447,22 +467,30 @@ export class DrillRun {
       );
     };
     let started = false;
-    const result = await runLoad(this.plan, this.endpoint(), {
-      launcher: this.opts.launcher ?? nodeWorkerLauncher(),
-      clock: this.clock,
-      out: this.opts.out,
-      runId: this.runId,
-      progressIntervalMs: PROGRESS_INTERVAL_MS,
-      onProgress: (line) => {
-        if (!started) {
-          started = true;
-          onStart();
-        }
-        this.opts.progress?.(this.progressLine(line));
-      },
-      onLog: (line) => this.driverLog(line),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-    }).finally(() => {
+    const run =
+      (this.opts.workers ?? 1) > 1
+        ? this.runWorkerProcesses((sinceStartMs) => {
+            if (!started) onStart(sinceStartMs);
+            started = true;
+          })
+        : runLoad(this.plan, this.endpoint(), {
+            launcher: this.opts.launcher ?? nodeWorkerLauncher(),
+            clock: this.clock,
+            out: this.opts.out,
+            runId: this.runId,
+            progressIntervalMs: PROGRESS_INTERVAL_MS,
+            onProgress: (line) => {
+              if (!started) {
+                started = true;
+                onStart(PROGRESS_INTERVAL_MS);
+              }
+              this.opts.progress?.(this.progressLine(line));
+            },
+            onLog: (line) => this.driverLog(line),
+            ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+            ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
+          });
+    const result = await run.finally(() => {
       loadDone = true;
       for (const cancel of timers) cancel();
     });
@@ -471,6 +499,51 @@ export class DrillRun {
     await this.healWatch;
     if (result.failure) this.opts.say(`load failed: ${result.failure}`);
     return result;
+  }
+
+  /**
+   * The load in worker processes (`--workers N`): each runs its share from plan.json and writes its ledgers under
+   * worker-K/, which the check reads with the others; their metrics merge into summary.json. onStart gets how long
+   * ago the workers' common start was.
+   */
+  private async runWorkerProcesses(onStart: (sinceStartMs: number) => void): Promise<LoadResult> {
+    const endpoint = this.endpoint();
+    const count = this.opts.workers ?? 1;
+    this.opts.say(`load in ${count} worker processes (${join(this.opts.out, 'worker-K')}, logs worker-K.log)`);
+    this.opts.live?.metrics.setPlan(this.plan);
+    let stopRate = () => {};
+    const rateFrom = (startWallMs: number) => {
+      // The scheduled rate on the live endpoint, as the in-process engine sets it on each progress tick.
+      const tick = () => {
+        this.opts.live?.metrics.setElapsed(this.clock.wallMs() - startWallMs);
+        stopRate = this.clock.setTimer(SAMPLE_INTERVAL_MS, tick);
+      };
+      if (this.opts.live) tick();
+    };
+    const result = await runWorkers({
+      plan: this.plan,
+      endpoint: endpoint.endpoint,
+      count,
+      out: this.opts.out,
+      ...(this.opts.driver ? { driver: this.opts.driver } : {}),
+      env: {
+        MQDRILL_TLS: endpoint.tls ? '1' : '0',
+        MQDRILL_NAMESPACE: endpoint.namespace,
+        ...(endpoint.accessKey ? { MQDRILL_ACCESS_KEY: endpoint.accessKey } : {}),
+        ...(endpoint.secretKey ? { MQDRILL_SECRET_KEY: endpoint.secretKey } : {}),
+        ...(endpoint.namesrv ? { MQDRILL_NAMESRV: endpoint.namesrv } : {}),
+      },
+      onStart: (startWallMs) => {
+        onStart(Math.max(0, this.clock.wallMs() - startWallMs));
+        rateFrom(startWallMs);
+      },
+      onDelta: (delta) => this.opts.live?.metrics.addDelta(delta),
+      onLog: (line) => this.driverLog(line),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    }).finally(() => stopRate());
+    this.opts.live?.metrics.setElapsed(Number.MAX_SAFE_INTEGER);
+    const ledgerPaths = listLedgers(this.opts.out).filter((p) => p.includes('worker-'));
+    return { ...result, ledgerPaths, failure: result.failure };
   }
 
   /**
@@ -513,6 +586,7 @@ export class DrillRun {
 
   private onFaultEvent(event: FaultEvent): void {
     this.ledger?.write(faultLedgerRecord(event));
+    this.opts.live?.metrics.faultActive(event.name, event.target, event.type === 'fault-start');
     this.opts.say(`${event.type === 'fault-start' ? 'fault in force' : 'fault healed'}: ${event.name}`);
   }
 
@@ -620,6 +694,7 @@ export class DrillRun {
       runId: this.runId,
       onLog: (line) => this.driverLog(line),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
     });
   }
 
@@ -652,6 +727,7 @@ export class DrillRun {
       ...this.coverageGates(),
     ];
     const report = buildReport(result, gates, nowMs, liveness);
+    for (const g of gates) this.opts.live?.metrics.gate(g.source, g.status);
     report.run.meta.drill = this.reportMeta(report, load, await errorsByStatus(listLedgers(this.opts.out)));
     return this.phase('report', async () => {
       const reportPaths = await writeReports(report, this.opts.out);

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
 import { LedgerWriter, type Subscription } from '../ledger/index.ts';
+import type { LiveMetrics } from '../live/exporter.ts';
 import { DLQ_SCAN_LIMIT_MS } from './driver/consumer.ts';
 import { sleep } from './driver/timeout.ts';
 import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';
 import type { DriverConnection, DriverLauncher } from './launchers.ts';
-import { MetricRegistry } from './metrics.ts';
+import { MetricRegistry, type MetricsDelta } from './metrics.ts';
 import { type LoadPlan, parseOptions, type ScenarioPlan } from './options.ts';
 import { ProgressRate } from './progress-rate.ts';
 import { type DriverToEngine, PROTOCOL_VERSION, type TargetEndpoint } from './protocol.ts';
@@ -35,6 +36,17 @@ export interface RunLoadOptions {
   readyTimeoutMs?: number;
   /** Aborting stops every driver now (SIGINT); the summary is still written. */
   signal?: AbortSignal;
+  /** Live metrics (a Prometheus endpoint): fed every driver delta and the scheduled rate as the run goes. */
+  live?: LiveMetrics;
+  /** Every driver metrics delta as it arrives (a worker process forwards them to its coordinator). */
+  onDelta?: (delta: MetricsDelta) => void;
+  /**
+   * This process's share of the plan when N worker processes run it (`--worker K/N`): every scenario's schedule and
+   * key space is split across all drivers of all workers, driver ids (message ids, ledger names) carry the worker.
+   */
+  segment?: { index: number; count: number };
+  /** Awaited once every driver is ready and before the load starts: the workers' coordinated start (bounded). */
+  startGate?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -56,12 +68,15 @@ interface DriverState {
   ledgerPath: string | null;
 }
 
+/** The run's whole metrics, as one MetricsDelta, beside summary.json. */
+export const METRICS_FILE = 'metrics.json';
+
 export async function runLoad(options: unknown, target: TargetEndpoint, run: RunLoadOptions): Promise<LoadResult> {
   const plan = isPlan(options) ? options : parseOptions(options);
   return new LoadRun(plan, target, run).execute();
 }
 
-function isPlan(x: unknown): x is LoadPlan {
+export function isPlan(x: unknown): x is LoadPlan {
   return typeof x === 'object' && x !== null && Array.isArray((x as LoadPlan).scenarios) && 'drainIdleMs' in x;
 }
 
@@ -95,6 +110,7 @@ class LoadRun {
     const runId = this.opts.runId ?? `load-${new Date(this.clock.wallMs()).toISOString().replace(/[:.]/g, '')}`;
     if (this.opts.out) mkdirSync(this.opts.out, { recursive: true });
     this.openEngineLedger(runId);
+    this.opts.live?.setPlan(this.plan);
     this.launch(runId);
     const onAbort = () => this.abort('interrupted');
     this.opts.signal?.addEventListener('abort', onAbort);
@@ -104,6 +120,11 @@ class LoadRun {
         this.opts.readyTimeoutMs ?? 30_000,
       );
       if (!this.failure && !this.drivers.every((d) => d.ready)) this.failure = 'drivers did not become ready in time';
+      if (!this.failure && this.opts.startGate) {
+        await this.opts.startGate().catch((err: Error) => {
+          this.failure = `coordinated start: ${err.message}`;
+        });
+      }
       if (!this.failure) await this.runPhases();
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
@@ -146,9 +167,12 @@ class LoadRun {
   }
 
   private launch(runId: string): void {
+    const worker = this.opts.segment ?? { index: 0, count: 1 };
     for (const scenario of this.plan.scenarios) {
       for (let index = 0; index < scenario.workers; index++) {
-        const id = `${scenario.name}-${index}`;
+        const id = worker.count > 1 ? `w${worker.index}-${scenario.name}-${index}` : `${scenario.name}-${index}`;
+        // The share of all drivers of all worker processes: disjoint keys, the rate divided across every driver.
+        const segment = { index: worker.index * scenario.workers + index, count: worker.count * scenario.workers };
         const conn = this.opts.launcher(id);
         const ledgerPath = this.opts.out && this.plan.ledger ? join(this.opts.out, `ledger-${id}.ndjson`) : null;
         const state: DriverState = { id, scenario, conn, ready: false, done: false, result: undefined, ledgerPath };
@@ -162,11 +186,11 @@ class LoadRun {
           protocol: PROTOCOL_VERSION,
           driverId: id,
           runId,
-          segment: { index, count: scenario.workers },
+          segment,
           target: this.target,
-          scenario: { ...scenario, schedule: splitSchedule(scenario.schedule, index, scenario.workers) },
+          scenario: { ...scenario, schedule: splitSchedule(scenario.schedule, segment.index, segment.count) },
           idPrefix: `${Math.floor(this.clock.wallMs() / 1000).toString(36)}-${id}`,
-          seed: this.plan.seed * 7919 + this.drivers.length,
+          seed: this.plan.seed * 7919 + this.drivers.length + worker.index * 104_729,
           ledgerPath,
           metricsIntervalMs: this.opts.metricsIntervalMs ?? 1000,
           fifoTopics: fifoTopics(this.plan),
@@ -182,9 +206,13 @@ class LoadRun {
         return;
       case 'metrics':
         this.registry.merge(m.delta);
+        this.opts.live?.addDelta(m.delta);
+        this.opts.onDelta?.(m.delta);
         return;
       case 'done':
         this.registry.merge(m.delta);
+        this.opts.live?.addDelta(m.delta);
+        this.opts.onDelta?.(m.delta);
         d.result = m.result;
         d.done = true;
         return;
@@ -234,6 +262,7 @@ class LoadRun {
       this.lastReceivedChangeMs = elapsedMs;
       this.okReceiveCallsAtChange = this.registry.total('receive_calls', { result: 'ok' });
     }
+    this.opts.live?.setElapsed(elapsedMs);
     const toAbort = thresholdToAbort(this.registry, this.plan.thresholds, elapsedMs);
     if (toAbort) this.abort(`threshold ${toAbort.key} '${toAbort.source}' failed (abortOnFail)`);
     if (!this.opts.onProgress) return;
@@ -298,6 +327,7 @@ class LoadRun {
   }
 
   private async finish(): Promise<LoadResult> {
+    this.opts.live?.setElapsed(Number.MAX_SAFE_INTEGER);
     const elapsedMs = this.startedMonoMs > 0 ? this.elapsedMs() : 0;
     const scenarios: LoadSummary['scenarios'] = {};
     for (const d of this.drivers) {
@@ -331,6 +361,8 @@ class LoadRun {
     if (this.opts.out) {
       summaryPath = join(this.opts.out, 'summary.json');
       writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+      // Every metric as one delta (HDR histograms included): worker processes' metrics merge exactly from these.
+      writeFileSync(join(this.opts.out, METRICS_FILE), `${JSON.stringify(this.registry.takeDelta())}\n`);
     }
     const exitCode = this.failure
       ? ExitCode.TARGET_FAILED

@@ -23,6 +23,7 @@ export const METRICS: Record<string, { type: MetricType; time?: boolean; help: s
   messages_acked: { type: 'counter', help: 'sends that ended ok' },
   messages_failed: { type: 'counter', help: 'sends that ended fail' },
   messages_unknown: { type: 'counter', help: 'sends that ended unknown (e.g. timeout)' },
+  send_errors: { type: 'counter', help: 'sends not ok, tagged outcome (fail | unknown) and status (from the error)' },
   messages_received: { type: 'counter', help: 'deliveries, including redeliveries' },
   messages_redelivered: { type: 'counter', help: 'deliveries with attempt > 1' },
   messages_consumed: { type: 'counter', help: 'deliveries acknowledged by the consumer' },

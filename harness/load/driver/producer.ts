@@ -4,6 +4,7 @@
  * `unknown`, never `fail`. Transactions add the end-transaction operation (commit or rollback) or leave it to the
  * broker's check-back (outcome share `unknown`), answered with commit.
  */
+
 import type { Clock } from '../../../lib/clock.ts';
 import type { Random } from '../../../lib/random.ts';
 import {
@@ -15,6 +16,7 @@ import {
   PROPERTY_SEQ,
   type SendInvoke,
 } from '../../ledger/index.ts';
+import { statusOf } from '../error-status.ts';
 import type { IterationContext } from '../executors/index.ts';
 import type { MetricRegistry } from '../metrics.ts';
 import type { MessageSpec } from '../options.ts';
@@ -166,6 +168,9 @@ export class ProducerRunner {
       ...(error ? { e: error } : {}),
     });
     this.recordOutcome(outcome, durationMs);
+    if (outcome !== 'ok') {
+      this.ctx.metrics.count('send_errors', { ...this.tags, outcome, status: statusOf(error ?? '') });
+    }
     if (half && m.transaction) await this.endTransaction(m, half);
     // The ledger never drops a record: when the disk falls behind, this VU waits (and the schedule shows drops).
     if (ledgerKeepsUp === false) await ledger?.drained();

@@ -233,6 +233,13 @@ func (p *producer) iterate(it load.IterationContext) error {
 		_ = p.ledger.Write(r)
 	}
 	p.recordOutcome(outcome, durationMs)
+	if err != nil {
+		tags := load.Tags{"outcome": outcome, "status": statusOf(errorText(err))}
+		for k, v := range p.tags {
+			tags[k] = v
+		}
+		p.metrics.Count("send_errors", tags, 1)
+	}
 	if tx != nil && err == nil {
 		p.endTransaction(m, tx)
 	}
