@@ -114,7 +114,8 @@ describe('delivery: receive, invisible time and redelivery', () => {
   });
 
   for (const fifo of [false, true]) {
-    test(`${fifo ? 'FIFO' : 'normal'}: on its last attempt at a restart, it goes to the DLQ, not out again`, async () => {
+    const kind = fifo ? 'FIFO' : 'normal';
+    test(`${kind}: in flight on its last attempt at a restart, it goes to the DLQ, not out again`, async () => {
       // The run before the restart: two attempts made (maxAttempts 2), the second still in flight when it stopped.
       const before = await setUp({ maxAttempts: 2, fifo });
       await before.send(fifo ? { messageGroup: 'g1' } : {});
