@@ -19,6 +19,27 @@ describe('SlowSendGate (test-only testOnlySendDelayMs)', () => {
     expect(passedAt).toEqual([10, 20, 30]);
   });
 
+  test('a send that waited too long for its turn is refused without holding the line', async () => {
+    const clock = new ManualClock();
+    const gate = new SlowSendGate(clock, 10, 100, 15);
+    const results = [0, 1, 2, 3].map((i) =>
+      gate.pass().then(
+        () => `${i} passed at ${clock.monotonicMs()}`,
+        (e: Error) => `${i} refused: ${e.message.slice(0, 22)}`,
+      ),
+    );
+    for (let t = 0; t < 4; t++) {
+      clock.advance(10);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(results)).toEqual([
+      '0 passed at 10',
+      '1 passed at 20',
+      '2 refused: the broker is busy: th',
+      '3 refused: the broker is busy: th',
+    ]);
+  });
+
   test('a full line refuses the send at once with TOO_MANY_REQUESTS naming the option', async () => {
     const clock = new ManualClock();
     const gate = new SlowSendGate(clock, 10, 2);

@@ -14,7 +14,9 @@ import { DEFAULT_SLO, validateSlo } from './slo.ts';
 import { judgeStep, quantile, type StepMeasure } from './step.ts';
 
 function measure(rate: number, extra: Partial<StepMeasure> = {}): StepMeasure {
+  const sends = extra.sends ?? rate * 2;
   return {
+    completedOk: extra.sendsOk ?? sends,
     rate,
     windowMs: 2000,
     sends: rate * 2,
@@ -52,9 +54,16 @@ describe('judgeStep', () => {
   });
 
   test('dropped iterations while sends are fast are the generator, not the target', () => {
-    const s = judgeStep(measure(500, { dropped: 100, sendsOk: 900, received: 900 }), DEFAULT_SLO);
+    const s = judgeStep(measure(500, { dropped: 100, sends: 900, sendsOk: 900, received: 900 }), DEFAULT_SLO);
     expect(s.reasons.map((r) => r.kind)).toEqual(['generator']);
     expect(s.reasons[0]?.detail).toMatch(/no free VU; raise --vus/);
+  });
+
+  test('a target that acknowledges slower than it is sent to breaks on throughput while its latency looks fine', () => {
+    const s = judgeStep(measure(500, { completedOk: 700, received: 700 }), DEFAULT_SLO);
+    expect(s.reasons.map((r) => r.kind)).toEqual(['throughput']);
+    expect(s.reasons[0]?.detail).toMatch(/acknowledged 350\/s while 500\/s were sent \(30\.0% short/);
+    expect(s.sendRate).toBe(350);
   });
 
   test('dropped iterations with slow sends are the target: its latency broke first', () => {
@@ -97,7 +106,8 @@ function probeWith(limit: number, generatorLimit = Number.POSITIVE_INFINITY) {
     const overGenerator = rate > generatorLimit;
     const m = measure(rate, {
       sendP99Ms: rate > limit ? 200 : 10,
-      dropped: overGenerator ? Math.round(rate * 0.2) : 0,
+      dropped: overGenerator ? Math.round(rate * 0.4) : 0,
+      sends: overGenerator ? Math.round(rate * 1.6) : rate * 2,
     });
     return judgeStep(m, DEFAULT_SLO);
   };

@@ -10,7 +10,7 @@ import { parseDurationMs } from '../../lib/duration.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { prepareDrill } from '../drill/cli.ts';
 import { DEFAULT_SCENARIO } from '../drill/load-spec.ts';
-import type { DrillSpec } from '../drill/spec.ts';
+import { type DrillSpec, withRunSuffix } from '../drill/spec.ts';
 import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import { formatCapacity } from './report.ts';
 import { CapacityRun } from './run.ts';
@@ -71,6 +71,20 @@ export function searchOptions(opts: CapacityCommandOptions): SearchOptions {
   return s;
 }
 
+/**
+ * As a drill does: on a broker that outlives the run (rocketmq keeps its store in the run folder, external is
+ * someone else's), group names, and topic names where the target can create topics, get a run suffix so nothing of
+ * an earlier run reaches this one.
+ */
+function withSuffix(spec: DrillSpec, say: (line: string) => void): DrillSpec {
+  if (spec.target.kind === 'bundled') return spec;
+  const suffix = `-r${(systemClock.wallMs() % 36 ** 6).toString(36)}`;
+  const t = spec.target.spec;
+  const topics = t.kind === 'rocketmq' || (t.kind === 'external' && (!!t.namesrv || !!t.adminEndpoint));
+  say(`run suffix ${suffix} on group${topics ? ' and topic' : ''} names\n`);
+  return withRunSuffix(spec, suffix, { topics });
+}
+
 function withFlush(spec: DrillSpec, flush: 'sync' | 'async' | undefined): DrillSpec {
   if (flush === undefined) return spec;
   if (spec.target.spec.kind === 'external') {
@@ -120,7 +134,7 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
     (t) => err.write(t),
   );
   if (!prepared) return ExitCode.INVALID_SPEC;
-  const spec = withFlush(prepared, opts.flush);
+  const spec = withSuffix(withFlush(prepared, opts.flush), (t) => err.write(t));
   if (delay && spec.target.kind !== 'bundled') {
     throw new CliError('--test-only-send-delay-ms slows the bundled broker only', ExitCode.USAGE);
   }

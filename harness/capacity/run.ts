@@ -65,6 +65,8 @@ const CONSUMERS_MAX_MS = 24 * 3_600_000;
 /** Drivers flush their ledgers every second: after a step, the consumers' records of its window are on disk by then. */
 const LEDGER_FLUSH_WAIT_MS = 1500;
 const PRIME_RATE_MAX = 50;
+const SETTLE_MIN_MS = 1000;
+const SETTLE_MAX_MS = 30_000;
 const PRIME_EXTRA_MS = 1000;
 
 interface RunningLoad {
@@ -208,12 +210,8 @@ export class CapacityRun {
     );
   }
 
-  /** One load run; when its load started (the engine ledger's `load` marker) and how many iterations it dropped. */
-  private async load(
-    dir: string,
-    plan: ReturnType<typeof stepPlan>,
-    cpu?: GeneratorCpu,
-  ): Promise<{ startMs: number; dropped: number }> {
+  /** One load run; when its load started (the engine ledger's `load` marker). */
+  private async load(dir: string, plan: ReturnType<typeof stepPlan>, cpu?: GeneratorCpu): Promise<{ startMs: number }> {
     let armed = false;
     const result = await runLoad(plan, this.endpoint(), {
       launcher: this.launcher,
@@ -233,18 +231,19 @@ export class CapacityRun {
     if (result.failure) {
       throw new CliError(`the load generator failed: ${result.failure}`, ExitCode.TARGET_FAILED);
     }
-    return { startMs: loadStartMs(dir), dropped: result.summary.metrics.dropped_iterations?.values.count ?? 0 };
+    return { startMs: loadStartMs(dir) };
   }
 
   private async step(rate: number, index: number): Promise<StepResult> {
     const dir = join(this.opts.out, 'steps', `${String(index + 1).padStart(2, '0')}-${rate}`);
     const plan = stepPlan(this.opts.spec.plan, rate, this.shape(), this.seed(index), { producers: true });
     const cpu = new GeneratorCpu(this.clock);
-    const { startMs, dropped } = await this.load(dir, plan, cpu);
+    const { startMs } = await this.load(dir, plan, cpu);
     if (this.consumers) await new Promise<void>((resolve) => this.clock.setTimer(LEDGER_FLUSH_WAIT_MS, resolve));
     const fromMs = startMs + this.opts.warmUpMs;
     const files = [...listLedgers(dir), ...(this.consumers ? listLedgers(this.consumers.dir) : [])];
     const w = await readWindow(files, fromMs, fromMs + this.opts.stepMs);
+    const asked = Math.round((rate * this.opts.stepMs) / 1000);
     const step = judgeStep(
       {
         rate,
@@ -258,15 +257,20 @@ export class CapacityRun {
         sendP999Ms: quantile(w.sendLatencies, 0.999),
         sendDelayP99Ms: quantile(w.sendDelays, 0.99),
         // Without consumers nothing is expected to arrive: no backlog SLO.
-        received: this.consumers ? w.received : w.sendsOk,
-        dropped,
-        scheduled: Math.round((rate * (this.opts.warmUpMs + this.opts.stepMs)) / 1000),
+        received: this.consumers ? w.received : w.completedOk,
+        completedOk: w.completedOk,
+        // Iterations that did not start in the window: k6's dropped_iterations, counted in the window alone (a new
+        // client's first sends are slow, and the warm-up is not judged).
+        // One iteration either side of the window's edges is not a drop.
+        scheduled: asked,
+        dropped: Math.max(0, asked - w.sends - 1),
         generatorCpuCores: cpu.cores(),
         cpus: os.availableParallelism(),
       },
       this.opts.slo,
     );
     step.dir = relative(this.opts.out, dir);
+    if (!step.pass) await this.settle(step);
     const p99 = step.sendP99Ms === undefined ? 'n/a' : `${step.sendP99Ms.toFixed(1)} ms`;
     this.opts.say(
       `step ${index + 1}: ${rate}/s → sent ${Math.round(step.sendRate)}/s, ` +
@@ -275,6 +279,23 @@ export class CapacityRun {
         (step.pass ? 'held' : `broke (${step.reasons.map((r) => r.detail).join('; ')})`),
     );
     return step;
+  }
+
+  /**
+   * After a step that broke, the target may still be working through what it was sent (queued sends the clients
+   * already gave up on, their retries): the next step would measure that. Wait as long as the target needs to
+   * acknowledge what it did not, at the rate it did acknowledge, within SETTLE_MAX_MS.
+   */
+  private async settle(step: StepResult): Promise<void> {
+    const unacknowledged = Math.max(0, step.sends - step.completedOk);
+    if (unacknowledged === 0) return;
+    const perS = Math.max(1, step.sendRate);
+    const waitMs = Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, (unacknowledged / perS) * 1000));
+    this.opts.say(
+      `settle: ${unacknowledged} sends were not acknowledged in the window; waiting ${formatDurationMs(waitMs)} ` +
+        `(what the target acknowledged: ${Math.round(step.sendRate)}/s) before the next step`,
+    );
+    await new Promise<void>((resolve) => this.clock.setTimer(waitMs, resolve));
   }
 
   private seed(index: number): number {

@@ -2,7 +2,8 @@
  * The capacity SLO: what a step must hold to count as sustainable. A JSON file (`--slo FILE`) may set any of the keys;
  * the rest keep their defaults. Unknown keys and bad values are errors, every one listed.
  *
- *   { "sendP99Ms": 50, "errorShareMax": 0.001, "backlogGrowthShareMax": 0.05, "lostMax": 0 }
+ *   { "sendP99Ms": 50, "errorShareMax": 0.001, "backlogGrowthShareMax": 0.05, "throughputShortfallMax": 0.1,
+ *     "lostMax": 0 }
  */
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
@@ -18,6 +19,11 @@ export interface CapacitySlo {
    * ok in it: consumers that keep up leave only what is in flight.
    */
   backlogGrowthShareMax: number;
+  /**
+   * Sends started in the window that the target had not acknowledged within it, as a share of those started: a target
+   * that acknowledges slower than it is sent to falls behind even while its latency still looks fine.
+   */
+  throughputShortfallMax: number;
   /** Lost messages over the whole run (acknowledged, never delivered after the final drain). */
   lostMax: number;
 }
@@ -26,6 +32,7 @@ export const DEFAULT_SLO: CapacitySlo = {
   sendP99Ms: 50,
   errorShareMax: 0.001,
   backlogGrowthShareMax: 0.05,
+  throughputShortfallMax: 0.1,
   lostMax: 0,
 };
 
@@ -45,6 +52,12 @@ export function validateSlo(value: unknown): { slo: CapacitySlo | undefined; err
         min: 0,
         max: 1,
         fallback: DEFAULT_SLO.backlogGrowthShareMax,
+      }) ?? 0,
+    throughputShortfallMax:
+      p.number('slo.throughputShortfallMax', raw.throughputShortfallMax, {
+        min: 0,
+        max: 1,
+        fallback: DEFAULT_SLO.throughputShortfallMax,
       }) ?? 0,
     lostMax: p.number('slo.lostMax', raw.lostMax, { min: 0, integer: true, fallback: DEFAULT_SLO.lostMax }) ?? 0,
   };
@@ -68,6 +81,7 @@ export function loadSloFile(file: string | undefined): CapacitySlo {
 export function describeSlo(slo: CapacitySlo): string {
   return (
     `send p99 < ${slo.sendP99Ms} ms, error share <= ${(slo.errorShareMax * 100).toPrecision(2)}%, ` +
+    `acknowledged >= ${((1 - slo.throughputShortfallMax) * 100).toPrecision(2)}% of sends, ` +
     `backlog growth <= ${(slo.backlogGrowthShareMax * 100).toPrecision(2)}% of a step's sends, lost <= ${slo.lostMax}`
   );
 }

@@ -14,7 +14,7 @@ export const DROPPED_SHARE_MAX = 0.01;
 /** A generator using this share of the machine's cores is saturated. */
 export const GENERATOR_CPU_SHARE_MAX = 0.9;
 
-export type BreakKind = 'generator' | 'errors' | 'latency' | 'backlog';
+export type BreakKind = 'generator' | 'errors' | 'latency' | 'throughput' | 'backlog';
 
 export interface BreakReason {
   kind: BreakKind;
@@ -38,9 +38,11 @@ export interface StepMeasure {
   sendDelayP99Ms: number | undefined;
   /** First deliveries in the window. */
   received: number;
-  /** Iterations the generator dropped (no free VU) over the whole step, and how many were scheduled. */
-  dropped: number;
+  /** Ok sends that completed within the window (whenever they started): what the target acknowledged. */
+  completedOk: number;
+  /** Sends the schedule asked to start in the window, and how many of those did not start (no free VU). */
   scheduled: number;
+  dropped: number;
   /** Cores the load generator used during the window, and the machine's core count. */
   generatorCpuCores: number;
   cpus: number;
@@ -73,8 +75,8 @@ export function judgeStep(m: StepMeasure, slo: CapacitySlo): StepResult {
   const seconds = Math.max(1e-3, m.windowMs / 1000);
   const errorShare = m.sends === 0 ? 1 : (m.sendsFail + m.sendsUnknown) / m.sends;
   const droppedShare = m.scheduled === 0 ? 0 : m.dropped / m.scheduled;
-  const backlogGrowth = Math.max(0, m.sendsOk - m.received);
-  const backlogGrowthShare = m.sendsOk === 0 ? 0 : backlogGrowth / m.sendsOk;
+  const backlogGrowth = Math.max(0, m.completedOk - m.received);
+  const backlogGrowthShare = m.completedOk === 0 ? 0 : backlogGrowth / m.completedOk;
   const latencyOk = m.sendP99Ms !== undefined && m.sendP99Ms < slo.sendP99Ms;
   const target = targetReasons(m, slo, { errorShare, droppedShare, backlogGrowth, backlogGrowthShare, latencyOk });
   const generator = generatorReasons(m, droppedShare, latencyOk);
@@ -85,7 +87,7 @@ export function judgeStep(m: StepMeasure, slo: CapacitySlo): StepResult {
   const reasons = saturated || target.length === 0 ? [...generator, ...target] : [...target, ...generator];
   return {
     ...m,
-    sendRate: m.sendsOk / seconds,
+    sendRate: m.completedOk / seconds,
     receiveRate: m.received / seconds,
     errorShare,
     droppedShare,
@@ -120,12 +122,22 @@ function targetReasons(
     const dropped = f.droppedShare > DROPPED_SHARE_MAX ? `; ${pct(f.droppedShare)} of iterations dropped waiting` : '';
     reasons.push({ kind: 'latency', detail: `send p99 ${fmt(m.sendP99Ms)} ms >= ${slo.sendP99Ms} ms${dropped}` });
   }
-  if (m.sendsOk > 0 && f.backlogGrowthShare > slo.backlogGrowthShareMax) {
+  // Sends that started but did not complete in the window: the target acknowledges slower than it is sent to.
+  const shortfall = m.sends === 0 ? 0 : 1 - m.completedOk / m.sends;
+  if (m.sends > 0 && shortfall > slo.throughputShortfallMax) {
+    reasons.push({
+      kind: 'throughput',
+      detail:
+        `the target acknowledged ${fmt(m.completedOk / seconds, 0)}/s while ${fmt(m.sends / seconds, 0)}/s were ` +
+        `sent (${pct(shortfall)} short, SLO <= ${pct(slo.throughputShortfallMax)})`,
+    });
+  }
+  if (m.completedOk > 0 && f.backlogGrowthShare > slo.backlogGrowthShareMax) {
     reasons.push({
       kind: 'backlog',
       detail:
-        `backlog grew by ${f.backlogGrowth} (${pct(f.backlogGrowthShare)} of ${m.sendsOk} sent): consumers received ` +
-        `${fmt(m.received / seconds, 0)}/s of ${fmt(m.sendsOk / seconds, 0)}/s`,
+        `backlog grew by ${f.backlogGrowth} (${pct(f.backlogGrowthShare)} of ${m.completedOk} sent): consumers ` +
+        `received ${fmt(m.received / seconds, 0)}/s of ${fmt(m.completedOk / seconds, 0)}/s`,
     });
   }
   return reasons;
@@ -164,7 +176,9 @@ export function quantile(sorted: readonly number[], q: number): number | undefin
 }
 
 export interface LedgerWindowFigures {
+  /** Sends invoked in the window, and ok sends completed in it (whenever invoked). */
   sends: number;
+  completedOk: number;
   sendsOk: number;
   sendsFail: number;
   sendsUnknown: number;
@@ -183,6 +197,7 @@ export interface LedgerWindowFigures {
 export async function readWindow(files: readonly string[], fromMs: number, toMs: number): Promise<LedgerWindowFigures> {
   const out: LedgerWindowFigures = {
     sends: 0,
+    completedOk: 0,
     sendsOk: 0,
     sendsFail: 0,
     sendsUnknown: 0,
@@ -202,6 +217,7 @@ export async function readWindow(files: readonly string[], fromMs: number, toMs:
         invokes.set(`${batch.fileIndexes[i]}:${e.o}`, e.ts);
         if (e.it !== undefined) out.sendDelays.push(Math.max(0, e.ts - e.it));
       } else if (e.t === 'sc') {
+        if (e.r === 'ok' && inWindow(e.ts)) out.completedOk++;
         const key = `${batch.fileIndexes[i]}:${e.o}`;
         if (!invokes.delete(key)) continue;
         out.sends++;
