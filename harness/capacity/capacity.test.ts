@@ -3,7 +3,12 @@
  * a probe whose limit the test chooses, the step plan, the consumer plan and the report page. The runs against the
  * real bundled broker are in capacity-bundled.test.ts.
  */
-import { describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import { ExitCode } from '../../lib/exit-codes.ts';
+import { main } from '../cli/main.ts';
 import { validateOptions } from '../load/options.ts';
 import { renderCapacityHtml } from './html.ts';
 import { defaultVus, stepPlan } from './plan.ts';
@@ -271,5 +276,42 @@ describe('report', () => {
     }
     expect(html).toContain('npx mqdrill capacity s --seed 1');
     expect(formatCurve(r.steps).split('\n')).toHaveLength(r.steps.length + 1);
+  });
+});
+
+describe('mqdrill capacity: bad input ends before anything boots', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mqdrill-capacity-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const scenario = join(import.meta.dirname, 'testdata', 'steady.json');
+
+  async function run(args: string[]): Promise<{ code: number; err: string }> {
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+      chunks.push(String(c));
+      return true;
+    });
+    try {
+      return { code: await main(['capacity', scenario, '--out', join(dir, 'out'), ...args]), err: chunks.join('') };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('an invalid SLO file exits 3 listing every problem', async () => {
+    const slo = join(dir, 'slo.json');
+    writeFileSync(slo, JSON.stringify({ sendP99Ms: 0, lost: 1 }));
+    const { code, err } = await run(['--slo', slo]);
+    expect(code).toBe(ExitCode.INVALID_SPEC);
+    expect(err).toMatch(/slo.sendP99Ms: must be > 0/);
+    expect(err).toMatch(/slo.lost: unknown option/);
+  });
+
+  test('bad search options exit 2 naming the flag', async () => {
+    expect((await run(['--step', '100ms'])).err).toMatch(/--step 100ms: at least 500ms/);
+    const r = await run(['--start-rate', '500', '--max-rate', '100']);
+    expect(r.code).toBe(ExitCode.USAGE);
+    expect(r.err).toMatch(/--max-rate 100 is below --start-rate 500/);
+    expect((await run(['--factor', 'x'])).err).toMatch(/--factor x: expected a number >= 1.1/);
+    expect((await run(['--test-only-send-delay-ms', '5', '--target', 'external'])).code).not.toBe(ExitCode.OK);
   });
 });

@@ -66,6 +66,16 @@ const CONSUMERS_MAX_MS = 24 * 3_600_000;
 const LEDGER_FLUSH_WAIT_MS = 1500;
 const PRIME_RATE_MAX = 50;
 const SETTLE_MIN_MS = 1000;
+const OWN_OUTPUT = [
+  'steps',
+  'consumers',
+  'warm-up',
+  'drain-probe',
+  'final-drain',
+  'target',
+  'report.json',
+  'report.html',
+];
 const SETTLE_MAX_MS = 30_000;
 const PRIME_EXTRA_MS = 1000;
 
@@ -101,7 +111,8 @@ export class CapacityRun {
 
   async execute(): Promise<CapacityReport> {
     const startedMs = this.clock.monotonicMs();
-    rmSync(this.opts.out, { recursive: true, force: true });
+    // A reused --out folder: only what an earlier capacity run wrote is removed, never anything else.
+    for (const entry of OWN_OUTPUT) rmSync(join(this.opts.out, entry), { recursive: true, force: true });
     await mkdir(this.opts.out, { recursive: true });
     try {
       this.opts.say('boot...');
