@@ -58,6 +58,16 @@ describe('judgeStep', () => {
     expect(backlog.reasons[0]?.detail).toMatch(/consumers received 300\/s of 500\/s/);
   });
 
+  test('a message or two at the window edges is not a backlog or a shortfall at low rates', () => {
+    const s = judgeStep(measure(2, { windowMs: 1000, sends: 3, sendsOk: 3, completedOk: 2, received: 1 }), DEFAULT_SLO);
+    expect(s.reasons).toEqual([]);
+    const more = judgeStep(
+      measure(2, { windowMs: 1000, sends: 6, sendsOk: 6, completedOk: 3, received: 0 }),
+      DEFAULT_SLO,
+    );
+    expect(more.reasons.map((r) => r.kind)).toEqual(['throughput', 'backlog']);
+  });
+
   test('dropped iterations while sends are fast are the generator, not the target', () => {
     const s = judgeStep(measure(500, { dropped: 100, sends: 900, sendsOk: 900, received: 900 }), DEFAULT_SLO);
     expect(s.reasons.map((r) => r.kind)).toEqual(['generator']);

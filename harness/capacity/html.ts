@@ -10,6 +10,12 @@ const n0 = (n: number | null | undefined) =>
   n === null || n === undefined ? '—' : Math.round(n).toLocaleString('en-US');
 const ms = (n: number | undefined) => (n === undefined ? '—' : `${n.toFixed(1)} ms`);
 
+const LIMIT_SUB: Record<string, string> = {
+  generator: 'the load generator, not the target',
+  ceiling: 'nothing up to --max-rate',
+  unknown: 'no step broke',
+};
+
 function cards(report: CapacityReport): string {
   const r = report.result;
   const items: [string, string, string][] = [
@@ -20,7 +26,7 @@ function cards(report: CapacityReport): string {
       report.drainProbe ? 'draining a backlog' : 'at the held rate',
     ],
     ['Broke at', `${n0(r.breakingRate)}/s`, r.converged ? 'converged' : 'not converged'],
-    ['Limited by', r.limitedBy, r.limitedBy === 'generator' ? 'not the target' : 'the target'],
+    ['Limited by', r.limitedBy, LIMIT_SUB[r.limitedBy] ?? 'the target'],
     ['Lost', n0(report.lost.count), report.lost.verdict],
   ];
   return items

@@ -11,6 +11,11 @@ import type { CapacitySlo } from './slo.ts';
 export const SEND_DELAY_BEHIND_MS = 100;
 /** Dropped iterations over scheduled ones above this share mean the generator could not keep the rate. */
 export const DROPPED_SHARE_MAX = 0.01;
+/**
+ * Messages either side of a window's edges (a send started just before its end, a delivery just after) are not a
+ * shortfall or a backlog: at low rates one message is a large share.
+ */
+export const EDGE_SLACK = 2;
 /** A generator using this share of the machine's cores is saturated. */
 export const GENERATOR_CPU_SHARE_MAX = 0.9;
 
@@ -124,7 +129,7 @@ function targetReasons(
   }
   // Sends that started but did not complete in the window: the target acknowledges slower than it is sent to.
   const shortfall = m.sends === 0 ? 0 : 1 - m.completedOk / m.sends;
-  if (m.sends > 0 && shortfall > slo.throughputShortfallMax) {
+  if (m.sends > 0 && shortfall > slo.throughputShortfallMax && m.sends - m.completedOk > EDGE_SLACK) {
     reasons.push({
       kind: 'throughput',
       detail:
@@ -132,7 +137,7 @@ function targetReasons(
         `sent (${pct(shortfall)} short, SLO <= ${pct(slo.throughputShortfallMax)})`,
     });
   }
-  if (m.completedOk > 0 && f.backlogGrowthShare > slo.backlogGrowthShareMax) {
+  if (m.completedOk > 0 && f.backlogGrowthShare > slo.backlogGrowthShareMax && f.backlogGrowth > EDGE_SLACK) {
     reasons.push({
       kind: 'backlog',
       detail:
