@@ -132,7 +132,7 @@ function probeWith(limit: number, generatorLimit = Number.POSITIVE_INFINITY) {
 describe('searchCapacity', () => {
   test('steps up by the factor, then bisects to within the precision', async () => {
     const { probe, asked } = probeWith(730);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100 });
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, confirmBreaks: false, startRate: 100 });
     expect(asked.slice(0, 5)).toEqual([100, 200, 400, 800, 600]);
     expect(r.converged).toBe(true);
     expect(r.held?.rate).toBeLessThanOrEqual(730);
@@ -143,32 +143,52 @@ describe('searchCapacity', () => {
 
   test('a ceiling that holds ends the search there', async () => {
     const { probe, asked } = probeWith(10_000);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100, maxRate: 500 });
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, confirmBreaks: false, startRate: 100, maxRate: 500 });
     expect(asked).toEqual([100, 200, 400, 500]);
     expect(r.ceilingHeld).toBe(true);
   });
 
   test('a first step that breaks steps down until one holds', async () => {
     const { probe, asked } = probeWith(30);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100 });
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, confirmBreaks: false, startRate: 100 });
     expect(asked.slice(0, 3)).toEqual([100, 50, 25]);
     expect(r.held?.rate).toBeLessThanOrEqual(30);
   });
 
   test('the step budget bounds the search and says it did not converge', async () => {
     const { probe, asked } = probeWith(733);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100, stepsMax: 5, precision: 0.01 });
+    const r = await searchCapacity(probe, {
+      ...DEFAULT_SEARCH,
+      confirmBreaks: false,
+      startRate: 100,
+      stepsMax: 5,
+      precision: 0.01,
+    });
     expect(asked).toHaveLength(5);
     expect(r.converged).toBe(false);
   });
 
   test('a generator limit below the target limit is reported as the generator, exit 6', async () => {
     const { probe } = probeWith(5000, 300);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100 });
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, confirmBreaks: false, startRate: 100 });
     expect(r.broke?.reasons[0]?.kind).toBe('generator');
     const exit = exitOf('generator', r.held, { count: 0 }, DEFAULT_SLO, r.converged);
     expect(exit.code).toBe(6);
     expect(exit.reason).toMatch(/load generator was the limit, not the target/);
+  });
+
+  test('a break is believed only when the same rate breaks twice in a row', async () => {
+    const asked: number[] = [];
+    let stalls = 1; // the first 400/s step meets a stall of the machine
+    const probe = async (rate: number) => {
+      asked.push(rate);
+      const stalled = rate === 400 && stalls-- > 0;
+      return judgeStep(measure(rate, { sendP99Ms: stalled || rate > 730 ? 200 : 10 }), DEFAULT_SLO);
+    };
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100 });
+    expect(asked.slice(0, 6)).toEqual([100, 200, 400, 400, 800, 800]);
+    expect(r.held?.rate).toBeGreaterThanOrEqual(400);
+    expect(r.broke?.rate).toBeGreaterThan(730);
   });
 
   test('lost messages fail the run whatever the rate', () => {
@@ -242,7 +262,7 @@ describe('SLO, plan, consumers', () => {
 describe('report', () => {
   test('report.html carries the curve data, charts and the command; the text curve lists every step', async () => {
     const { probe } = probeWith(730);
-    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, startRate: 100 });
+    const r = await searchCapacity(probe, { ...DEFAULT_SEARCH, confirmBreaks: false, startRate: 100 });
     const report = {
       schema: 'mqdrill-capacity',
       version: 1,

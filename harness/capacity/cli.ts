@@ -27,6 +27,8 @@ export interface CapacityCommandOptions {
   maxRate?: string;
   precision?: string;
   maxSteps?: string;
+  /** commander's --no-confirm. */
+  confirm?: boolean;
   step?: string;
   warmUp?: string;
   vus?: string;
@@ -66,6 +68,7 @@ export function searchOptions(opts: CapacityCommandOptions): SearchOptions {
     precision: num('--precision', opts.precision, { min: 0.01 }) ?? DEFAULT_SEARCH.precision,
     stepsMax: num('--max-steps', opts.maxSteps, { min: 1, integer: true }) ?? DEFAULT_SEARCH.stepsMax,
     minRate: DEFAULT_SEARCH.minRate,
+    confirmBreaks: opts.confirm !== false,
   };
   if (s.maxRate < s.startRate) throw new CliError(`--max-rate ${s.maxRate} is below --start-rate ${s.startRate}`, 2);
   return s;
@@ -113,9 +116,13 @@ export function capacityCommand(scenario: string, spec: DrillSpec, opts: Capacit
     ['--backlog', opts.backlog],
     ['--drain-within', opts.drainWithin],
     ['--driver', opts.driver === 'go' ? 'go' : undefined],
+    ['--no-confirm', opts.confirm === false ? '' : undefined],
     ['--test-only-send-delay-ms', opts.testOnlySendDelayMs],
   ];
-  for (const [flag, value] of flags) if (value !== undefined) parts.push(flag, quote(value));
+  for (const [flag, value] of flags) {
+    if (value === '') parts.push(flag);
+    else if (value !== undefined) parts.push(flag, quote(value));
+  }
   return parts.join(' ');
 }
 

@@ -2,7 +2,8 @@
  * The rate search: step the arrival rate up by a factor from a start rate until a step breaks the SLO (or the
  * ceiling is reached), then bisect between the best rate that held and the lowest that broke until they are within
  * the precision or the step budget is spent. When the very first step breaks, it steps down by the same factor until
- * one holds. The probe (one step at one rate) is injected, so the search is tested without a broker.
+ * one holds. A step that breaks is run again once (confirmBreaks) and counts as broken only when it breaks twice.
+ * The probe (one step at one rate) is injected, so the search is tested without a broker.
  */
 import type { StepResult } from './step.ts';
 
@@ -16,6 +17,11 @@ export interface SearchOptions {
   stepsMax: number;
   /** Stepping down below this rate gives up: nothing is sustainable. */
   minRate: number;
+  /**
+   * A step that breaks runs once more at the same rate before the search believes it: a stall of a busy machine
+   * (another process taking the cores for a second) breaks one short step, not two in a row.
+   */
+  confirmBreaks: boolean;
 }
 
 export const DEFAULT_SEARCH: SearchOptions = {
@@ -25,6 +31,7 @@ export const DEFAULT_SEARCH: SearchOptions = {
   precision: 0.1,
   stepsMax: 12,
   minRate: 1,
+  confirmBreaks: true,
 };
 
 export interface SearchResult {
@@ -61,8 +68,12 @@ export async function searchCapacity(
   });
   while (steps.length < opts.stepsMax) {
     if (aborted()) return done({ interrupted: true });
-    const step = await probe(rate, steps.length);
+    let step = await probe(rate, steps.length);
     steps.push(step);
+    if (!step.pass && opts.confirmBreaks && steps.length < opts.stepsMax && !aborted()) {
+      step = await probe(rate, steps.length);
+      steps.push(step);
+    }
     if (step.pass && (!held || step.rate > held.rate)) held = step;
     if (!step.pass && (!broke || step.rate < broke.rate) && (!held || step.rate > held.rate)) broke = step;
     if (!broke) {

@@ -7,7 +7,8 @@ How it searches:
   Each step runs the scenario's producers at one constant arrival rate (its producers share the rate in proportion
   to their own peak rates) with its consumers, for --warm-up (discarded) then --step (measured). A step holds when
   the measured window meets the SLO; the rate grows by --factor until a step breaks (or --max-rate holds), then
-  bisects between the best rate that held and the lowest that broke until they are within --precision.
+  bisects between the best rate that held and the lowest that broke until they are within --precision. A step that
+  breaks is run once more before it counts (a stall of a busy machine breaks one short step, not two in a row).
   A step breaks for one of: generator (the load generator fell behind: dropped iterations while sends were fast,
   sends started late, or the generator used nearly every core; then the target's limit is NOT known), errors,
   latency, backlog (consumers did not keep up). Then a drain probe (producers alone leave a backlog, consumers alone
@@ -47,6 +48,7 @@ export function registerCapacityCommands(program: Command): void {
     .option('--max-rate <n>', 'never ask for more than this many messages per second', '100000')
     .option('--precision <p>', 'stop bisecting when (broke - held) / broke <= P', '0.1')
     .option('--max-steps <n>', 'at most this many steps in all', '12')
+    .option('--no-confirm', 'believe a step that breaks at once (default: run it again; it breaks only twice in a row)')
     .option('--step <d>', 'measured window of each step', '5s')
     .option('--warm-up <d>', 'discarded start of each step', '2s')
     .option('--vus <n>', 'generator VUs per producer (default: enough for the rate at 4x the SLO latency)')
