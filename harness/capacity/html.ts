@@ -122,7 +122,8 @@ const CLIENT = `
 
 export function renderCapacityHtml(report: CapacityReport): string {
   const { js, css } = assets();
-  const verdict = report.exitCode === 0 ? 'pass' : report.exitCode === 6 ? 'unknown' : 'fail';
+  const held = report.result.sustainableRate !== null;
+  const verdict = report.exitCode === 6 ? 'unknown' : report.exitCode === 0 && held ? 'pass' : 'fail';
   const title = `capacity: ${report.scenario} on ${report.target}${report.flush ? ` (${report.flush} flush)` : ''}`;
   const env = report.environment;
   const envRows = [
