@@ -333,7 +333,8 @@ export class CapacityRun {
     const w = await readWindow(listLedgers(drain), 0, Number.MAX_SAFE_INTEGER);
     const filled = await readWindow(listLedgers(fill), 0, Number.MAX_SAFE_INTEGER);
     const clients = consumersOf(base).reduce((n, s) => n + (this.opts.consumers ?? consumerVus(s)), 0);
-    const spanMs = Math.max(1, (w.lastReceiveMs ?? 0) - (w.firstReceiveMs ?? 0));
+    // From the first receive call (the consumers are up), not the first delivery: a batch arrives all at once.
+    const spanMs = Math.max(1, (w.lastReceiveMs ?? 0) - (w.firstReceiveCallMs ?? w.firstReceiveMs ?? 0));
     const receiveRate = w.received > 1 ? (w.received * 1000) / spanMs : 0;
     const note =
       spanMs < 500 ? `the drain took only ${Math.round(spanMs)} ms: a longer --step gives a steadier figure` : null;

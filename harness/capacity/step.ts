@@ -190,8 +190,9 @@ export interface LedgerWindowFigures {
   sendLatencies: number[];
   sendDelays: number[];
   received: number;
-  /** First and last first-delivery times, epoch ms. */
+  /** First and last first-delivery times, and the first receive call, epoch ms. */
   firstReceiveMs: number | undefined;
+  firstReceiveCallMs: number | undefined;
   lastReceiveMs: number | undefined;
 }
 
@@ -210,6 +211,7 @@ export async function readWindow(files: readonly string[], fromMs: number, toMs:
     sendDelays: [],
     received: 0,
     firstReceiveMs: undefined,
+    firstReceiveCallMs: undefined,
     lastReceiveMs: undefined,
   };
   const invokes = new Map<string, number>();
@@ -231,6 +233,8 @@ export async function readWindow(files: readonly string[], fromMs: number, toMs:
           out.sendLatencies.push(e.d);
         } else if (e.r === 'fail') out.sendsFail++;
         else out.sendsUnknown++;
+      } else if (e.t === 'ri') {
+        out.firstReceiveCallMs = Math.min(out.firstReceiveCallMs ?? e.ts, e.ts);
       } else if (e.t === 'rm' && e.a === 1) {
         out.firstReceiveMs = Math.min(out.firstReceiveMs ?? e.ts, e.ts);
         out.lastReceiveMs = Math.max(out.lastReceiveMs ?? e.ts, e.ts);
