@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.ts';
 import { parseDurationMs } from '../../lib/duration.ts';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
-import { prepareDrill } from '../drill/cli.ts';
+import { checkDriverFitsTarget, prepareDrill } from '../drill/cli.ts';
 import { DEFAULT_SCENARIO } from '../drill/load-spec.ts';
 import { type DrillSpec, withRunSuffix } from '../drill/spec.ts';
-import { goDriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
+import type { DriverName } from '../load/driver-names.ts';
+import { launcherFor } from '../load/launchers.ts';
 import { formatCapacity } from './report.ts';
 import { CapacityRun } from './run.ts';
 import { DEFAULT_SEARCH, type SearchOptions } from './search.ts';
@@ -35,7 +36,7 @@ export interface CapacityCommandOptions {
   consumers?: string;
   backlog?: string;
   drainWithin?: string;
-  driver?: 'node' | 'go';
+  driver?: DriverName;
   out?: string;
   testOnlySendDelayMs?: string;
 }
@@ -115,7 +116,7 @@ export function capacityCommand(scenario: string, spec: DrillSpec, opts: Capacit
     ['--consumers', opts.consumers],
     ['--backlog', opts.backlog],
     ['--drain-within', opts.drainWithin],
-    ['--driver', opts.driver === 'go' ? 'go' : undefined],
+    ['--driver', opts.driver !== undefined && opts.driver !== 'node' ? opts.driver : undefined],
     ['--no-confirm', opts.confirm === false ? '' : undefined],
     ['--test-only-send-delay-ms', opts.testOnlySendDelayMs],
   ];
@@ -142,6 +143,7 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
   );
   if (!prepared) return ExitCode.INVALID_SPEC;
   const spec = withSuffix(withFlush(prepared, opts.flush), (t) => err.write(t));
+  checkDriverFitsTarget(spec, opts.driver ?? 'node');
   if (delay && spec.target.kind !== 'bundled') {
     throw new CliError('--test-only-send-delay-ms slows the bundled broker only', ExitCode.USAGE);
   }
@@ -167,7 +169,7 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
       consumers: num('--consumers', opts.consumers, { min: 1, integer: true }),
       planBacklog: num('--backlog', opts.backlog ?? CAPACITY_DEFAULTS.backlog, { min: 1, integer: true }) ?? 1,
       planWithinMs: duration('--drain-within', opts.drainWithin ?? CAPACITY_DEFAULTS.drainWithin),
-      launcher: opts.driver === 'go' ? goDriverLauncher() : nodeWorkerLauncher(),
+      launcher: launcherFor(opts.driver ?? 'node'),
       ...(delay ? { brokerConfig: { testOnlySendDelayMs: delay } } : {}),
       signal: controller.signal,
       say: (line) => err.write(`capacity: ${line}\n`),

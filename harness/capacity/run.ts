@@ -155,6 +155,10 @@ export class CapacityRun {
       endpoint: access.endpoint,
       tls: access.tls,
       namespace: access.namespace,
+      // What the drill gives its drivers too: the remoting driver needs the name server and its routes, FIFO topics.
+      ...(access.namesrv ? { namesrv: access.namesrv } : {}),
+      ...(access.remotingRoutes ? { remotingRoutes: access.remotingRoutes } : {}),
+      fifoTopics: this.opts.spec.topics.filter((t) => t.type === 'FIFO').map((t) => t.name),
       ...(access.credentials
         ? { accessKey: access.credentials.accessKey, secretKey: access.credentials.secretKey }
         : {}),

@@ -1,5 +1,6 @@
 /** `mqdrill capacity` and `mqdrill compare`: kept apart from commands.ts so their registration merges cleanly. */
 import { type Command, Option } from 'commander';
+import { DRIVER_NAMES } from '../load/driver-names.ts';
 import { DRILL_ENVIRONMENT, lazy } from './commands.ts';
 
 const CAPACITY_HELP = `
@@ -56,7 +57,7 @@ export function registerCapacityCommands(program: Command): void {
     .option('--backlog <n>', 'consumer plan: the backlog to drain', '1000000')
     .option('--drain-within <d>', 'consumer plan: the time to drain it in', '10m')
     .addOption(
-      new Option('--driver <driver>', 'which official client drives load').choices(['node', 'go']).default('node'),
+      new Option('--driver <driver>', 'which official client drives load').choices(DRIVER_NAMES).default('node'),
     )
     .option('--out <dir>', 'report folder (default runs/capacity-<scenario>-<time>)')
     .option(
