@@ -147,9 +147,11 @@ describe('mqdrill capacity on the bundled broker', () => {
     process.stderr.write(`capacity of a broker slowed to 25 sends/s: ${summary(r)}\n`);
     expect(r.exitCode, summary(r)).toBe(ExitCode.OK);
     expect(r.result.sustainableRate ?? 0, summary(r)).toBeGreaterThan(0);
-    // 40 ms a send in one line: at most 25/s, below what the same broker unslowed held in the first test.
-    expect(r.result.sustainableRate ?? 0, summary(r)).toBeLessThanOrEqual(25);
-    expect(r.result.sustainableRate ?? 0).toBeLessThan(Math.max(...baselineRates));
+    // 40 ms a send in one line: the broker acknowledges at most 25/s; the SLO lets a step acknowledge up to 25% less
+    // than was sent, so a held rate is at most 25 / 0.75 = 33/s. Below what the unslowed broker held (first test).
+    const boundPerS = 1000 / 40 / (1 - LOOSE.throughputShortfallMax);
+    expect(r.result.sustainableRate ?? 0, summary(r)).toBeLessThanOrEqual(boundPerS);
+    if (baselineRates.length > 0) expect(r.result.sustainableRate ?? 0).toBeLessThan(Math.max(...baselineRates));
     expect(['latency', 'errors', 'throughput', 'backlog'], summary(r)).toContain(r.result.limitedBy);
   }, 120_000);
 });
