@@ -7,6 +7,7 @@ import { BrokerError, fail, topicNotFoundMessage } from './errors.ts';
 import { limits } from './limits.ts';
 import { type GroupConfig, Metadata, type TopicConfig } from './metadata.ts';
 import type { BrokerMetrics } from './metrics/index.ts';
+import { SlowSendGate } from './slow-send.ts';
 import type { MessageProps, MessageRecord, MessageStore, MessageType, StoredMessage } from './store/types.ts';
 import { SystemLog } from './system-log.ts';
 import {
@@ -54,6 +55,8 @@ export interface BrokerOptions {
    * holds two consecutive messages of a FIFO message group, the later one first.
    */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
+  /** Test-only: every send holds one shared line for this long (broker/slow-send.ts); off when absent or 0. */
+  testOnlySendDelayMs?: number;
   metrics?: BrokerMetrics;
   /** Longest delay a DELAY message may ask for (RocketMQ: 24 h). */
   delayMsMax?: number;
@@ -76,6 +79,7 @@ export class Broker {
   private readonly inflightPerGroupMax: number;
   private readonly autoRenewTimer: () => void;
   private canaryCounter = 0;
+  private readonly slowSends: SlowSendGate | undefined;
   closed = false;
   readonly delayTimer: DelayTimer;
   readonly transactions: TransactionService;
@@ -88,6 +92,8 @@ export class Broker {
     this.clock = options.clock;
     this.metadata = options.metadata ?? new Metadata();
     this.inflightPerGroupMax = options.inflightPerGroupMax ?? 100_000;
+    const delayMs = options.testOnlySendDelayMs ?? 0;
+    this.slowSends = delayMs > 0 ? new SlowSendGate(this.clock, delayMs) : undefined;
     this.delivery = new Delivery({
       store: this.store,
       clock: this.clock,
@@ -152,6 +158,7 @@ export class Broker {
     const topic = this.requireTopic(input.topic);
     checkTypeAllowed(topic, input.props.messageType);
     const queueId = this.chooseQueue(topic, input.props.messageGroup);
+    if (this.slowSends) await this.slowSends.pass();
     if (this.canaryDropsThisSend()) return { queueId, queueOffset: 0, messageId: input.props.messageId };
     const record: MessageRecord = { topic: topic.name, queueId, body: input.body, props: input.props };
     const queueOffset = await this.storeByType(record, input.clientId);

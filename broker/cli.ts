@@ -37,6 +37,7 @@ const configKeys = new Set([
   'autoCreateGroups',
   'longPollingMinMs',
   'canary',
+  'testOnlySendDelayMs',
   'powerLossJournal',
   'auth',
   'tls',
@@ -65,6 +66,9 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
     const configErrors = [
       ...(fromFile.auth === undefined ? [] : validateAuthConfig(fromFile.auth)),
       ...(fromFile.connections === undefined ? [] : validateConnectionLimits(fromFile.connections)),
+      ...(validSendDelay(fromFile.testOnlySendDelayMs)
+        ? []
+        : ['testOnlySendDelayMs: must be milliseconds from 0 (off) to 10000 (test-only: slows every send on purpose)']),
       ...(auditMax === undefined || (Number.isInteger(auditMax) && auditMax > 0)
         ? []
         : ['auditLinesPerSecondMax: must be a positive whole number (default 1000)']),
@@ -144,4 +148,8 @@ export async function runBrokerCommand(opts: BrokerCommandOptions): Promise<numb
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+function validSendDelay(ms: unknown): boolean {
+  return ms === undefined || (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 && ms <= 10_000);
 }

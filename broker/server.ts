@@ -55,6 +55,11 @@ export interface BrokerConfig {
   /** Test-only canary faults (never on in a real run). */
   canary?: { dropAckedOneIn?: number; swapFifoOneIn?: number };
   /**
+   * Test-only: a broker slowed on purpose. Every send holds one shared line for this many ms, so the broker takes at
+   * most 1000 / testOnlySendDelayMs sends per second (broker/slow-send.ts). Absent or 0: off.
+   */
+  testOnlySendDelayMs?: number;
+  /**
    * Test-only: journal what every store file held at its last fsync (<data>/power-loss-journal.ndjson), so a drill's
    * power-loss fault can kill the broker and roll its store back to what a power cut would leave
    * (broker/store/file/power-loss-fs.ts).
@@ -145,6 +150,7 @@ export async function startBroker(
     log,
     autoCreateGroups: config.autoCreateGroups,
     canary: config.canary,
+    ...(config.testOnlySendDelayMs ? { testOnlySendDelayMs: config.testOnlySendDelayMs } : {}),
   });
   for (const t of config.topics) metadata.upsertTopic(t);
   for (const g of config.groups) metadata.upsertGroup(g);

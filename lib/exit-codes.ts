@@ -19,6 +19,8 @@ export const ExitCode = {
   CHECK_UNKNOWN: 6,
   /** The command is part of the design but not built yet. */
   NOT_BUILT: 7,
+  /** `mqdrill compare`: a gate that passed now fails, an anomaly count rose, or a figure moved beyond tolerance. */
+  REGRESSED: 8,
   /** A bug in mqdrill itself: an unexpected exception. */
   INTERNAL: 70,
   /** A k6-style threshold failed (same code as k6). */
@@ -38,6 +40,7 @@ export const exitCodeTable: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.SETUP_MISSING, 'a prerequisite is missing: run `mqdrill setup`'],
   [ExitCode.CHECK_UNKNOWN, 'a checker could not decide (unknown) and nothing failed'],
   [ExitCode.NOT_BUILT, 'the command is designed but not built yet'],
+  [ExitCode.REGRESSED, 'compare: a figure regressed against the baseline (gate, anomaly, beyond tolerance)'],
   [ExitCode.INTERNAL, 'internal error in mqdrill (a bug: please report it)'],
   [ExitCode.THRESHOLDS_FAILED, 'a k6-style threshold failed'],
   [ExitCode.INTERRUPTED, 'interrupted (SIGINT)'],

@@ -8,7 +8,7 @@ import type { AnomalyReport, Report } from './schema.ts';
 const require = createRequire(import.meta.url);
 
 /** uPlot (MIT, github.com/leeoniya/uPlot) is embedded whole, so report.html works offline and forever. */
-function assets(): { js: string; css: string; client: string } {
+export function assets(): { js: string; css: string; client: string } {
   const dist = require.resolve('uplot/dist/uPlot.iife.min.js');
   return {
     js: readFileSync(dist, 'utf8'),
@@ -17,7 +17,7 @@ function assets(): { js: string; css: string; client: string } {
   };
 }
 
-function esc(text: string | number | undefined): string {
+export function esc(text: string | number | undefined): string {
   return String(text ?? '').replace(
     /[<>&"']/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -38,7 +38,7 @@ function badge(verdict: string, extra = ''): string {
 }
 
 /** A table; a header starting with `#` is a right-aligned number column. */
-function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rows: string[][]): string {
   const cls = (h: string | undefined) => (h?.startsWith('#') ? ' class="num"' : '');
   const head = headers.map((h) => `<th${cls(h)}>${esc(h.replace(/^#/, ''))}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map((cell, i) => `<td${cls(headers[i])}>${cell}</td>`).join('')}</tr>`);
@@ -175,7 +175,7 @@ function windowList(report: Report): string {
   return `<ul class="windows">${items}</ul>`;
 }
 
-const STYLE = `
+export const STYLE = `
 :root{--fg:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--pass:#15803d;--fail:#b91c1c;--unknown:#a16207}
 *{box-sizing:border-box}
 body{

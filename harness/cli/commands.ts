@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { prometheusOption } from '../live/option.ts';
 import { DRIVER_NAMES } from '../load/driver-names.ts';
+import { registerCapacityCommands, registerCompareCommand } from './capacity-commands.ts';
 
 /**
  * Each subcommand's implementation is imported only when it runs, so `mqdrill --help` stays fast and a broken
@@ -9,7 +10,7 @@ import { DRIVER_NAMES } from '../load/driver-names.ts';
 // biome-ignore lint/suspicious/noExplicitAny: commander passes positional arguments and options untyped.
 type Action = (...args: any[]) => Promise<number | undefined> | number | undefined;
 
-function lazy(load: () => Promise<Record<string, unknown>>, exportName: string) {
+export function lazy(load: () => Promise<Record<string, unknown>>, exportName: string) {
   // biome-ignore lint/suspicious/noExplicitAny: see Action.
   return async (...args: any[]) => {
     const mod = await load();
@@ -23,6 +24,8 @@ export function registerCommands(program: Command): void {
   registerBrokerCommand(program);
   registerAdminCommands(program);
   registerHarnessCommands(program);
+  registerCapacityCommands(program);
+  registerCompareCommand(program);
 }
 
 function registerBrokerCommand(program: Command): void {

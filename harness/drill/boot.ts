@@ -24,7 +24,13 @@ export interface BootedTarget {
   stop(): Promise<void>;
 }
 
-export type BootTarget = (spec: DrillSpec, out: string, say: (line: string) => void) => Promise<BootedTarget>;
+/** `extra`: more bundled broker config for every node (capacity's test-only testOnlySendDelayMs); others ignore it. */
+export type BootTarget = (
+  spec: DrillSpec,
+  out: string,
+  say: (line: string) => void,
+  extra?: ExtraBrokerConfig,
+) => Promise<BootedTarget>;
 
 /** The toxiproxy-server binary, installed through `mqdrill setup --only toxiproxy` when it is missing. */
 export async function ensureToxiproxy(say: (line: string) => void): Promise<void> {
@@ -45,20 +51,21 @@ export async function ensureToxiproxy(say: (line: string) => void): Promise<void
 }
 
 /** Extra bundled broker config: the canary, and the power-loss journal when the schedule can cut power. */
-function brokerConfig(spec: DrillSpec): ExtraBrokerConfig | undefined {
+function brokerConfig(spec: DrillSpec, extra: ExtraBrokerConfig = {}): ExtraBrokerConfig | undefined {
   const cutsPower = spec.faults.some((entry) =>
     entry.type === 'timed'
       ? entry.fault.kind === 'power-loss'
       : entry.templates.some((t) => t.fault.kind === 'power-loss'),
   );
   const config: ExtraBrokerConfig = {
+    ...extra,
     ...(spec.target.canary ? { canary: spec.target.canary } : {}),
     ...(cutsPower ? { powerLossJournal: true } : {}),
   };
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
-export const bootTarget: BootTarget = async (spec, out, say) => {
+export const bootTarget: BootTarget = async (spec, out, say, extra) => {
   const log: TargetLog = (level, msg, fields) => {
     if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   };
@@ -72,7 +79,7 @@ export const bootTarget: BootTarget = async (spec, out, say) => {
     target = await startTarget(spec.target.spec, {
       dataDir: join(out, 'target'),
       proxied: async (name, direct) => (await network.createProxy({ name, upstream: direct })).listen,
-      ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
+      ...(brokerConfig(spec, extra) ? { config: brokerConfig(spec, extra) } : {}),
       log,
     });
     if (target.kind === 'rocketmq') target = await withRemotingProxy(target as RocketmqTarget, network);
