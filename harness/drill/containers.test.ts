@@ -17,8 +17,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { ensureDockerd } from '../../test/kit/dockerd.ts';
 import { listOwned } from '../deploy/containers/docker.ts';
 import { type DrillCommandOptions, prepareDrill } from './cli.ts';
 import type { FaultImpact } from './fault-impact.ts';
@@ -28,7 +29,14 @@ import { type DrillSpec, validateDrill } from './spec.ts';
 
 const cli = resolve(import.meta.dirname, '../../bin/mqdrill.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-containers-it-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let stopDockerd: () => Promise<void> = async () => {};
+beforeAll(async () => {
+  stopDockerd = await ensureDockerd();
+}, 90_000);
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await stopDockerd();
+}, 30_000);
 
 function faultsFile(name: string, faults: unknown[]): string {
   const file = join(dir, `${name}-faults.json`);

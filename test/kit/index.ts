@@ -5,6 +5,7 @@
  */
 export { startTestBroker, stopTestBroker, type TestBroker } from './broker.ts';
 export { quietLogger, shutdownAll, startProducer, startSimpleConsumer } from './clients.ts';
+export { ensureDockerd } from './dockerd.ts';
 export { freePort } from './ports.ts';
 export { admin, type BrokerProcess, cliPath, spawnBroker, waitForExit } from './process.ts';
 export { eventually } from './wait.ts';
