@@ -56,6 +56,11 @@ export class LiveWatch {
       ...(this.opts.scrapeIntervalMs !== undefined ? { scrapeIntervalMs: this.opts.scrapeIntervalMs } : {}),
       ...(this.opts.binary !== undefined ? { binary: this.opts.binary } : {}),
     });
+    // The load starts only once Prometheus has scraped every target: the run's first values (the faults scheduled at
+    // 0, the phases) are in the TSDB before anything changes them.
+    const p = this.prometheus;
+    const scraped = await p.waitScraped(0, 4 * p.scrapeIntervalMs + 5000).catch(() => false);
+    if (!scraped) this.opts.say('prometheus: no first scrape of every target in time; the first values may be missing');
     this.opts.say(
       `prometheus: ${this.prometheus.url} scraping the harness (${this.address})` +
         `${brokers.length > 0 ? ` and ${brokers.join(', ')}` : ''}; data in ${this.prometheus.dir}`,
