@@ -18,7 +18,7 @@
  * tc faults on a node replace each other, and the first heal removes it. A container stopped or killed during a
  * fault comes back with a fresh namespace: the heal then finds nothing to remove and succeeds.
  */
-import type { LatencyFault, NetworkFault } from '../../faults/model.ts';
+import type { BandwidthFault, LatencyFault, NetworkFault } from '../../faults/model.ts';
 import { NetworkFaults } from '../../faults/network.ts';
 import type { FaultInjector } from '../../faults/runner.ts';
 import { ToxiproxyServer } from '../../faults/toxiproxy-server.ts';
@@ -157,38 +157,13 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
   }
 
   /** tc on the container's eth0 (what the node sends) and/or the host end of its veth (what it receives). */
-  private async shape(fault: NetworkFault, pid: number, applied: Applied): Promise<void> {
-    switch (fault.kind) {
-      case 'latency':
-      case 'bandwidth': {
-        const qdisc =
-          fault.kind === 'latency'
-            ? ['netem', 'delay', `${fault.latencyMs}ms`, ...(fault.jitterMs > 0 ? [`${fault.jitterMs}ms`] : [])]
-            : ['tbf', 'rate', `${fault.kilobytesPerSecond * 8}kbit`, 'burst', '32kbit', 'latency', '1s'];
-        if (fault.stream !== 'upstream') await this.qdisc(applied, pid, undefined, qdisc);
-        if (fault.stream !== 'downstream') await this.qdisc(applied, pid, await hostVeth(pid), qdisc);
-        return;
-      }
-      case 'timeout':
-      case 'partition':
-        await this.rule(applied, pid, ['INPUT', '-i', 'eth0', '-j', 'DROP']);
-        await this.rule(applied, pid, ['OUTPUT', '-o', 'eth0', '-j', 'DROP']);
-        return;
-      case 'reset_peer':
-      case 'down':
-        await this.rule(applied, pid, [
-          'INPUT',
-          '-i',
-          'eth0',
-          '-p',
-          'tcp',
-          '-j',
-          'REJECT',
-          '--reject-with',
-          'tcp-reset',
-        ]);
-        return;
-    }
+  private async shape(fault: LatencyFault | BandwidthFault, pid: number, applied: Applied): Promise<void> {
+    const qdisc =
+      fault.kind === 'latency'
+        ? ['netem', 'delay', `${fault.latencyMs}ms`, ...(fault.jitterMs > 0 ? [`${fault.jitterMs}ms`] : [])]
+        : ['tbf', 'rate', `${fault.kilobytesPerSecond * 8}kbit`, 'burst', '32kbit', 'latency', '1s'];
+    if (fault.stream !== 'upstream') await this.qdisc(applied, pid, undefined, qdisc);
+    if (fault.stream !== 'downstream') await this.qdisc(applied, pid, await hostVeth(pid), qdisc);
   }
 
   private async partitionPair(target: string, applied: Applied): Promise<void> {
