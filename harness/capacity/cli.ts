@@ -11,6 +11,7 @@ import { CliError, ExitCode } from '../../lib/exit-codes.ts';
 import { checkDriverFitsTarget, prepareDrill } from '../drill/cli.ts';
 import { DEFAULT_SCENARIO } from '../drill/load-spec.ts';
 import { type DrillSpec, withRunSuffix } from '../drill/spec.ts';
+import { LiveWatch } from '../live/watch.ts';
 import type { DriverName } from '../load/driver-names.ts';
 import { launcherFor } from '../load/launchers.ts';
 import { formatCapacity } from './report.ts';
@@ -39,6 +40,8 @@ export interface CapacityCommandOptions {
   driver?: DriverName;
   out?: string;
   testOnlySendDelayMs?: string;
+  /** Start a Prometheus scraping the brokers and the harness for the whole search (data in <out>/prometheus). */
+  prometheus?: boolean;
 }
 
 export const CAPACITY_DEFAULTS = { step: '5s', warmUp: '2s', backlog: '1000000', drainWithin: '10m' };
@@ -81,7 +84,8 @@ export function searchOptions(opts: CapacityCommandOptions): SearchOptions {
  * an earlier run reaches this one.
  */
 function withSuffix(spec: DrillSpec, say: (line: string) => void): DrillSpec {
-  if (spec.target.kind === 'bundled') return spec;
+  // Bundled and containers brokers start on fresh data every run: nothing of an earlier run can reach this one.
+  if (spec.target.kind === 'bundled' || spec.target.kind === 'containers') return spec;
   const suffix = `-r${(systemClock.wallMs() % 36 ** 6).toString(36)}`;
   const t = spec.target.spec;
   const topics = t.kind === 'rocketmq' || (t.kind === 'external' && (!!t.namesrv || !!t.adminEndpoint));
@@ -124,6 +128,7 @@ export function capacityCommand(scenario: string, spec: DrillSpec, opts: Capacit
     if (value === '') parts.push(flag);
     else if (value !== undefined) parts.push(flag, quote(value));
   }
+  if (opts.prometheus) parts.push('--prometheus');
   return parts.join(' ');
 }
 
@@ -157,6 +162,9 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const say = (line: string) => err.write(`capacity: ${line}\n`);
+  // Started before the boot, so a missing prometheus binary fails at once (exit 5); it watches from the boot.
+  const live = opts.prometheus ? await LiveWatch.start({ out, say }) : undefined;
   try {
     const report = await new CapacityRun({
       spec,
@@ -172,8 +180,9 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
       launcher: launcherFor(opts.driver ?? 'node'),
       ...(delay ? { brokerConfig: { testOnlySendDelayMs: delay } } : {}),
       signal: controller.signal,
-      say: (line) => err.write(`capacity: ${line}\n`),
+      say,
       command,
+      ...(live ? { live } : {}),
     }).execute();
     process.stdout.write(formatCapacity(report));
     process.stdout.write(`report: ${join(out, 'report.html')}\n`);
@@ -182,6 +191,7 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
     if (controller.signal.aborted) return ExitCode.INTERRUPTED;
     throw e;
   } finally {
+    await live?.stop();
     process.off('SIGINT', onSigint);
   }
 }

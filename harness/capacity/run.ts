@@ -17,7 +17,8 @@ import { type BootedTarget, type BootTarget, bootTarget } from '../drill/boot.ts
 import { listLedgers, undeliveredInLedger } from '../drill/drain.ts';
 import { environmentOf } from '../drill/report-facts.ts';
 import type { DrillSpec } from '../drill/spec.ts';
-import { runLoad } from '../load/engine.ts';
+import type { LiveWatch } from '../live/watch.ts';
+import { type RunLoadOptions, runLoad } from '../load/engine.ts';
 import { type DriverLauncher, nodeWorkerLauncher } from '../load/launchers.ts';
 import type { TargetEndpoint } from '../load/protocol.ts';
 import { GeneratorCpu } from './cpu.ts';
@@ -55,6 +56,12 @@ export interface CapacityOptions {
   signal?: AbortSignal;
   say: (line: string) => void;
   command?: string;
+  /**
+   * Live watching (--prometheus): every load run of the search (consumers, warm-up, steps, drain probe, final drain)
+   * feeds its metrics; Prometheus scrapes them and the bundled brokers from the boot to the end. The caller starts
+   * and stops it.
+   */
+  live?: LiveWatch;
 }
 
 const PROVISION_TIMEOUT_MS = 60_000;
@@ -73,6 +80,7 @@ const OWN_OUTPUT = [
   'drain-probe',
   'final-drain',
   'target',
+  'prometheus',
   'report.json',
   'report.html',
 ];
@@ -120,6 +128,7 @@ export class CapacityRun {
       this.booted = await boot(this.opts.spec, this.opts.out, this.opts.say, this.opts.brokerConfig);
       this.opts.say('provision...');
       await this.bounded(this.booted.target.provision(this.opts.spec.topics, this.opts.spec.groups));
+      await this.watchLive(this.booted);
       this.consumers = this.startConsumers();
       await this.prime();
       const search = await searchCapacity(
@@ -138,6 +147,29 @@ export class CapacityRun {
       await this.consumers?.stop().catch(() => {});
       await this.booted?.stop().catch((err) => this.opts.say(`stopping the target failed: ${String(err)}`));
     }
+  }
+
+  /** Prometheus scrapes the bundled brokers' own /metrics (their access port); other targets export elsewhere. */
+  private async watchLive(booted: BootedTarget): Promise<void> {
+    const live = this.opts.live;
+    if (!live) return;
+    const target = booted.target;
+    if (target.kind !== 'bundled') {
+      this.opts.say(`prometheus: a ${target.kind} target's broker metrics are not scraped; the harness's are`);
+    }
+    await live.watch(target.kind === 'bundled' ? target.nodes.map((n) => n.directEndpoint) : []);
+  }
+
+  /** What every load run of the search shares: launcher, clock, driver log, live metrics. */
+  private runOptions(dir: string): RunLoadOptions {
+    return {
+      launcher: this.launcher,
+      clock: this.clock,
+      out: dir,
+      runId: this.runId(dir),
+      onLog: this.onDriverLog,
+      ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
+    };
   }
 
   private bounded<T>(work: Promise<T>): Promise<T> {
@@ -189,14 +221,7 @@ export class CapacityRun {
       producers: false,
       consumersMs: CONSUMERS_MAX_MS,
     });
-    const running = runLoad(plan, this.endpoint(), {
-      launcher: this.launcher,
-      clock: this.clock,
-      out: dir,
-      runId: this.runId(dir),
-      onLog: this.onDriverLog,
-      signal: controller.signal,
-    });
+    const running = runLoad(plan, this.endpoint(), { ...this.runOptions(dir), signal: controller.signal });
     let stopped: Promise<void> | undefined;
     return {
       dir,
@@ -229,10 +254,7 @@ export class CapacityRun {
   private async load(dir: string, plan: ReturnType<typeof stepPlan>, cpu?: GeneratorCpu): Promise<{ startMs: number }> {
     let armed = false;
     const result = await runLoad(plan, this.endpoint(), {
-      launcher: this.launcher,
-      clock: this.clock,
-      out: dir,
-      runId: this.runId(dir),
+      ...this.runOptions(dir),
       progressIntervalMs: 200,
       onProgress: () => {
         if (armed || !cpu) return;
@@ -240,7 +262,6 @@ export class CapacityRun {
         // The first progress line comes one interval after the load started.
         cpu.arm(this.opts.warmUpMs - 200, this.opts.stepMs);
       },
-      onLog: this.onDriverLog,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
     if (result.failure) {

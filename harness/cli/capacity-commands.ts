@@ -1,5 +1,6 @@
 /** `mqdrill capacity` and `mqdrill compare`: kept apart from commands.ts so their registration merges cleanly. */
 import { type Command, Option } from 'commander';
+import { prometheusOption } from '../live/option.ts';
 import { DRIVER_NAMES } from '../load/driver-names.ts';
 import { DRILL_ENVIRONMENT, lazy } from './commands.ts';
 
@@ -19,6 +20,9 @@ SLO file (--slo FILE, JSON; keys left out keep these defaults):
   {"sendP99Ms": 50, "errorShareMax": 0.001, "backlogGrowthShareMax": 0.05, "lostMax": 0}
 
 Output: the curve and the result on stdout; report.json and report.html (the curve as charts) in --out.
+With --prometheus, a Prometheus scrapes the harness (rate steps, latency, errors, generator health) and the bundled
+brokers for the whole search and keeps its TSDB in <out>/prometheus/data: the capacity dashboard
+(dashboards/grafana/json/mqdrill-capacity.json) reads it, live or afterwards.
 Exit codes: 0 the capacity was found (or --max-rate held), 6 the load generator was the limit (the target's is
 unknown), 1 messages were lost, 2 bad command line, 3 invalid scenario or SLO file, 4 the target failed, 130 Ctrl-C.
 
@@ -26,6 +30,7 @@ Examples:
   mqdrill capacity flash-sale                                  # bundled broker, sync flush, default SLO
   mqdrill capacity flash-sale --flush async --slo slo.json --out runs/cap-async
   mqdrill capacity flash-sale --step 2s --warm-up 500ms --max-steps 8     # a short form
+  mqdrill capacity flash-sale --prometheus                     # watched: the capacity dashboard's series
 `;
 
 export function registerCapacityCommands(program: Command): void {
@@ -36,6 +41,7 @@ export function registerCapacityCommands(program: Command): void {
       new Option('--target <kind>', "where to measure (default: the spec's, else bundled)").choices([
         'bundled',
         'rocketmq',
+        'containers',
         'external',
       ]),
     )
@@ -64,6 +70,7 @@ export function registerCapacityCommands(program: Command): void {
       '--test-only-send-delay-ms <ms>',
       'TEST ONLY: slow the bundled broker on purpose (every send holds one shared line for MS)',
     )
+    .addOption(prometheusOption())
     .addHelpText('after', CAPACITY_HELP + DRILL_ENVIRONMENT)
     .action(lazy(() => import('../capacity/cli.ts'), 'runCapacityCommand'));
 }

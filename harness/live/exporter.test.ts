@@ -63,6 +63,30 @@ describe('LiveMetrics', () => {
     expect(line(await live.text(), series)).toMatch(/ 0$/);
   });
 
+  test("two loads at once (capacity's consumers and one step): each engine's clock rates its own plan only", async () => {
+    const consumers = parseOptions({
+      scenarios: {
+        billing: {
+          executor: 'constant-vus',
+          vus: 1,
+          duration: '1h',
+          role: 'consumer',
+          consumer: { group: 'g', topic: 'orders' },
+        },
+      },
+    });
+    const live = new LiveMetrics();
+    live.setPlan(consumers);
+    live.setPlan(plan);
+    live.setElapsed(1000, plan);
+    // The consumers' engine, 20 s into its run, ticks after the step's: the step's rate stays.
+    live.setElapsed(20_000, consumers);
+    expect(line(await live.text(), 'mqdrill_load_scheduled_rate{scenario="orders"}')).toMatch(/ 50$/);
+    // Without its plan, the last plan set (the step's) would be rated on the consumers' clock.
+    live.setElapsed(20_000);
+    expect(line(await live.text(), 'mqdrill_load_scheduled_rate{scenario="orders"}')).toMatch(/ 0$/);
+  });
+
   test('the endpoint serves /metrics and answers 404 elsewhere', async () => {
     const live = new LiveMetrics();
     live.gate('lost == 0', 'fail');

@@ -116,9 +116,13 @@ export class LiveMetrics {
     }
   }
 
-  /** The scheduled send rate of each arrival-rate producer, elapsedMs after the load start. */
-  setElapsed(elapsedMs: number): void {
-    for (const s of this.plan?.scenarios ?? []) {
+  /**
+   * The scheduled send rate of each arrival-rate producer of `plan` (default: the last one set), elapsedMs after its
+   * load start. A command that runs two loads at once (capacity: its consumers through the whole search, one step's
+   * producers at a time) passes each engine's own plan, so one engine's clock never rates the other's scenarios.
+   */
+  setElapsed(elapsedMs: number, plan: LoadPlan | undefined = this.plan): void {
+    for (const s of plan?.scenarios ?? []) {
       if (s.role !== 'producer') continue;
       const rate = scheduledRate(s.schedule, elapsedMs);
       if (rate !== undefined) this.scheduled.set({ scenario: s.name }, rate);

@@ -15,41 +15,16 @@ import { allDashboards } from '../../dashboards/cli.ts';
 import { dashboardQueries } from '../../dashboards/panels.ts';
 import { ExitCode } from '../../lib/exit-codes.ts';
 import { eventually } from '../../test/kit/index.ts';
-import { DEFAULT_SCRAPE_INTERVAL_MS, PrometheusServer } from './prometheus.ts';
+import { DEFAULT_SCRAPE_INTERVAL_MS } from './prometheus.ts';
+import { RunTsdb, type RunWindow } from './run-tsdb.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-live-'));
 const out = join(dir, 'run');
-let prometheus: PrometheusServer | undefined;
+let tsdb: RunTsdb | undefined;
 let drillOutput = '';
 
-interface Window {
-  startMs: number;
-  endMs: number;
-}
-let run: Window = { startMs: 0, endMs: 0 };
-let fault: Window = { startMs: 0, endMs: 0 };
-
-interface PromResult {
-  status: string;
-  error?: string;
-  data: { result: Array<{ metric: Record<string, string>; values?: Array<[number, string]> }> };
-}
-
-async function api(path: string, params: Record<string, string>): Promise<PromResult> {
-  const url = `${prometheus?.url}/api/v1/${path}?${new URLSearchParams(params)}`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  return (await res.json()) as PromResult;
-}
-
-function queryRange(expr: string): Promise<PromResult> {
-  return api('query_range', {
-    query: expr,
-    start: String(run.startMs / 1000),
-    // The run's Prometheus scraped once more after the drill's stop (the gates are set at the check): a few s later.
-    end: String(run.endMs / 1000 + 10),
-    step: '1',
-  });
-}
+let run: RunWindow = { startMs: 0, endMs: 0 };
+let fault: RunWindow = { startMs: 0, endMs: 0 };
 
 /** The run's window (plan start to stop end) and its one fault's window (fs to fe), from the drill's ledger. */
 function windowsFromLedger(): void {
@@ -73,15 +48,11 @@ beforeAll(async () => {
   if (drill.status !== ExitCode.OK) throw new Error(`the drill ended with ${drill.status}:\n${drillOutput}`);
   windowsFromLedger();
   // The run's own Prometheus has stopped; this one serves the TSDB the run left, scraping nothing.
-  prometheus = await PrometheusServer.start({
-    dir: join(dir, 'reader'),
-    dataDir: join(out, 'prometheus', 'data'),
-    jobs: [],
-  });
+  tsdb = await RunTsdb.open(out, join(dir, 'reader'));
 }, 200_000);
 
 afterAll(async () => {
-  await prometheus?.stop();
+  await tsdb?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -96,14 +67,11 @@ describe('drill --prometheus: the run folder holds what every dashboard needs', 
   });
 
   test('every panel query and annotation of every dashboard returns at least one series over the run', async () => {
-    const empty: string[] = [];
     const queries = allDashboards().flatMap(dashboardQueries);
     expect(queries.length).toBeGreaterThan(20);
-    for (const q of queries) {
-      const r = await queryRange(q.expr);
-      expect(r.status, `${q.where}: ${q.expr}: ${r.error ?? ''}`).toBe('success');
-      if (r.data.result.length === 0) empty.push(`${q.where}: ${q.expr}`);
-    }
+    // The run's Prometheus scraped once more after the drill's stop (the gates are set at the check): its end + 10 s.
+    const { failed, empty } = await (tsdb as RunTsdb).emptyQueries(queries, run);
+    expect(failed, 'queries Prometheus rejected').toEqual([]);
     expect(empty, 'queries with no series over the run').toEqual([]);
   });
 
@@ -111,7 +79,7 @@ describe('drill --prometheus: the run folder holds what every dashboard needs', 
     expect(fault.endMs).toBeGreaterThan(fault.startMs);
     // The raw samples with their scrape times (a range selector at the end of the run).
     const span = Math.ceil((run.endMs - run.startMs) / 1000) + 5;
-    const r = await api('query', {
+    const r = await (tsdb as RunTsdb).api('query', {
       query: `mqdrill_fault_active{fault="latency-broker-0",target="broker-0"}[${span}s]`,
       time: String(run.endMs / 1000 + 2),
     });

@@ -262,7 +262,7 @@ class LoadRun {
       this.lastReceivedChangeMs = elapsedMs;
       this.okReceiveCallsAtChange = this.registry.total('receive_calls', { result: 'ok' });
     }
-    this.opts.live?.setElapsed(elapsedMs);
+    this.opts.live?.setElapsed(elapsedMs, this.plan);
     const toAbort = thresholdToAbort(this.registry, this.plan.thresholds, elapsedMs);
     if (toAbort) this.abort(`threshold ${toAbort.key} '${toAbort.source}' failed (abortOnFail)`);
     if (!this.opts.onProgress) return;
@@ -327,7 +327,7 @@ class LoadRun {
   }
 
   private async finish(): Promise<LoadResult> {
-    this.opts.live?.setElapsed(Number.MAX_SAFE_INTEGER);
+    this.opts.live?.setElapsed(Number.MAX_SAFE_INTEGER, this.plan);
     const elapsedMs = this.startedMonoMs > 0 ? this.elapsedMs() : 0;
     const scenarios: LoadSummary['scenarios'] = {};
     for (const d of this.drivers) {
