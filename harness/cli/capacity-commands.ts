@@ -1,5 +1,6 @@
 /** `mqdrill capacity` and `mqdrill compare`: kept apart from commands.ts so their registration merges cleanly. */
 import { type Command, Option } from 'commander';
+import { DEFAULT_TOLERANCES } from '../compare/tolerance.ts';
 import { prometheusOption } from '../live/option.ts';
 import { DRIVER_NAMES } from '../load/driver-names.ts';
 import { DRILL_ENVIRONMENT, lazy } from './commands.ts';
@@ -75,22 +76,38 @@ export function registerCapacityCommands(program: Command): void {
     .action(lazy(() => import('../capacity/cli.ts'), 'runCapacityCommand'));
 }
 
+/** The defaults as the code has them, so the help cannot drift from them. */
+function defaultTolerances(): string {
+  const unit: Record<string, string> = { latency: ' ms', drain: ' ms', recovery: ' ms', throughput: '/s' };
+  return Object.entries(DEFAULT_TOLERANCES)
+    .filter(([c]) => c !== 'anomaly')
+    .map(([c, t]) => {
+      const higher = c === 'throughput' || c === 'capacity';
+      return `${c} ${higher ? '/' : 'x'}${t.ratio} and ${t.absolute}${unit[c] ?? '/s'}`;
+    })
+    .join(', ');
+}
+
 const COMPARE_HELP = `
 A regression is: a gate that passed in the baseline and fails now; an anomaly count that rose (lost, duplicate,
 order, ...); a latency, throughput, drain, recovery or capacity figure worse than the baseline by more than its
-tolerance (both its ratio and its absolute amount). Reports are drill or capacity report.json files.
+tolerance (both its ratio and its absolute amount); a gate or figure of the baseline missing from the current report
+(renamed, a recovery that never came, no rate that held). A gate unknown now, or an anomaly whose checker could not
+decide, cannot be judged: UNKNOWN, exit 6 (unless something regressed). Reports are drill or capacity report.json
+files, both of one kind.
 
 Tolerance file (--tolerance FILE, JSON): per class (latency, throughput, drain, recovery, capacity, anomaly) or per
 figure name as printed in the table; keys left out keep the defaults (docs/ci.md: how they were measured):
   {"latency": {"ratio": 1.5, "absolute": 20}, "latency.send_duration.p99": {"ratio": 2},
    "anomaly.duplicate": {"absolute": 5}}
-Defaults: latency x6 and 50 ms, throughput /4 and 10/s, drain x4 and 1000 ms, recovery x4 and 2000 ms,
-capacity /4 and 10/s, anomaly counts no rise.
+Defaults: ${defaultTolerances()}; anomaly counts no rise.
+A key that is neither a class nor a figure name is refused (exit 3).
 
 Output: the side by side table on stdout; as Markdown to --markdown FILE, else appended to $GITHUB_STEP_SUMMARY
 when set (the GitHub Actions job summary).
-Exit codes: 0 nothing regressed, 8 something regressed (named in the last line), 2 bad command line,
-3 a file is not a report.json or the tolerance file is invalid.
+Exit codes: 0 nothing regressed, 8 something regressed or is missing (named in the last line), 6 nothing regressed
+but something cannot be judged (named), 2 bad command line, 3 a file is not a report.json, the two are of different
+kinds, or the tolerance file is invalid.
 
 Examples:
   mqdrill compare baseline/report.json runs/nightly/report.json --markdown compare.md
@@ -100,7 +117,10 @@ Examples:
 export function registerCompareCommand(program: Command): void {
   program
     .command('compare [baseline] [current]')
-    .description('compare two report.json files (drill or capacity); exit 8 when a figure regressed')
+    .description(
+      'compare two report.json files (drill or capacity); exit 8 when a figure regressed or is missing, 6 when one ' +
+        'cannot be judged',
+    )
     .option('--tolerance <file>', 'JSON tolerances per class or figure (see below)')
     .option('--markdown <file>', 'also write the table as Markdown here (for a CI job summary)')
     .option('--history <dir>', 'instead: draw every report.json under DIR as trend charts (trend.html)')

@@ -1,12 +1,13 @@
 /**
  * `mqdrill compare BASELINE.json CURRENT.json [--tolerance FILE] [--markdown FILE]` and
- * `mqdrill compare --history DIR [--out FILE]`. Exit 0: nothing regressed; 8: something regressed (named on stdout);
- * 3: a file is not a report or the tolerance file is invalid; 2: bad command line.
+ * `mqdrill compare --history DIR [--out FILE]`. Exit 0: nothing regressed; 8: something regressed or is missing from
+ * the current report (named on stdout); 6: nothing regressed but something cannot be judged (unknown in a report);
+ * 3: a file is not a report, the two are of different kinds, or the tolerance file is invalid; 2: bad command line.
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
-import { compareFigures, formatMarkdown, formatText } from './compare.ts';
+import { type Comparison, compareFigures, formatMarkdown, formatText, NotComparableError } from './compare.ts';
 import { figuresOf, NotAReportError, type ReportFigures } from './figures.ts';
 import { readHistory, renderHistoryHtml, spreads } from './history.ts';
 import { loadTolerances } from './tolerance.ts';
@@ -62,12 +63,19 @@ export async function runCompareCommand(
     throw new CliError('give BASELINE.json and CURRENT.json (or --history DIR)', ExitCode.USAGE);
   }
   const overrides = loadTolerances(opts.tolerance);
-  const comparison = compareFigures(readReport(baseline), readReport(current), overrides);
+  let comparison: Comparison;
+  try {
+    comparison = compareFigures(readReport(baseline), readReport(current), overrides);
+  } catch (err) {
+    if (err instanceof NotComparableError) throw new CliError(err.message, ExitCode.INVALID_SPEC);
+    throw err;
+  }
   process.stdout.write(formatText(comparison));
   const markdown = formatMarkdown(comparison);
   if (opts.markdown) writeFileSync(opts.markdown, markdown);
   // GitHub Actions shows what a step appends to this file as the job summary.
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (!opts.markdown && summary) appendFileSync(summary, markdown);
-  return comparison.regressions.length ? ExitCode.REGRESSED : ExitCode.OK;
+  if (comparison.regressions.length > 0) return ExitCode.REGRESSED;
+  return comparison.unknowns.length > 0 ? ExitCode.CHECK_UNKNOWN : ExitCode.OK;
 }

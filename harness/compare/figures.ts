@@ -15,6 +15,8 @@ export interface Figure {
   unit: 'ms' | '/s' | 'count';
   /** Which way is better. */
   better: 'lower' | 'higher';
+  /** Why the value is not known (a checker that could not decide): compare cannot judge it, and says so. */
+  unknown?: string;
 }
 
 export interface ReportFigures {
@@ -61,7 +63,15 @@ function drillFigures(r: Report): ReportFigures {
   }
   for (const a of r.anomalies) {
     if (!a.applicable) continue;
-    add(figures, { name: `anomaly.${a.name}`, class: 'anomaly', value: a.count, unit: 'count', better: 'lower' });
+    const f: Figure = { name: `anomaly.${a.name}`, class: 'anomaly', value: a.count, unit: 'count', better: 'lower' };
+    // An undecided checker's count is not a count (it may have stopped early): never compared as one.
+    if (a.verdict === 'unknown' || !Number.isFinite(a.count)) {
+      figures.set(f.name, {
+        ...f,
+        value: Number.NaN,
+        unknown: a.error ?? a.notes[0] ?? 'the checker could not decide',
+      });
+    } else add(figures, f);
   }
   const meta = r.run.meta.drill as { scenario?: string; target?: string } | undefined;
   return {
@@ -81,11 +91,17 @@ function capacityFigures(r: CapacityReport): ReportFigures {
   add(figures, rate('capacity.sustainable_send_rate', res.sustainableSendRate));
   add(figures, rate('capacity.sustainable_receive_rate', res.sustainableReceiveRate));
   add(figures, rate('capacity.per_consumer_rate', r.drainProbe?.perConsumerRate ?? null));
-  add(figures, { name: 'anomaly.lost', class: 'anomaly', value: r.lost.count, unit: 'count', better: 'lower' });
+  const lost: Figure = { name: 'anomaly.lost', class: 'anomaly', value: r.lost.count, unit: 'count', better: 'lower' };
+  if (r.lost.verdict === 'unknown' || !Number.isFinite(r.lost.count)) {
+    figures.set(lost.name, { ...lost, value: Number.NaN, unknown: 'the lost check could not decide' });
+  } else add(figures, lost);
   const gates = new Map<string, string>([
     // A generator-limited run did not measure the target: unknown, not a failure of the target.
     ['capacity: the target was the limit (not the load generator)', res.limitedBy === 'generator' ? 'unknown' : 'pass'],
-    ['capacity: nothing lost', r.lost.count > r.slo.lostMax ? 'fail' : 'pass'],
+    [
+      'capacity: nothing lost',
+      r.lost.verdict === 'unknown' ? 'unknown' : r.lost.count > r.slo.lostMax ? 'fail' : 'pass',
+    ],
   ]);
   return {
     kind: 'capacity',

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assets, esc, STYLE, table } from '../../reports/html.ts';
-import { figuresOf, NotAReportError, type ReportFigures } from './figures.ts';
+import { type Figure, figuresOf, NotAReportError, type ReportFigures } from './figures.ts';
 
 /** Every report.json under dir (recursive), parsed; files that are not reports are listed in `skipped`. */
 export function readHistory(dir: string): { reports: Array<ReportFigures & { path: string }>; skipped: string[] } {
@@ -45,7 +45,7 @@ export function spreads(reports: readonly ReportFigures[]): Spread[] {
   return names.map((name) => {
     const values = reports.flatMap((r) => {
       const f = r.figures.get(name);
-      return f ? [f.value] : [];
+      return f && f.unknown === undefined ? [f.value] : [];
     });
     const min = Math.min(...values);
     const max = Math.max(...values);
@@ -74,7 +74,8 @@ export function renderHistoryHtml(reports: ReadonlyArray<ReportFigures & { path:
   const names = [...new Set(reports.flatMap((r) => [...r.figures.keys()]))].sort();
   const figures = names.map((name) => {
     const unit = reports.find((r) => r.figures.has(name))?.figures.get(name)?.unit ?? '';
-    return { name, unit, values: reports.map((r) => r.figures.get(name)?.value ?? null) };
+    const value = (f: Figure | undefined) => (f && f.unknown === undefined ? f.value : null);
+    return { name, unit, values: reports.map((r) => value(r.figures.get(name))) };
   });
   const data = { times: reports.map((r) => r.generatedMs / 1000), figures };
   const spreadRows = spreads(reports).map((s) => [

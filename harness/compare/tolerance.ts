@@ -45,7 +45,16 @@ export function validateTolerances(value: unknown): { overrides: ToleranceOverri
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { overrides, errors: ['the tolerance file must hold a JSON object of figure or class names'] };
   }
+  const classes = Object.keys(DEFAULT_TOLERANCES);
   for (const [key, raw] of Object.entries(value)) {
+    // A misspelt key would silently leave its figure at the default: refused instead.
+    if (!classes.includes(key) && !classes.some((c) => key.startsWith(`${c}.`))) {
+      errors.push(
+        `${key}: not a figure class (${classes.join(', ')}) nor a figure name (a class, a dot and the rest, as ` +
+          'compare prints it, e.g. latency.send_duration.p99)',
+      );
+      continue;
+    }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       errors.push(`${key}: must be an object such as {"ratio": 2, "absolute": 50}`);
       continue;

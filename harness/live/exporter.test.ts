@@ -63,7 +63,7 @@ describe('LiveMetrics', () => {
     expect(line(await live.text(), series)).toMatch(/ 0$/);
   });
 
-  test("two loads at once (capacity's consumers and one step): each engine's clock rates its own plan only", async () => {
+  test("two loads at once (capacity's consumers, one step): each engine's clock rates its own plan", async () => {
     const consumers = parseOptions({
       scenarios: {
         billing: {
