@@ -24,8 +24,15 @@ import { type CapacityOptions, CapacityRun } from './run.ts';
 import { DEFAULT_SEARCH } from './search.ts';
 import { type CapacitySlo, DEFAULT_SLO } from './slo.ts';
 
-/** Two short searches of one build agree within this factor on this machine (docs/capacity.md). */
-const SPREAD_MAX = 4;
+/**
+ * What the search guarantees (docs/capacity.md): a converged run limited by the target held H and broke (twice in a
+ * row) at B with (B - H) / B <= PRECISION, so the capacity C it saw is in [H, B) and H > (1 - PRECISION) * C. Two runs
+ * that saw one capacity are within 1 / (1 - PRECISION) of each other. On a shared machine the capacity itself moves
+ * between two runs (other suites take the cores): MACHINE_DRIFT, measured (docs/capacity.md), allows for that.
+ */
+const PRECISION = 0.4;
+const MACHINE_DRIFT = 2.4;
+const SPREAD_MAX = MACHINE_DRIFT / (1 - PRECISION);
 const SCENARIO = join(import.meta.dirname, 'testdata', 'steady.json');
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-capacity-'));
 const lines: string[] = [];
@@ -54,7 +61,7 @@ function options(s: DrillSpec, name: string, extra: Partial<CapacityOptions>): C
     slo: LOOSE,
     // A ceiling within the step budget: a fast machine that holds every rate ends there (converged, ceiling held).
     // Precision 0.4 with factor 2: one bisection after the first break always converges.
-    search: { ...DEFAULT_SEARCH, startRate: 100, factor: 2, maxRate: 1600, precision: 0.4, stepsMax: 9 },
+    search: { ...DEFAULT_SEARCH, startRate: 100, factor: 2, maxRate: 1600, precision: PRECISION, stepsMax: 9 },
     stepMs: 1000,
     warmUpMs: 500,
     vus: undefined,
@@ -99,29 +106,43 @@ describe('mqdrill capacity on the bundled broker', () => {
       expect(r.drainProbe?.perConsumerRate ?? 0).toBeGreaterThan(0);
       expect(r.consumerPlan?.needed ?? 0).toBeGreaterThan(0);
     }
-    const rates = [first, second].map((r) => r.result.sustainableRate ?? 0);
-    expect(Math.max(...rates) / Math.min(...rates)).toBeLessThanOrEqual(SPREAD_MAX);
+    expectWithinGuarantee(first, second);
     const html = readFileSync(join(dir, 'first', 'report.html'), 'utf8');
     expect(html).toContain('id="chart-latency"');
 
     const [a, b] = ['first', 'second'].map((n) => join(dir, n, 'report.json')) as [string, string];
-    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const tolerance = join(dir, 'tolerance.json');
+    writeFileSync(tolerance, JSON.stringify(sameBuildTolerance()));
+    const out: string[] = [];
+    const quiet = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((c: string | Uint8Array) => out.push(String(c)) > 0);
+    const verdict = () => out.splice(0).join('').trim().split('\n').at(-1);
     try {
-      // A second run limited by the generator did not measure the target: compare says it cannot judge (exit 6).
-      const judged = second.result.limitedBy === 'generator' ? ExitCode.CHECK_UNKNOWN : ExitCode.OK;
-      expect(await main(['compare', a, b])).toBe(judged);
+      const code = await main(['compare', a, b, '--tolerance', tolerance]);
+      if (second.result.limitedBy === 'generator') {
+        // The second run did not measure the target: compare cannot pass it (its target gate is unknown).
+        expect([ExitCode.CHECK_UNKNOWN, ExitCode.REGRESSED], verdict()).toContain(code);
+      } else if (first.result.limitedBy !== 'generator') {
+        // Both measured the target: within what the search guarantees, so compare passes.
+        expect(code, verdict()).toBe(ExitCode.OK);
+      }
+      // A first run limited by the generator is a lower bound: compare against it is not judged here.
+      out.length = 0;
       const edited = JSON.parse(readFileSync(b, 'utf8')) as CapacityReport;
-      edited.result.sustainableSendRate = (first.result.sustainableSendRate ?? 0) / 10;
+      edited.result.sustainableSendRate = (first.result.sustainableSendRate ?? 0) / 100;
       writeFileSync(join(dir, 'regressed.json'), JSON.stringify(edited));
-      const out: string[] = [];
-      quiet.mockImplementation((c: string | Uint8Array) => out.push(String(c)) > 0);
-      expect(await main(['compare', a, join(dir, 'regressed.json')])).toBe(ExitCode.REGRESSED);
-      expect(out.join('').trim().split('\n').at(-1)).toBe('REGRESSED: capacity.sustainable_send_rate');
+      expect(await main(['compare', a, join(dir, 'regressed.json'), '--tolerance', tolerance])).toBe(
+        ExitCode.REGRESSED,
+      );
+      expect(verdict()).toMatch(/^REGRESSED: (.*, )?capacity\.sustainable_send_rate(,|$)/);
     } finally {
       quiet.mockRestore();
       process.exitCode = undefined;
     }
-  }, 240_000);
+    // Two searches of up to 9 one-second steps, each step a fresh driver: about 2 minutes on a quiet machine, over 4
+    // with other suites running (load average 35 seen); the bound only stops a search that hangs.
+  }, 480_000);
 
   test('a load generator limited on purpose is reported as the generator, not the broker (exit 6)', async () => {
     // One VU, and an SLO that only dropped iterations can break: the generator cannot keep a rate of 1 / latency.
@@ -157,6 +178,45 @@ describe('mqdrill capacity on the bundled broker', () => {
     expect(['latency', 'errors', 'throughput', 'backlog'], summary(r)).toContain(r.result.limitedBy);
   }, 120_000);
 });
+
+/**
+ * Two target-limited runs: within SPREAD_MAX of each other. A run limited by the generator measured only a lower
+ * bound of the target's capacity (it sustains at least H): that bound must not exceed what the other run saw the
+ * target break at, beyond the machine's drift. A ratio of a lower bound to a measurement is not what the search
+ * guarantees (a generator that stalled at 38/s says nothing against a target measured at 150/s).
+ */
+function expectWithinGuarantee(a: CapacityReport, b: CapacityReport): void {
+  const pair = `${summary(a)} | ${summary(b)}`;
+  const measured = (r: CapacityReport) => r.result.limitedBy !== 'generator';
+  if (measured(a) && measured(b)) {
+    const rates = [a, b].map((r) => r.result.sustainableRate ?? 0);
+    expect(Math.max(...rates) / Math.min(...rates), pair).toBeLessThanOrEqual(SPREAD_MAX);
+    return;
+  }
+  for (const [bound, other] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    if (measured(bound) || other.result.breakingRate === null) continue;
+    expect(bound.result.sustainableRate ?? 0, pair).toBeLessThanOrEqual(other.result.breakingRate * MACHINE_DRIFT);
+  }
+}
+
+/**
+ * compare's tolerances for two reports of this test's short searches, from what they guarantee: the sustainable
+ * send rate is what the target acknowledged at the held rate, up to the SLO's throughput slack below it, so two
+ * target-limited runs' send rates are within SPREAD_MAX / (1 - slack). The receive figures come from a drain probe
+ * of one 1 s step's backlog (tens of messages drained in tens to hundreds of ms): they varied 5-fold between two
+ * runs here (97/s and 480/s); PROBE_NOISE allows twice that. A longer --step steadies them (docs/capacity.md).
+ */
+const PROBE_NOISE = 10;
+function sameBuildTolerance(): Record<string, { ratio: number }> {
+  return {
+    'capacity.sustainable_send_rate': { ratio: SPREAD_MAX / (1 - LOOSE.throughputShortfallMax) },
+    'capacity.sustainable_receive_rate': { ratio: PROBE_NOISE },
+    'capacity.per_consumer_rate': { ratio: PROBE_NOISE },
+  };
+}
 
 function slowSearch() {
   return { ...DEFAULT_SEARCH, startRate: 50, factor: 4, maxRate: 6400, precision: 0.5, stepsMax: 5 };
