@@ -13,7 +13,7 @@ import { validateOptions } from '../load/options.ts';
 import { renderCapacityHtml } from './html.ts';
 import { defaultVus, stepPlan } from './plan.ts';
 import { type CapacityReport, consumerPlan, formatCurve } from './report.ts';
-import { exitOf } from './run.ts';
+import { exitOf, fifoLock } from './run.ts';
 import { DEFAULT_SEARCH, searchCapacity } from './search.ts';
 import { DEFAULT_SLO, validateSlo } from './slo.ts';
 import { judgeStep, quantile, type StepMeasure } from './step.ts';
@@ -193,6 +193,33 @@ describe('searchCapacity', () => {
 
   test('lost messages fail the run whatever the rate', () => {
     expect(exitOf('latency', undefined, { count: 2 }, DEFAULT_SLO, true).code).toBe(1);
+  });
+});
+
+describe('fifoLock: two searches take turns', () => {
+  test('each holder starts when the previous ended, failed or not; results and errors reach their holder', async () => {
+    const lock = fifoLock();
+    const events: string[] = [];
+    let release = () => {};
+    const first = lock(async () => {
+      events.push('a start');
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      events.push('a end');
+      throw new Error('a failed');
+    });
+    const second = lock(async () => {
+      events.push('b start');
+      return 2;
+    });
+    // A few microtask turns: the first holder starts; the second waits however many turns pass.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(events).toEqual(['a start']);
+    release();
+    await expect(first).rejects.toThrow('a failed');
+    expect(await second).toBe(2);
+    expect(events).toEqual(['a start', 'a end', 'b start']);
   });
 });
 

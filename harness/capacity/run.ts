@@ -62,6 +62,27 @@ export interface CapacityOptions {
    * and stops it.
    */
   live?: LiveWatch;
+  /**
+   * Runs each producer load run (warm-up, steps, drain probe, final drain) while holding a lock shared with other
+   * searches: two searches measured at once then take turns step by step, so both see the same machine at the same
+   * time (the two-run test: on a shared machine the capacity moves within minutes). Default: no lock.
+   */
+  loadLock?: LoadLock;
+}
+
+export type LoadLock = <T>(work: () => Promise<T>) => Promise<T>;
+
+/**
+ * A first-come first-served lock: each holder's work starts when the previous holder's ended (failed or not). A
+ * waiter waits as long as the holders before it, each bounded by its own load run's timeouts.
+ */
+export function fifoLock(): LoadLock {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 }
 
 const PROVISION_TIMEOUT_MS = 60_000;
@@ -253,17 +274,20 @@ export class CapacityRun {
   /** One load run; when its load started (the engine ledger's `load` marker). */
   private async load(dir: string, plan: ReturnType<typeof stepPlan>, cpu?: GeneratorCpu): Promise<{ startMs: number }> {
     let armed = false;
-    const result = await runLoad(plan, this.endpoint(), {
-      ...this.runOptions(dir),
-      progressIntervalMs: 200,
-      onProgress: () => {
-        if (armed || !cpu) return;
-        armed = true;
-        // The first progress line comes one interval after the load started.
-        cpu.arm(this.opts.warmUpMs - 200, this.opts.stepMs);
-      },
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-    });
+    const lock: LoadLock = this.opts.loadLock ?? ((work) => work());
+    const result = await lock(() =>
+      runLoad(plan, this.endpoint(), {
+        ...this.runOptions(dir),
+        progressIntervalMs: 200,
+        onProgress: () => {
+          if (armed || !cpu) return;
+          armed = true;
+          // The first progress line comes one interval after the load started.
+          cpu.arm(this.opts.warmUpMs - 200, this.opts.stepMs);
+        },
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      }),
+    );
     if (result.failure) {
       throw new CliError(`the load generator failed: ${result.failure}`, ExitCode.TARGET_FAILED);
     }
