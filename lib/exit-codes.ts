@@ -40,7 +40,7 @@ export const exitCodeTable: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.SETUP_MISSING, 'a prerequisite is missing: run `mqdrill setup`'],
   [ExitCode.CHECK_UNKNOWN, 'a checker could not decide (unknown) and nothing failed'],
   [ExitCode.NOT_BUILT, 'the command is designed but not built yet'],
-  [ExitCode.REGRESSED, 'compare: a figure regressed against the baseline (gate, anomaly, beyond tolerance)'],
+  [ExitCode.REGRESSED, 'compare: a figure regressed against the baseline (gate, anomaly, beyond tolerance, missing)'],
   [ExitCode.INTERNAL, 'internal error in mqdrill (a bug: please report it)'],
   [ExitCode.THRESHOLDS_FAILED, 'a k6-style threshold failed'],
   [ExitCode.INTERRUPTED, 'interrupted (SIGINT)'],
