@@ -63,9 +63,10 @@ export interface CapacityOptions {
    */
   live?: LiveWatch;
   /**
-   * Runs each producer load run (warm-up, steps, drain probe, final drain) while holding a lock shared with other
-   * searches: two searches measured at once then take turns step by step, so both see the same machine at the same
-   * time (the two-run test: on a shared machine the capacity moves within minutes). Default: no lock.
+   * Runs each of its one-at-a-time load runs (warm-up, steps, drain probe, final drain; not the consumers that run
+   * through the search) while holding a lock shared with other searches: two searches measured at once then take
+   * turns step by step, so both see the same machine at the same time (the two-run test: on a shared machine the
+   * capacity moves within minutes). Default: no lock.
    */
   loadLock?: LoadLock;
 }
