@@ -162,6 +162,9 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  // SIGTERM (a CI timeout, a test's spawnSync timeout) stops the search like Ctrl-C, so the target it booted (broker
+  // processes, toxiproxy, Prometheus) stops with it instead of outliving the command.
+  process.on('SIGTERM', onSigint);
   const say = (line: string) => err.write(`capacity: ${line}\n`);
   // Started before the boot, so a missing prometheus binary fails at once (exit 5); it watches from the boot.
   const live = opts.prometheus ? await LiveWatch.start({ out, say }) : undefined;
@@ -193,5 +196,6 @@ export async function runCapacityCommand(scenario: string | undefined, opts: Cap
   } finally {
     await live?.stop();
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
