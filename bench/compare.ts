@@ -22,13 +22,14 @@
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
+import { startBundledBroker, stopChild, type BenchTarget as Target } from './bundled-target.ts';
 import { cpuSeconds, rssMiB } from './proc.ts';
 import { ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
 
@@ -77,12 +78,6 @@ const flushOf = (c: CaseName): 'sync' | 'async' => (c === 'normal-async' ? 'asyn
 /** The null server answers sends and stores nothing: it has no FIFO or consumption to measure. */
 const runs = (t: TargetName, c: CaseName): boolean => t !== 'null' || c.startsWith('normal-');
 
-interface Target {
-  endpoint: string;
-  pids(): number[];
-  stop(): Promise<void>;
-}
-
 interface Figures {
   ackedPerS: number;
   sendP50Ms: number;
@@ -91,48 +86,6 @@ interface Figures {
   e2eP99Ms: number | undefined;
   cpuSPer1000: number;
   rssMiB: number;
-}
-
-async function waitForFile(path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 50));
-}
-
-function stopChild(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  };
-}
-
-async function startBundled(dir: string, flush: 'sync' | 'async', bin: string, prof?: string): Promise<Target> {
-  const readyFile = join(dir, 'ready.json');
-  const args = ['broker', '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--ready-file', readyFile];
-  const node = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
-  const child = spawn(process.execPath, [...node, bin, ...args, '--flush', flush], { stdio: 'ignore' });
-  await waitForFile(readyFile, 30_000);
-  const { grpcPort, adminPort } = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, number>;
-  for (const { name, type } of benchTopics) {
-    const res = await fetch(`http://127.0.0.1:${adminPort}/topics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, queues: 8, type }),
-    });
-    if (!res.ok) throw new Error(`bundled broker: create topic ${name}: HTTP ${res.status}`);
-  }
-  return {
-    endpoint: `127.0.0.1:${grpcPort}`,
-    pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
-    stop: stopChild(child),
-  };
 }
 
 async function startNull(): Promise<Target> {
@@ -171,9 +124,11 @@ async function startReal(dir: string, flush: 'sync' | 'async'): Promise<Target> 
 
 function startTarget(name: TargetName, dir: string, flush: 'sync' | 'async', round: number): Promise<Target> {
   const prof = profileDir ? join(profileDir, `${name}-${flush}-${round}`) : undefined;
-  if (name === 'bundled') return startBundled(dir, flush, cli, prof);
+  const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  if (name === 'bundled') return startBundledBroker(dir, flush, cli, benchTopics, nodeArgs);
   if (name === 'baseline') {
-    return startBundled(dir, flush, resolve(String(values.baseline), 'bin/mqdrill.mjs'), prof);
+    const bin = resolve(String(values.baseline), 'bin/mqdrill.mjs');
+    return startBundledBroker(dir, flush, bin, benchTopics, nodeArgs);
   }
   if (name === 'null') return startNull();
   return startReal(dir, flush);
