@@ -4,24 +4,32 @@
  * mqdrill-go-driver process) in one run, alternating targets for each flush policy:
  *
  *   node --import tsx bench/compare.ts [--duration 15] [--warmup 5] [--rate 20000] [--cases a,b] [--smoke]
+ *     [--targets bundled,rocketmq] [--baseline WORKTREE] [--rounds 1] [--profile DIR] [--json FILE]
  *
  * Cases: normal-sync and normal-async (1 KiB NORMAL sends, sync / async flush), fifo (1 KiB FIFO sends over 100
  * message groups, sync flush), consume (a producer at --consume-rate while 4 simple consumers receive and ack, sync
  * flush, its own topic, so nothing sent earlier is in the backlog). Sends use an arrival rate above both ceilings
  * with at most 256 in flight, so acked/s is the ceiling.
+ * Targets (the first is the one every ratio is taken of): bundled (this checkout's broker), rocketmq, null (the grpc-js
+ * null server, bench/null-server.ts: the ceiling of the gRPC stack; normal-* cases only, it stores nothing) and
+ * baseline (the broker of another checkout, `--baseline DIR`, e.g. a `git worktree` of the previous commit: A/B of a
+ * change in one run). `--rounds N` repeats the alternation N times and reports each figure's median.
  * Figures: acked/s (consumed/s for consume), send p50/p99/p999, end-to-end p99 (consume), the broker's CPU seconds
  * per 1,000 messages (user + system from /proc/PID/stat of every broker process: the node process, or the name
  * server and broker JVMs) and its RSS at the end (VmRSS). The machine is shared: compare ratios within one run.
+ * `--profile DIR` starts the node brokers with --cpu-prof and keeps their .cpuprofile files in DIR/TARGET-FLUSH-ROUND
+ * (summarise them with bench/profile-summary.ts). `--json FILE` writes every measurement as JSON.
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
+import { startBundledBroker, stopChild, type BenchTarget as Target } from './bundled-target.ts';
 import { cpuSeconds, rssMiB } from './proc.ts';
 import { ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
 
@@ -33,6 +41,11 @@ const { values } = parseArgs({
     'consume-rate': { type: 'string', default: '3000' },
     cases: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'bundled,rocketmq' },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    profile: { type: 'string' },
+    json: { type: 'string' },
   },
 });
 const smoke = values.smoke === true;
@@ -40,23 +53,30 @@ const durationS = smoke ? 3 : Number(values.duration);
 const warmupS = smoke ? 1 : Number(values.warmup);
 const rate = Number(values.rate);
 const consumeRate = Number(values['consume-rate']);
+const rounds = Number(values.rounds);
 const allCases = 'normal-sync,normal-async,fifo,consume';
 // The smoke test keeps to sync flush by default: one start of each target instead of two.
 const cases = String(values.cases ?? (smoke ? 'normal-sync,consume' : allCases)).split(',') as CaseName[];
 for (const c of cases) {
   if (!allCases.split(',').includes(c)) throw new Error(`--cases: unknown case ${c}; known: ${allCases}`);
 }
+const allTargets = ['bundled', 'rocketmq', 'null', 'baseline'] as const;
+type TargetName = (typeof allTargets)[number];
+const targetNames = String(values.targets).split(',') as TargetName[];
+for (const t of targetNames) {
+  if (!allTargets.includes(t)) throw new Error(`--targets: unknown target ${t}; known: ${allTargets.join(',')}`);
+}
+if (targetNames.includes('baseline') && !values.baseline) {
+  throw new Error('--targets baseline needs --baseline DIR: a checkout (e.g. a git worktree) of the broker to compare');
+}
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: want a whole number >= 1, got ${rounds}`);
 const cli = resolve(import.meta.dirname, '../bin/mqdrill.mjs');
+const profileDir = values.profile ? resolve(values.profile) : undefined;
 
 type CaseName = 'normal-sync' | 'normal-async' | 'fifo' | 'consume';
 const flushOf = (c: CaseName): 'sync' | 'async' => (c === 'normal-async' ? 'async' : 'sync');
-
-interface Target {
-  name: 'bundled' | 'rocketmq';
-  endpoint: string;
-  pids(): number[];
-  stop(): Promise<void>;
-}
+/** The null server answers sends and stores nothing: it has no FIFO or consumption to measure. */
+const runs = (t: TargetName, c: CaseName): boolean => t !== 'null' || c.startsWith('normal-');
 
 interface Figures {
   ackedPerS: number;
@@ -68,38 +88,25 @@ interface Figures {
   rssMiB: number;
 }
 
-async function waitForFile(path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 50));
-}
-
-async function startBundled(dir: string, flush: 'sync' | 'async'): Promise<Target> {
-  const readyFile = join(dir, 'ready.json');
-  const args = ['broker', '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--ready-file', readyFile];
-  const child: ChildProcess = spawn(process.execPath, [cli, ...args, '--flush', flush], { stdio: 'ignore' });
-  await waitForFile(readyFile, 30_000);
-  const { grpcPort, adminPort } = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, number>;
-  for (const { name, type } of benchTopics) {
-    const res = await fetch(`http://127.0.0.1:${adminPort}/topics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, queues: 8, type }),
+async function startNull(): Promise<Target> {
+  const script = resolve(import.meta.dirname, 'null-server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('null server: no port line within 30 s')), 30_000);
+    let buf = '';
+    child.stdout?.on('data', (d) => {
+      buf += String(d);
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        ok(Number(m[1]));
+      }
     });
-    if (!res.ok) throw new Error(`bundled broker: create topic ${name}: HTTP ${res.status}`);
-  }
+  });
   return {
-    name: 'bundled',
-    endpoint: `127.0.0.1:${grpcPort}`,
+    endpoint: `127.0.0.1:${port}`,
     pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: stopChild(child),
   };
 }
 
@@ -112,7 +119,19 @@ const benchTopics = [
 async function startReal(dir: string, flush: 'sync' | 'async'): Promise<Target> {
   mkdirSync(dir, { recursive: true });
   const r = await startBenchRocketMq(dir, flush, [...benchTopics]);
-  return { name: 'rocketmq', endpoint: r.endpoint, pids: r.pids, stop: r.stop };
+  return { endpoint: r.endpoint, pids: r.pids, stop: r.stop };
+}
+
+function startTarget(name: TargetName, dir: string, flush: 'sync' | 'async', round: number): Promise<Target> {
+  const prof = profileDir ? join(profileDir, `${name}-${flush}-${round}`) : undefined;
+  const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  if (name === 'bundled') return startBundledBroker(dir, flush, cli, benchTopics, nodeArgs);
+  if (name === 'baseline') {
+    const bin = resolve(String(values.baseline), 'bin/mqdrill.mjs');
+    return startBundledBroker(dir, flush, bin, benchTopics, nodeArgs);
+  }
+  if (name === 'null') return startNull();
+  return startReal(dir, flush);
 }
 
 function scenarios(c: CaseName, seconds: number, group: string): Record<string, unknown> {
@@ -165,69 +184,97 @@ async function measure(target: Target, c: CaseName, seconds: number, out: string
   };
 }
 
-const figureNames: Array<[keyof Figures, string, boolean]> = [
-  ['ackedPerS', 'acked/s', true],
-  ['sendP50Ms', 'send p50 ms', false],
-  ['sendP99Ms', 'send p99 ms', false],
-  ['sendP999Ms', 'send p999 ms', false],
-  ['e2eP99Ms', 'end-to-end p99 ms', false],
-  ['cpuSPer1000', 'broker CPU s / 1,000 msgs', false],
-  ['rssMiB', 'broker RSS MiB', false],
+const figureNames: Array<[keyof Figures, string]> = [
+  ['ackedPerS', 'acked/s'],
+  ['sendP50Ms', 'send p50 ms'],
+  ['sendP99Ms', 'send p99 ms'],
+  ['sendP999Ms', 'send p999 ms'],
+  ['e2eP99Ms', 'end-to-end p99 ms'],
+  ['cpuSPer1000', 'broker CPU s / 1,000 msgs'],
+  ['rssMiB', 'broker RSS MiB'],
 ];
 
-function table(results: Map<string, Figures>): string {
-  const lines = [
-    `| case | figure | bundled | RocketMQ ${ROCKETMQ_VERSION} | bundled / RocketMQ | reproduce |`,
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
+const label = (t: TargetName): string => (t === 'rocketmq' ? `RocketMQ ${ROCKETMQ_VERSION}` : t);
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : +(((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2).toFixed(3);
+}
+
+/** Each figure's median over the rounds of one case and target. */
+function figureOf(results: Map<string, Figures[]>, c: CaseName, t: TargetName, key: keyof Figures) {
+  return median((results.get(`${c}/${t}`) ?? []).map((f) => f[key]).filter((x): x is number => x !== undefined));
+}
+
+function table(results: Map<string, Figures[]>): string {
+  const [first, ...others] = targetNames as [TargetName, ...TargetName[]];
+  const head = ['case', 'figure', ...targetNames.map(label), ...others.map((o) => `${first} / ${label(o)}`)];
+  const lines = [`| ${head.join(' | ')} | reproduce (add to the command) |`, `|${' --- |'.repeat(head.length + 1)}`];
   for (const c of cases) {
-    const b = results.get(`${c}/bundled`);
-    const r = results.get(`${c}/rocketmq`);
-    const cmd = `\`node --import tsx bench/compare.ts --cases ${c} --duration ${durationS} --warmup ${warmupS}\``;
-    for (const [key, label] of figureNames) {
-      const bv = b?.[key];
-      const rv = r?.[key];
-      if (bv === undefined && rv === undefined) continue;
-      const ratio = typeof bv === 'number' && typeof rv === 'number' && rv > 0 ? (bv / rv).toFixed(2) : '-';
-      if (c === 'consume' && key === 'ackedPerS') {
-        lines.push(`| ${c} | consumed/s | ${bv ?? '-'} | ${rv ?? '-'} | ${ratio} | ${cmd} |`);
-      } else lines.push(`| ${c} | ${label} | ${bv ?? '-'} | ${rv ?? '-'} | ${ratio} | ${cmd} |`);
+    for (const [key, name] of figureNames) {
+      const vals = targetNames.map((t) => figureOf(results, c, t, key));
+      if (vals.every((x) => x === undefined)) continue;
+      const ratios = others.map((_, i) => {
+        const [a, b] = [vals[0], vals[i + 1]];
+        return a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : '-';
+      });
+      const row = [c, c === 'consume' && key === 'ackedPerS' ? 'consumed/s' : name, ...vals.map((x) => x ?? '-')];
+      lines.push(`| ${[...row, ...ratios].join(' | ')} | \`--cases ${c}\` |`);
     }
   }
   return lines.join('\n');
 }
 
+async function runRound(root: string, flush: 'sync' | 'async', round: number, results: Map<string, Figures[]>) {
+  // Rotate which target goes first, so none always gets the quieter part of the machine.
+  const k = round % targetNames.length;
+  const order = [...targetNames.slice(k), ...targetNames.slice(0, k)];
+  let failed = false;
+  for (const name of order) {
+    const todo = cases.filter((x) => flushOf(x) === flush && runs(name, x));
+    if (todo.length === 0) continue;
+    const dir = join(root, `${name}-${flush}-${round}`);
+    mkdirSync(dir, { recursive: true });
+    const target = await startTarget(name, dir, flush, round);
+    try {
+      await measure(target, 'normal-sync', warmupS, join(dir, 'warmup')); // JIT and page cache warm-up
+      for (const c of todo) {
+        const f = await measure(target, c, durationS, join(dir, c));
+        process.stderr.write(`${c} ${name} round ${round}: ${JSON.stringify(f)}\n`);
+        results.set(`${c}/${name}`, [...(results.get(`${c}/${name}`) ?? []), f]);
+        if (f.ackedPerS === 0) failed = true;
+      }
+    } finally {
+      await target.stop();
+    }
+  }
+  return failed;
+}
+
 const root = mkdtempSync(join(tmpdir(), 'mqdrill-bench-compare-'));
-const results = new Map<string, Figures>();
+const results = new Map<string, Figures[]>();
+const load0 = loadavg();
 let failed = false;
 try {
   const flushes = [...new Set(cases.map(flushOf))];
   let round = 0;
-  for (const flush of flushes) {
-    // Alternate which target goes first, so neither always gets the quieter half of the machine.
-    const order = round++ % 2 === 0 ? (['bundled', 'rocketmq'] as const) : (['rocketmq', 'bundled'] as const);
-    for (const name of order) {
-      const dir = join(root, `${name}-${flush}`);
-      const target = name === 'bundled' ? await startBundled(dir, flush) : await startReal(dir, flush);
-      try {
-        await measure(target, 'normal-sync', warmupS, join(dir, 'warmup')); // JIT and page cache warm-up
-        for (const c of cases.filter((x) => flushOf(x) === flush)) {
-          const f = await measure(target, c, durationS, join(dir, c));
-          process.stderr.write(`${c} ${name}: ${JSON.stringify(f)}\n`);
-          results.set(`${c}/${name}`, f);
-          if (f.ackedPerS === 0) failed = true;
-        }
-      } finally {
-        await target.stop();
-      }
-    }
+  for (let r = 0; r < rounds; r++) {
+    for (const flush of flushes) failed = (await runRound(root, flush, round++, results)) || failed;
   }
+  const load = loadavg().map((x) => x.toFixed(2));
   console.log(
-    `\nbundled broker vs Apache RocketMQ ${ROCKETMQ_VERSION}, Go driver (official Go client), 1 KiB messages, ` +
-      `${durationS} s per case after a ${warmupS} s warm-up, ${cpus().length} cores\n`,
+    `\n${targetNames.map(label).join(' vs ')}, Go driver (official Go client), 1 KiB messages, ${durationS} s per ` +
+      `case after a ${warmupS} s warm-up, ${rounds} round(s) (medians), ${cpus().length} cores, load average ` +
+      `${load0[0]?.toFixed(2)} at the start, ${load.join(' ')} at the end\n`,
   );
   console.log(table(results));
   console.log(`\nreproduce: node --import tsx bench/compare.ts ${process.argv.slice(2).join(' ')}`.trimEnd());
+  if (values.json) {
+    const all = Object.fromEntries(results);
+    writeFileSync(values.json, JSON.stringify({ targets: targetNames, loadavg: [load0, loadavg()], results: all }));
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

@@ -24,7 +24,7 @@ import { mergeSettings } from '../broker/protocol/settings.ts';
 
 const queues = Number(process.argv[2] ?? 8);
 const ok = { code: 'OK', message: 'OK' } as const;
-const server = new grpc.Server({ 'grpc.max_receive_message_length': 130 * 1024 * 1024 });
+const server = new grpc.Server({ 'grpc.max_receive_message_length': 130 * 1024 * 1024, 'grpc.enable_channelz': 0 });
 let offset = 0;
 let port = 0;
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { BrokerError, fail } from '../errors.ts';
 import { hasControlCharacter, limits, reservedPropertyKeys, validateTopicName } from '../limits.ts';
 import {
@@ -83,7 +83,7 @@ export function toStoredMessage(
   const born = timestampToMs(sp.bornTimestamp);
   if (born !== undefined) props.bornTimestampMs = born;
   props.messageType = messageTypeOf(sp, props, nowWallMs);
-  props.system = { bodyMd5: createHash('md5').update(body).digest('hex').toUpperCase() };
+  props.system = { bodyMd5: md5Hex(body) };
   return { topic, body, props };
 }
 
@@ -116,6 +116,11 @@ function messageTypeOf(sp: SystemProperties__Output, props: MessageProps, nowWal
   return 'NORMAL';
 }
 
+/** The body digest RocketMQ sends: upper-case hex MD5 (one-shot crypto.hash: no Hash object per message). */
+function md5Hex(body: Buffer): string {
+  return hash('md5', body, 'hex').toUpperCase();
+}
+
 /** A stored message as the clients expect it delivered (as the RocketMQ proxy's GrpcConverter#buildMessage). */
 export function toDeliveredMessage(
   m: StoredMessage,
@@ -126,7 +131,7 @@ export function toDeliveredMessage(
   if (p.messageGroup !== undefined) userProperties.__SHARDINGKEY = p.messageGroup;
   if (p.messageType === 'TRANSACTION') userProperties.__transactionId__ = p.messageId;
   if (p.originMessageId !== undefined) userProperties.ORIGIN_MESSAGE_ID = p.originMessageId;
-  const md5 = (p.system?.bodyMd5 as string | undefined) ?? createHash('md5').update(m.body).digest('hex').toUpperCase();
+  const md5 = (p.system?.bodyMd5 as string | undefined) ?? md5Hex(m.body);
   const sp: SystemProperties = {
     keys: p.keys ?? [],
     messageId: p.messageId,
