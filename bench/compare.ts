@@ -4,6 +4,7 @@
  * mqdrill-go-driver process) in one run, alternating targets for each flush policy:
  *
  *   node --import tsx bench/compare.ts [--duration 15] [--warmup 5] [--rate 20000] [--cases a,b] [--smoke]
+ *     [--bundled-shards N]
  *
  * Cases: normal-sync and normal-async (1 KiB NORMAL sends, sync / async flush), fifo (1 KiB FIFO sends over 100
  * message groups, sync flush), consume (a producer at --consume-rate while 4 simple consumers receive and ack, sync
@@ -14,6 +15,7 @@
  * server and broker JVMs) and its RSS at the end (VmRSS). The machine is shared: compare ratios within one run.
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
+ * `--bundled-shards N` runs the bundled broker as `mqdrill broker --shards N` (docs/broker-cores.md); default 1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     'consume-rate': { type: 'string', default: '3000' },
     cases: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    'bundled-shards': { type: 'string', default: '1' },
   },
 });
 const smoke = values.smoke === true;
@@ -40,6 +43,7 @@ const durationS = smoke ? 3 : Number(values.duration);
 const warmupS = smoke ? 1 : Number(values.warmup);
 const rate = Number(values.rate);
 const consumeRate = Number(values['consume-rate']);
+const bundledShards = String(values['bundled-shards']);
 const allCases = 'normal-sync,normal-async,fifo,consume';
 // The smoke test keeps to sync flush by default: one start of each target instead of two.
 const cases = String(values.cases ?? (smoke ? 'normal-sync,consume' : allCases)).split(',') as CaseName[];
@@ -80,9 +84,13 @@ async function waitForFile(path: string, timeoutMs: number): Promise<void> {
 async function startBundled(dir: string, flush: 'sync' | 'async'): Promise<Target> {
   const readyFile = join(dir, 'ready.json');
   const args = ['broker', '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--ready-file', readyFile];
+  args.push('--shards', bundledShards);
   const child: ChildProcess = spawn(process.execPath, [cli, ...args, '--flush', flush], { stdio: 'ignore' });
-  await waitForFile(readyFile, 30_000);
-  const { grpcPort, adminPort } = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, number>;
+  await waitForFile(readyFile, 60_000);
+  const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { grpcPort: number; adminPort: number };
+  const { grpcPort, adminPort } = ready;
+  // A sharded broker's shard processes count too (its ready file lists them).
+  const shardPids = ((ready as { shards?: Array<{ pid: number }> }).shards ?? []).map((s) => s.pid);
   for (const { name, type } of benchTopics) {
     const res = await fetch(`http://127.0.0.1:${adminPort}/topics`, {
       method: 'POST',
@@ -94,7 +102,7 @@ async function startBundled(dir: string, flush: 'sync' | 'async'): Promise<Targe
   return {
     name: 'bundled',
     endpoint: `127.0.0.1:${grpcPort}`,
-    pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
+    pids: () => (child.exitCode === null && child.pid ? [child.pid, ...shardPids] : []),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -183,7 +191,9 @@ function table(results: Map<string, Figures>): string {
   for (const c of cases) {
     const b = results.get(`${c}/bundled`);
     const r = results.get(`${c}/rocketmq`);
-    const cmd = `\`node --import tsx bench/compare.ts --cases ${c} --duration ${durationS} --warmup ${warmupS}\``;
+    const shardsArg = bundledShards === '1' ? '' : ` --bundled-shards ${bundledShards}`;
+    const args = `--cases ${c} --duration ${durationS} --warmup ${warmupS}${shardsArg}`;
+    const cmd = `\`node --import tsx bench/compare.ts ${args}\``;
     for (const [key, label] of figureNames) {
       const bv = b?.[key];
       const rv = r?.[key];
