@@ -49,6 +49,7 @@ const configKeys = new Set([
   'peers',
   'connections',
   'auditLinesPerSecondMax',
+  'shardAdminViewPort',
 ]);
 
 export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {

@@ -8,6 +8,8 @@
  *     metadata) with message counts summed; GET /backlog, /groups/:g/backlog: rows summed by (topic, group);
  *   - GET /metrics: every shard's series with a `shard` label, one HELP/TYPE per metric family;
  *   - GET /shards: the shards and their admin ports; ANY /shards/I/<route>: that route on shard I alone.
+ * Every shard's shared gRPC+admin port forwards its admin requests here (adminViewProxy), so `mqdrill admin
+ * --broker HOST:PORT` with any shard's address sees the whole broker; each shard's own --admin-port stays its own.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -53,6 +55,19 @@ export async function startShardAdmin(host: string, port: number, targets: Targe
   };
 }
 
+/** A shard's admin handler on its shared port: every request is answered by the admin view at 127.0.0.1:viewPort. */
+export function adminViewProxy(viewPort: number): http.RequestListener {
+  const view = { name: 'the sharded broker admin view', port: viewPort };
+  return (req, res) => {
+    readBody(req)
+      .then(
+        (body) => ask(view, req.method ?? 'GET', req.url ?? '/', req, body),
+        (err: Error) => json(413, { error: err.message }),
+      )
+      .then((a) => res.writeHead(a.status, { 'content-type': a.contentType }).end(a.text));
+  };
+}
+
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -77,6 +92,7 @@ const json = (status: number, body: unknown): Answer => ({
 
 async function route(targets: Targets, req: http.IncomingMessage, body: Buffer): Promise<Answer> {
   const shards = targets();
+  if (shards.length === 0) return json(503, { error: 'the shards are starting; ask again in a few seconds' });
   const method = req.method ?? 'GET';
   const path = new URL(req.url ?? '/', 'http://admin').pathname;
   const one = /^\/shards\/(\d+)(\/.*)$/.exec(path);

@@ -121,24 +121,20 @@ export async function startShardedBroker(
   checkShardLayout(config.dataDir, shardCount);
   fs.mkdirSync(config.dataDir, { recursive: true });
   fs.writeFileSync(path.join(config.dataDir, shardsMarker), JSON.stringify({ shards: shardCount }));
-  const shards = await planShards(config, shardCount);
-  const sup = new Supervisor(shards, log, policy, clock);
+  let sup: Supervisor | undefined;
+  const admin: ShardAdmin = await startShardAdmin(config.host, config.adminPort ?? 0, () => sup?.adminTargets() ?? []);
+  const shards = await planShards(config, shardCount, admin.port);
+  sup = new Supervisor(shards, log, policy, clock);
   try {
-    await Promise.all(shards.map((s) => sup.launch(s)));
+    await Promise.all(shards.map((s) => sup?.launch(s)));
   } catch (err) {
     sup.stop(`a shard failed to start: ${(err as Error).message}`);
     await sup.done;
+    await admin.close();
     throw err;
   }
   sup.started = true;
-  let admin: ShardAdmin;
-  try {
-    admin = await startShardAdmin(config.host, config.adminPort ?? 0, () => sup.adminTargets());
-  } catch (err) {
-    sup.stop(`the admin port failed: ${(err as Error).message}`);
-    await sup.done;
-    throw err;
-  }
+  const running = sup;
   const done = sup.done.then(async (code) => {
     await admin.close();
     return code;
@@ -154,11 +150,11 @@ export async function startShardedBroker(
       dataDir: s.dir,
     })),
     done,
-    stop: (reason) => sup.stop(reason),
+    stop: (reason) => running.stop(reason),
   };
 }
 
-async function planShards(config: BrokerConfig, count: number): Promise<Shard[]> {
+async function planShards(config: BrokerConfig, count: number, adminViewPort: number): Promise<Shard[]> {
   const wildcard = config.host === '0.0.0.0' || config.host === '::';
   if (wildcard && !config.advertise) {
     throw new CliError(
@@ -185,6 +181,7 @@ async function planShards(config: BrokerConfig, count: number): Promise<Shard[]>
       brokerName: name,
       advertise: endpoint(i),
       peers: names.flatMap((peer, j) => (j === i ? [] : [{ name: peer, endpoint: endpoint(j) }])),
+      shardAdminViewPort: adminViewPort,
     };
     fs.writeFileSync(configFile, JSON.stringify(shardConfig, null, 2));
     const readyFile = path.join(config.dataDir, `shard-${i}.ready.json`);

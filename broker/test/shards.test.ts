@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  admin,
   type BrokerProcess,
   eventually,
   shutdownAll,
@@ -63,8 +64,9 @@ async function drain(
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-shards-'));
   broker = await spawnBroker(dataDir, ['--shards', '2', '--admin-port', '0', '--flush', 'sync'], readyTimeoutMs);
-  await adminView(broker, 'POST', '/topics', { name: 'spread', queues: 2 });
-  await adminView(broker, 'POST', '/topics', { name: 'ordered', queues: 2, type: 'FIFO' });
+  // Through shard 0's shared gRPC+admin port (what `mqdrill admin --broker` uses): it reaches every shard.
+  await admin(broker.endpoints, 'POST', '/topics', { name: 'spread', queues: 2 });
+  await admin(broker.endpoints, 'POST', '/topics', { name: 'ordered', queues: 2, type: 'FIFO' });
   await adminView(broker, 'POST', '/groups', { name: 'ordered-g', fifo: true });
   await adminView(broker, 'POST', '/groups', { name: 'after-kill-g' });
 }, 120_000);
