@@ -223,8 +223,8 @@ class Supervisor {
     private readonly clock: Clock,
   ) {}
 
-  adminTargets(): Array<{ name: string; port: number | undefined }> {
-    return this.shards.map((s) => ({ name: s.name, port: s.adminPort }));
+  adminTargets(): Array<{ name: string; port: number | undefined; pid: number | undefined }> {
+    return this.shards.map((s) => ({ name: s.name, port: s.adminPort, pid: s.child?.pid }));
   }
 
   /** Starts one shard and waits (bounded) for its ready file. */
@@ -270,6 +270,7 @@ class Supervisor {
   private onExit(shard: Shard, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (shard.child !== child) return;
     shard.child = undefined;
+    shard.adminPort = undefined;
     if (this.stopping || !this.started) {
       this.settleIfAllStopped();
       return;

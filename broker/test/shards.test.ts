@@ -18,6 +18,8 @@ import {
 let dataDir: string;
 let broker: BrokerProcess;
 const readyTimeoutMs = 90_000;
+/** Shard pids seen last, killed after the tests in case a failure left them running. */
+let lastPids: number[] = [];
 
 async function adminView(b: BrokerProcess, method: string, route: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${b.ready.adminPort}${route}`, {
@@ -34,6 +36,15 @@ async function adminView(b: BrokerProcess, method: string, route: string, body?:
 async function messagesOn(b: BrokerProcess, route: string, topic: string): Promise<number> {
   const { topics } = (await adminView(b, 'GET', route)) as { topics: Array<{ name: string; messages: number }> };
   return topics.find((t) => t.name === topic)?.messages ?? 0;
+}
+
+/** The shard processes now (the supervisor's view: a restarted shard has a new pid). */
+async function shardPids(b: BrokerProcess): Promise<number[]> {
+  const { shards } = (await adminView(b, 'GET', '/shards')) as { shards: Array<{ pid?: number; port?: number }> };
+  // A shard without an admin port is starting: not yet serving, so not counted as restarted.
+  const pids = shards.map((s) => (s.port === undefined ? 0 : (s.pid ?? 0)));
+  lastPids = [...new Set([...lastPids, ...pids])];
+  return pids;
 }
 
 const alive = (pid: number) => {
@@ -64,6 +75,7 @@ async function drain(
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-shards-'));
   broker = await spawnBroker(dataDir, ['--shards', '2', '--admin-port', '0', '--flush', 'sync'], readyTimeoutMs);
+  lastPids = (broker.ready.shards ?? []).map((s) => s.pid);
   // Through shard 0's shared gRPC+admin port (what `mqdrill admin --broker` uses): it reaches every shard.
   await admin(broker.endpoints, 'POST', '/topics', { name: 'spread', queues: 2 });
   await admin(broker.endpoints, 'POST', '/topics', { name: 'ordered', queues: 2, type: 'FIFO' });
@@ -73,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   broker?.child.kill('SIGKILL');
-  for (const s of broker?.ready.shards ?? []) if (alive(s.pid)) process.kill(s.pid, 'SIGKILL');
+  for (const pid of lastPids) if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -121,10 +133,35 @@ describe('mqdrill broker --shards 2, the official Node.js client', () => {
     await shutdownAll(producer, consumer);
   }, 120_000);
 
+  test('kill -9 of one shard: the supervisor starts it again on its port, with everything it had stored', async () => {
+    const before = await messagesOn(broker, '/shards/1/topics', 'spread');
+    expect(before).toBeGreaterThan(0);
+    const old = await shardPids(broker);
+    process.kill(old[1] as number, 'SIGKILL');
+    let now: number[] = old;
+    const restarted = async () => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        now = await shardPids(broker).catch(() => old);
+        if (now[1] !== undefined && now[1] !== 0 && now[1] !== old[1]) return true;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return false;
+    };
+    expect(await restarted()).toBe(true);
+    expect(now[0]).toBe(old[0]);
+    expect(await messagesOn(broker, '/shards/1/topics', 'spread')).toBe(before);
+    const producer = await startProducer(broker.endpoints, ['spread']);
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'spread', body: Buffer.from(`r${i}`) });
+    await shutdownAll(producer);
+    expect(await messagesOn(broker, '/topics', 'spread')).toBeGreaterThanOrEqual(50);
+  }, 120_000);
+
   test('kill -9 of the supervisor amid sends: no shard survives; restarted, every acked send is there', async () => {
     const producer = await startProducer(broker.endpoints, ['spread']);
     const acked = new Set<string>();
     const supervisor = broker.child;
+    const pidsBefore = await shardPids(broker);
     let next = 0;
     const worker = async () => {
       while (next < 4000 && supervisor.exitCode === null && supervisor.signalCode === null) {
@@ -141,11 +178,11 @@ describe('mqdrill broker --shards 2, the official Node.js client', () => {
     await waitForExit(supervisor);
     await shutdownAll(producer);
     expect(acked.size).toBeGreaterThanOrEqual(500);
-    const shardPids = (broker.ready.shards ?? []).map((s) => s.pid);
-    expect(shardPids.length).toBe(2);
-    expect(await eventually(() => !shardPids.some(alive), 30_000)).toBe(true);
+    expect(pidsBefore.length).toBe(2);
+    expect(await eventually(() => !pidsBefore.some(alive), 30_000)).toBe(true);
 
     broker = await spawnBroker(dataDir, ['--shards', '2', '--admin-port', '0', '--flush', 'sync'], readyTimeoutMs);
+    lastPids = (broker.ready.shards ?? []).map((s) => s.pid);
     const consumer = await startSimpleConsumer(broker.endpoints, 'after-kill-g', { spread: '*' });
     const delivered = new Set<string>();
     await drain(
