@@ -10,7 +10,8 @@
  * A target is KIND[:SHARDS]@CPUS: `bundled:2@0-1` is `mqdrill broker --shards 2` on cores 0 and 1. The load
  * generator is not pinned (it runs wherever the scheduler puts it, as in compare.ts). Figures per case and target:
  * acked/s, send p50/p99, the broker's CPU seconds per 1,000 messages (every broker process, /proc/PID/stat), and
- * acked/s as a ratio to the first target. The machine is shared: read ratios, never absolute rates.
+ * acked/s as a ratio to the first target. The machine is shared: read ratios, never absolute rates, and name targets
+ * twice (A,B,A,B) to see the drift.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -55,7 +56,14 @@ function parseTarget(t: string): Spec {
   if (kind === 'rocketmq' && m[2]) throw new Error(`--targets: ${t}: shards apply to the bundled broker only`);
   return { label: t, kind, shards: Number(m[2] ?? 1), cpus: m[3] as string };
 }
-const specs = String(values.targets).split(',').map(parseTarget);
+// A target may be named twice (A,B,A,B interleaves them against drift in the machine's load): later ones get #2, #3.
+const specs = String(values.targets)
+  .split(',')
+  .map(parseTarget)
+  .map((s, i, all) => {
+    const n = all.slice(0, i).filter((o) => o.label === s.label).length;
+    return n === 0 ? s : { ...s, label: `${s.label}#${n + 1}` };
+  });
 
 interface Running {
   endpoint: string;
