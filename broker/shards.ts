@@ -120,10 +120,11 @@ export async function startShardedBroker(
 ): Promise<ShardedBroker> {
   checkShardLayout(config.dataDir, shardCount);
   fs.mkdirSync(config.dataDir, { recursive: true });
-  fs.writeFileSync(path.join(config.dataDir, shardsMarker), JSON.stringify({ shards: shardCount }));
   let sup: Supervisor | undefined;
   const admin: ShardAdmin = await startShardAdmin(config.host, config.adminPort ?? 0, () => sup?.adminTargets() ?? []);
   const shards = await planShards(config, shardCount, admin.port);
+  const marker = path.join(config.dataDir, shardsMarker);
+  fs.writeFileSync(marker, JSON.stringify({ shards: shardCount, ports: shards.map((s) => s.port) }));
   sup = new Supervisor(shards, log, policy, clock);
   try {
     await Promise.all(shards.map((s) => sup?.launch(s)));
@@ -163,10 +164,16 @@ async function planShards(config: BrokerConfig, count: number, adminViewPort: nu
     );
   }
   const advertiseHost = config.advertise ? hostOf(config.advertise) : config.host;
+  // The ports of the last start are tried first, so clients holding a route from before a restart still reach
+  // every shard; a port taken since (or never recorded) is replaced by a free one.
+  const previous = previousPorts(config.dataDir);
   const ports: number[] = [];
   while (ports.length < count) {
-    const p = ports.length === 0 && config.port !== 0 ? config.port : await freePort(config.host);
-    if (!ports.includes(p)) ports.push(p);
+    const i = ports.length;
+    const wanted = i === 0 && config.port !== 0 ? config.port : previous[i];
+    const p = wanted !== undefined && (i === 0 || (await portFree(config.host, wanted))) ? wanted : undefined;
+    const chosen = p ?? (await freePort(config.host));
+    if (!ports.includes(chosen)) ports.push(chosen);
   }
   const names = ports.map((_, i) => `${config.brokerName}-shard-${i}`);
   const endpoint = (i: number) =>
@@ -180,12 +187,33 @@ async function planShards(config: BrokerConfig, count: number, adminViewPort: nu
       port: ports[i] as number,
       brokerName: name,
       advertise: endpoint(i),
-      peers: names.flatMap((peer, j) => (j === i ? [] : [{ name: peer, endpoint: endpoint(j) }])),
+      peers: [
+        ...names.flatMap((peer, j) => (j === i ? [] : [{ name: peer, endpoint: endpoint(j) }])),
+        ...(config.peers ?? []), // other nodes of a bundled cluster, if any
+      ],
       shardAdminViewPort: adminViewPort,
     };
     fs.writeFileSync(configFile, JSON.stringify(shardConfig, null, 2));
     const readyFile = path.join(config.dataDir, `shard-${i}.ready.json`);
     return { name, index: i, port: ports[i] as number, dir, configFile, readyFile, restarts: [] };
+  });
+}
+
+function previousPorts(dataDir: string): Array<number | undefined> {
+  try {
+    const doc = JSON.parse(fs.readFileSync(path.join(dataDir, shardsMarker), 'utf8')) as { ports?: unknown };
+    return Array.isArray(doc.ports) ? doc.ports.map((p) => (Number.isInteger(p) && p > 0 ? p : undefined)) : [];
+  } catch {
+    return []; // first start, or checkShardLayout already refused a bad file
+  }
+}
+
+async function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
