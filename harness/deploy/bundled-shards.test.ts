@@ -44,7 +44,7 @@ describe('bundled target with shards: one node, two shard processes', () => {
     expect(bundledOptionErrors({ nodes: 1, shards: 0 })).toEqual(['shards must be an integer from 1 to 64, not 0']);
   });
 
-  test('kill -9 of the node kills every shard at once; after restart every acknowledged send is delivered', async () => {
+  test('kill -9 of the node kills every shard at once; restarted, every acknowledged send is delivered', async () => {
     const shardDirs = ['shard-0', 'shard-1'].map((s) => path.join(dataDir, 'broker-0', 'data', s));
     for (const d of shardDirs) expect(processesMentioning(d), d).toHaveLength(1);
     const producer = await startProducer(target.access.endpoint, ['sharded']);
