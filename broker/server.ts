@@ -307,7 +307,7 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     onAdminOperation: audit.admin,
   });
   const viewPort = config.shardAdminViewPort;
-  const httpServer = http.createServer(viewPort === undefined ? adminHandler : adminViewProxy(viewPort));
+  const httpServer = http.createServer(viewPort === undefined ? adminHandler : adminViewProxy(config.host, viewPort));
   const gate = new ConnectionGate(limits, log, () => clock.monotonicMs(), metrics.registry);
   gate.watchHttp(httpServer);
   const tcp = net.createServer((socket) => {

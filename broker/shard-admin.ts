@@ -23,6 +23,10 @@ export interface ShardAdmin {
 }
 
 type Targets = () => Array<{ name: string; port: number | undefined }>;
+type Peer = { name: string; port: number | undefined; host?: string };
+
+/** Where to reach a server listening on `host`: loopback when it listens on every address. */
+const connectHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host);
 
 interface Answer {
   status: number;
@@ -55,9 +59,9 @@ export async function startShardAdmin(host: string, port: number, targets: Targe
   };
 }
 
-/** A shard's admin handler on its shared port: every request is answered by the admin view at 127.0.0.1:viewPort. */
-export function adminViewProxy(viewPort: number): http.RequestListener {
-  const view = { name: 'the sharded broker admin view', port: viewPort };
+/** A shard's admin handler on its shared port: every request is answered by the admin view at host:viewPort. */
+export function adminViewProxy(host: string, viewPort: number): http.RequestListener {
+  const view = { name: 'the sharded broker admin view', host: connectHost(host), port: viewPort };
   return (req, res) => {
     readBody(req)
       .then(
@@ -90,7 +94,7 @@ const json = (status: number, body: unknown): Answer => ({
   contentType: 'application/json',
 });
 
-async function route(targets: Targets, req: http.IncomingMessage, body: Buffer): Promise<Answer> {
+async function route(targets: () => Peer[], req: http.IncomingMessage, body: Buffer): Promise<Answer> {
   const shards = targets();
   if (shards.length === 0) return json(503, { error: 'the shards are starting; ask again in a few seconds' });
   const method = req.method ?? 'GET';
@@ -120,7 +124,7 @@ const counts = ['ready', 'inflight', 'retry', 'dlq'];
 const search = (req: http.IncomingMessage) => new URL(req.url ?? '/', 'http://admin').search;
 
 async function ask(
-  shard: { name: string; port: number | undefined },
+  shard: Peer,
   method: string,
   path: string,
   req: http.IncomingMessage,
@@ -133,7 +137,8 @@ async function ask(
     if (typeof v === 'string') headers[h] = v;
   }
   try {
-    const res = await fetch(`http://127.0.0.1:${shard.port}${path}`, {
+    const where = shard.host ?? '127.0.0.1';
+    const res = await fetch(`http://${where.includes(':') ? `[${where}]` : where}:${shard.port}${path}`, {
       method,
       headers,
       body: method === 'GET' || method === 'HEAD' ? undefined : body,
