@@ -45,15 +45,24 @@ export async function startBundledBroker(
   bin: string,
   topics: readonly BenchTopic[],
   nodeArgs: string[] = [],
+  brokerArgs: string[] = [],
 ): Promise<BenchTarget> {
   const readyFile = join(dir, 'ready.json');
   rmSync(readyFile, { force: true }); // a previous start's file names that start's ports
   const args = ['broker', '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--ready-file', readyFile];
+  args.push(...brokerArgs);
   const child = spawn(process.execPath, [...nodeArgs, bin, ...args, '--flush', flush], { stdio: 'ignore' });
   const stop = stopChild(child);
   try {
     await waitForFile(readyFile, 30_000);
-    const { grpcPort, adminPort } = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, number>;
+    const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as {
+      grpcPort: number;
+      adminPort: number;
+      shards?: Array<{ pid: number }>;
+    };
+    const { grpcPort, adminPort } = ready;
+    // A sharded broker (`--shards N`) lists its shard processes in the ready file; their CPU and RSS count too.
+    const shardPids = (ready.shards ?? []).map((s) => s.pid);
     for (const { name, type } of topics) {
       const res = await fetch(`http://127.0.0.1:${adminPort}/topics`, {
         method: 'POST',
@@ -64,7 +73,7 @@ export async function startBundledBroker(
     }
     return {
       endpoint: `127.0.0.1:${grpcPort}`,
-      pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
+      pids: () => (child.exitCode === null && child.pid ? [child.pid, ...shardPids] : []),
       stop,
     };
   } catch (err) {

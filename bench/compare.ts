@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/compare.ts [--duration 15] [--warmup 5] [--rate 20000] [--cases a,b] [--smoke]
  *     [--targets bundled,rocketmq] [--baseline WORKTREE] [--rounds 1] [--profile DIR] [--json FILE]
+ *     [--bundled-shards N]
  *
  * Cases: normal-sync and normal-async (1 KiB NORMAL sends, sync / async flush), fifo (1 KiB FIFO sends over 100
  * message groups, sync flush), consume (a producer at --consume-rate while 4 simple consumers receive and ack, sync
@@ -19,6 +20,7 @@
  * server and broker JVMs) and its RSS at the end (VmRSS). The machine is shared: compare ratios within one run.
  * `--profile DIR` starts the node brokers with --cpu-prof and keeps their .cpuprofile files in DIR/TARGET-FLUSH-ROUND
  * (summarise them with bench/profile-summary.ts). `--json FILE` writes every measurement as JSON.
+ * `--bundled-shards N` runs the bundled broker as `mqdrill broker --shards N` (docs/broker-cores.md); default 1.
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
     profile: { type: 'string' },
+    'bundled-shards': { type: 'string', default: '1' },
     json: { type: 'string' },
   },
 });
@@ -72,6 +75,8 @@ if (targetNames.includes('baseline') && !values.baseline) {
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: want a whole number >= 1, got ${rounds}`);
 const cli = resolve(import.meta.dirname, '../bin/mqdrill.mjs');
 const profileDir = values.profile ? resolve(values.profile) : undefined;
+const bundledShards = String(values['bundled-shards']);
+const shardArgs = bundledShards === '1' ? [] : ['--shards', bundledShards];
 
 type CaseName = 'normal-sync' | 'normal-async' | 'fifo' | 'consume';
 const flushOf = (c: CaseName): 'sync' | 'async' => (c === 'normal-async' ? 'async' : 'sync');
@@ -125,7 +130,7 @@ async function startReal(dir: string, flush: 'sync' | 'async'): Promise<Target> 
 function startTarget(name: TargetName, dir: string, flush: 'sync' | 'async', round: number): Promise<Target> {
   const prof = profileDir ? join(profileDir, `${name}-${flush}-${round}`) : undefined;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
-  if (name === 'bundled') return startBundledBroker(dir, flush, cli, benchTopics, nodeArgs);
+  if (name === 'bundled') return startBundledBroker(dir, flush, cli, benchTopics, nodeArgs, shardArgs);
   if (name === 'baseline') {
     const bin = resolve(String(values.baseline), 'bin/mqdrill.mjs');
     return startBundledBroker(dir, flush, bin, benchTopics, nodeArgs);

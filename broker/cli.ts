@@ -5,6 +5,7 @@ import { CliError, ExitCode } from '../lib/exit-codes.ts';
 import { validateAuthConfig } from './auth/index.ts';
 import { validateConnectionLimits } from './connections.ts';
 import { type BrokerConfig, defaultBrokerConfig, startBroker } from './server.ts';
+import { checkShardLayout, parseShards, shardEnv, startShardedBroker } from './shards.ts';
 
 export interface BrokerCommandOptions {
   data: string;
@@ -16,6 +17,8 @@ export interface BrokerCommandOptions {
   flush?: 'sync' | 'async';
   readyFile?: string;
   name?: string;
+  /** `--shards N|auto`: N broker processes supervised by this one (broker/shards.ts); default 1. */
+  shards?: string;
 }
 
 const configKeys = new Set([
@@ -46,6 +49,7 @@ const configKeys = new Set([
   'peers',
   'connections',
   'auditLinesPerSecondMax',
+  'shardAdminViewPort',
 ]);
 
 export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
@@ -110,9 +114,12 @@ export function loadBrokerConfig(opts: BrokerCommandOptions): BrokerConfig {
 /** `mqdrill broker`: serve until SIGTERM/SIGINT, then stop accepting, flush, close files, exit 0. */
 export async function runBrokerCommand(opts: BrokerCommandOptions): Promise<number> {
   const config = loadBrokerConfig(opts);
+  const shards = parseShards(opts.shards);
   const logger = pino({ base: { component: 'broker', pid: process.pid } });
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
     logger[level](fields ?? {}, msg);
+  if (shards > 1) return runSharded(config, shards, opts.readyFile, log);
+  checkShardLayout(config.dataDir, 1);
   let running: Awaited<ReturnType<typeof startBroker>>;
   try {
     running = await startBroker(config, undefined, log);
@@ -147,7 +154,37 @@ export async function runBrokerCommand(opts: BrokerCommandOptions): Promise<numb
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A shard of `--shards N` stops (flushing its store) when its supervisor's IPC channel closes, even on SIGKILL.
+    if (process.env[shardEnv] && process.connected) process.once('disconnect', () => stop('supervisor gone'));
   });
+}
+
+type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** `mqdrill broker --shards N`: supervise N shard processes until SIGTERM/SIGINT or a shard that keeps failing. */
+async function runSharded(config: BrokerConfig, shards: number, readyFile: string | undefined, log: Log) {
+  let running: Awaited<ReturnType<typeof startShardedBroker>>;
+  try {
+    running = await startShardedBroker(config, shards, log);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`broker failed to start: ${(err as Error).message}`, ExitCode.TARGET_FAILED);
+  }
+  if (readyFile) {
+    const ready = {
+      grpcPort: running.port,
+      port: running.port,
+      adminPort: running.adminPort,
+      pid: process.pid,
+      shards: running.shards,
+    };
+    fs.writeFileSync(`${readyFile}.tmp`, JSON.stringify(ready));
+    fs.renameSync(`${readyFile}.tmp`, readyFile);
+  }
+  log('info', 'sharded broker serving', { port: running.port, adminPort: running.adminPort, shards });
+  process.once('SIGTERM', () => running.stop('SIGTERM'));
+  process.once('SIGINT', () => running.stop('SIGINT'));
+  return running.done;
 }
 
 function validSendDelay(ms: unknown): boolean {

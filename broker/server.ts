@@ -16,6 +16,7 @@ import { type GroupConfig, Metadata, type MetadataDocument, type TopicConfig } f
 import { BrokerMetrics } from './metrics/index.ts';
 import { applyGrpcServerPatches } from './protocol/grpc-patches.ts';
 import { createMessagingService, type DeniedRequest } from './protocol/server.ts';
+import { adminViewProxy } from './shard-admin.ts';
 import { PowerLossFs, powerLossJournalPath } from './store/file/power-loss-fs.ts';
 import { nodeStoreFs } from './store/file/store-fs.ts';
 import './filter/sql92/index.ts';
@@ -72,6 +73,11 @@ export interface BrokerConfig {
   auditLinesPerSecondMax?: number;
   /** Bundled multi-node deployment: the other nodes (name and the address clients should use for each). */
   peers?: Array<{ name: string; endpoint: string }>;
+  /**
+   * Set by `mqdrill broker --shards N` on each shard: the supervisor's admin view port, which then answers admin
+   * requests on this shard's shared port (so any shard's address administers the whole broker).
+   */
+  shardAdminViewPort?: number;
   /** PEM files; without them a self-signed certificate is made on first start and kept in <data>/tls/. */
   tls?: { certFile?: string; keyFile?: string };
   /** Longest delay of a DELAY message (default 24 h). */
@@ -302,7 +308,8 @@ async function listen(config: BrokerConfig, broker: Broker, clock: Clock, metric
     auth,
     onAdminOperation: audit.admin,
   });
-  const httpServer = http.createServer(adminHandler);
+  const viewPort = config.shardAdminViewPort;
+  const httpServer = http.createServer(viewPort === undefined ? adminHandler : adminViewProxy(config.host, viewPort));
   const gate = new ConnectionGate(limits, log, () => clock.monotonicMs(), metrics.registry);
   gate.watchHttp(httpServer);
   const tcp = net.createServer((socket) => {

@@ -41,6 +41,11 @@ function registerBrokerCommand(program: Command): void {
     .option('--config <file>', 'JSON config: flush policy, retention, topics and groups to create at start')
     .addOption(new Option('--flush <policy>', 'when a send is acknowledged').choices(['sync', 'async']))
     .option('--ready-file <file>', 'write {grpcPort, adminPort, pid} as JSON here once serving (for harnesses)')
+    .option(
+      '--shards <n>',
+      'run N broker processes (auto: one per core), each with its own queues and store, routes naming all',
+      '1',
+    )
     .action(lazy(() => import('../../broker/cli.ts'), 'runBrokerCommand'));
 }
 

@@ -33,6 +33,12 @@ export type ExtraBrokerConfig = Partial<Omit<BrokerConfig, OwnedKeys>>;
 
 export interface BundledTargetOptions {
   nodes: number;
+  /**
+   * Shard processes per node (`mqdrill broker --shards N`); default 1. Process faults act on a node's whole process
+   * group (SIGKILL kills every shard at once, like a crash of the machine's broker). Shards other than the first are
+   * advertised at their direct address, so network faults through `proxied` reach only a node's first shard.
+   */
+  shards?: number;
   /** Parent folder; node i lives in <dataDir>/broker-i/{data,config.json,broker.log}. Omitted: a temp folder that
    *  stop() removes. A given folder is never removed. */
   dataDir?: string;
@@ -102,6 +108,11 @@ export function bundledOptionErrors(opts: BundledTargetOptions): string[] {
   const errors: string[] = [];
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > nodesMax)
     errors.push(`nodes must be an integer from 1 to ${nodesMax}, not ${opts.nodes}`);
+  const shards = opts.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > 64)
+    errors.push(`shards must be an integer from 1 to 64, not ${opts.shards}`);
+  // Each node's routes would name its own shards and only the first shard of every other node.
+  if (shards > 1 && opts.nodes > 1) errors.push('shards > 1 needs nodes = 1 (one sharded broker)');
   if (opts.flush !== undefined && opts.flush !== 'sync' && opts.flush !== 'async')
     errors.push(`flush must be sync or async, not ${opts.flush}`);
   const clash = Object.keys(opts.config ?? {}).filter((k) => (ownedKeys as string[]).includes(k));
@@ -131,6 +142,7 @@ async function planNodes(opts: BundledTargetOptions, dataDir: string, log: Targe
         folder: path.join(dataDir, name),
         advertise: endpoints[i] as string,
         flush: opts.flush ?? 'sync',
+        shards: opts.shards ?? 1,
         config: { ...opts.config, peers },
       },
       log,

@@ -58,6 +58,8 @@ export interface BundledTargetSpec {
   flush?: 'sync' | 'async';
   /** The broker's fsync interval in ms (async flush: how long acknowledged writes may wait for their fsync). */
   flushIntervalMs?: number;
+  /** Shard processes per node (`mqdrill broker --shards N`, docs/broker-cores.md); default 1. */
+  shards?: number;
 }
 
 export interface ExternalTargetSpec {
@@ -84,7 +86,7 @@ export interface TargetRuntime {
 }
 
 const keysOf: Record<TargetSpec['kind'], readonly string[]> = {
-  bundled: ['kind', 'nodes', 'flush', 'flushIntervalMs'],
+  bundled: ['kind', 'nodes', 'flush', 'flushIntervalMs', 'shards'],
   rocketmq: ['kind', 'flush'],
   containers: ['kind', 'broker', 'nodes', 'flush'],
   external: ['kind', 'endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'],
@@ -126,6 +128,11 @@ export function validateTargetSpec(spec: unknown): string[] {
       (!Number.isInteger(interval) || (interval as number) < 1 || (interval as number) > 60_000)
     )
       errors.push(`target.flushIntervalMs: must be an integer from 1 to 60000, not ${JSON.stringify(interval)}`);
+    if (
+      s.shards !== undefined &&
+      (!Number.isInteger(s.shards) || (s.shards as number) < 1 || (s.shards as number) > 64)
+    )
+      errors.push(`target.shards: must be an integer from 1 to 64, not ${JSON.stringify(s.shards)}`);
     return errors;
   }
   errors.push(...endpointErrors('endpoint', s.endpoint).map((e) => `target.${e}`));
@@ -170,6 +177,7 @@ export async function startTarget(spec: TargetSpec, runtime: TargetRuntime = {})
   }
   return startBundledTarget({
     nodes: spec.nodes ?? 1,
+    ...(spec.shards === undefined ? {} : { shards: spec.shards }),
     flush: spec.flush ?? 'sync',
     dataDir: runtime.dataDir,
     proxied: runtime.proxied,

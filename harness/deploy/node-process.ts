@@ -46,6 +46,8 @@ export interface NodeLaunch {
   folder: string;
   advertise: string;
   flush: 'sync' | 'async';
+  /** `--shards N` (default 1): the node is a supervisor and N shard processes, signalled as one process group. */
+  shards?: number;
   /** Written to <folder>/config.json and passed with --config. */
   config: Record<string, unknown>;
 }
@@ -130,7 +132,9 @@ export class BrokerNodeProcess {
     const args = [mqdrillBin, 'broker', '--data', this.dataDir, '--port', String(launch.port)];
     args.push('--ready-file', this.readyFile, '--advertise', launch.advertise, '--name', launch.name);
     args.push('--flush', launch.flush, '--config', this.configFile);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.sharded) args.push('--shards', String(launch.shards));
+    // A sharded node gets its own process group, so a fault's signal reaches the supervisor and every shard.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: this.sharded });
     this.child = child;
     this.paused = false;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -182,9 +186,27 @@ export class BrokerNodeProcess {
     return /EADDRINUSE/.test(this.tail.slice(-2048));
   }
 
+  private get sharded(): boolean {
+    return (this.launch.shards ?? 1) > 1;
+  }
+
+  /** SIGTERM goes to the node's process alone (a supervisor stops its shards gracefully); others to every shard too. */
+  private send(sig: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (this.sharded && pid !== undefined && sig !== 'SIGTERM') {
+      try {
+        process.kill(-pid, sig);
+        return;
+      } catch {
+        // the group is gone already: fall through to the process itself
+      }
+    }
+    this.child?.kill(sig);
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (!this.running || !this.child) throw new Error(`${this.name} is not running`);
-    this.child.kill(sig);
+    this.send(sig);
     if (sig === 'SIGSTOP') this.paused = true;
     if (sig === 'SIGCONT') this.paused = false;
   }
@@ -201,7 +223,7 @@ export class BrokerNodeProcess {
     this.child.kill('SIGTERM');
     if (!(await this.waitExit(graceMs))) {
       this.onEvent('warn', 'broker node ignored SIGTERM; killing it', { node: this.name, graceMs });
-      this.child.kill('SIGKILL');
+      this.send('SIGKILL');
       await this.waitExit(5000);
     }
     return this.exited;
@@ -209,7 +231,7 @@ export class BrokerNodeProcess {
 
   /** Synchronous last resort for process exit: SIGKILL a running child. */
   killNow(): void {
-    if (this.running) this.child?.kill('SIGKILL');
+    if (this.running) this.send('SIGKILL');
   }
 
   closeLog(): Promise<void> {

@@ -14,9 +14,12 @@ describe('target spec: validated before anything boots, every error at once', ()
 
   test('a bundled spec with a bad node count, a bad flush and an unknown key lists all three', () => {
     expect(validateTargetSpec({ kind: 'bundled', nodes: 0, flush: 'never', endpoint: 'x:1' })).toEqual([
-      'target.endpoint: unknown key for a bundled target (known: kind, nodes, flush, flushIntervalMs)',
+      'target.endpoint: unknown key for a bundled target (known: kind, nodes, flush, flushIntervalMs, shards)',
       'target.nodes: must be an integer from 1 to 16, not 0',
       'target.flush: must be sync or async, not "never"',
+    ]);
+    expect(validateTargetSpec({ kind: 'bundled', shards: 1.5 })).toEqual([
+      'target.shards: must be an integer from 1 to 64, not 1.5',
     ]);
   });
 

@@ -34,6 +34,7 @@ export const TARGET_KEYS = [
   'nodes',
   'flush',
   'flushIntervalMs',
+  'shards',
   'endpoint',
   'accessKey',
   'secretKey',
@@ -248,7 +249,7 @@ function withEnvironmentHint(error: string): string {
   return hint ? `${error} (in the spec, or from the environment: ${hint[1]})` : error;
 }
 
-const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs', 'broker'];
+const BUNDLED_ONLY = ['nodes', 'flush', 'flushIntervalMs', 'shards', 'broker'];
 const EXTERNAL_ONLY = ['endpoint', 'accessKey', 'secretKey', 'tls', 'namespace', 'adminEndpoint', 'namesrv'];
 
 function externalFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {

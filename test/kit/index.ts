@@ -8,4 +8,4 @@ export { quietLogger, shutdownAll, startProducer, startSimpleConsumer } from './
 export { ensureDockerd } from './dockerd.ts';
 export { freePort } from './ports.ts';
 export { admin, type BrokerProcess, cliPath, spawnBroker, waitForExit } from './process.ts';
-export { eventually } from './wait.ts';
+export { eventually, withRetries } from './wait.ts';

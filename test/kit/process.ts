@@ -11,6 +11,15 @@ export interface BrokerProcess {
   port: number;
   endpoints: string;
   logs: string[];
+  /** The ready file: a sharded broker (--shards N) also names its admin view port and its shard processes. */
+  ready: ReadyFile;
+}
+
+export interface ReadyFile {
+  port: number;
+  adminPort: number;
+  pid: number;
+  shards?: Array<{ name: string; grpcPort: number; adminPort: number; pid: number; dataDir: string }>;
 }
 
 /** Starts `mqdrill broker` as a child process and waits (bounded) for its ready file. */
@@ -40,8 +49,8 @@ export async function spawnBroker(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { port: number };
-  return { child, port: ready.port, endpoints: `127.0.0.1:${ready.port}`, logs };
+  const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as ReadyFile;
+  return { child, port: ready.port, endpoints: `127.0.0.1:${ready.port}`, logs, ready };
 }
 
 export function waitForExit(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
