@@ -7,7 +7,8 @@
  *   - GET /health: `ok` only when every shard is; GET /topics, /groups: shard 0's list (every shard has the same
  *     metadata) with message counts summed; GET /backlog, /groups/:g/backlog: rows summed by (topic, group);
  *   - GET /metrics: every shard's series with a `shard` label, one HELP/TYPE per metric family;
- *   - GET /shards: the shards and their admin ports; ANY /shards/I/<route>: that route on shard I alone.
+ *   - GET /shards: the shards and their admin ports (credentials as for GET /topics); ANY /shards/I/<route>: that
+ *     route on shard I alone.
  * Every shard's shared gRPC+admin port forwards its admin requests here (adminViewProxy), so `mqdrill admin
  * --broker HOST:PORT` with any shard's address sees the whole broker; each shard's own --admin-port stays its own.
  */
@@ -105,7 +106,12 @@ async function route(targets: () => Peer[], req: http.IncomingMessage, body: Buf
     if (!shard) return json(404, { error: `no shard ${one[1]} (shards 0..${shards.length - 1}; see GET /shards)` });
     return ask(shard, method, (one[2] as string) + search(req), req, body);
   }
-  if (method === 'GET' && path === '/shards') return json(200, { shards });
+  if (method === 'GET' && path === '/shards') {
+    // The shard list names pids and ports: as closed as the admin routes. Shard 0 judges the credentials (this view
+    // holds no keys), on a read-only route that needs them.
+    const probe = await ask(shards[0] as Peer, 'GET', '/topics', req, Buffer.alloc(0));
+    return probe.status === 401 || probe.status === 403 ? probe : json(200, { shards });
+  }
   const answers = await Promise.all(shards.map((s) => ask(s, method, path + search(req), req, body)));
   if (method !== 'GET') return agreed(shards, answers);
   if (path === '/health') return health(shards, answers);
