@@ -194,6 +194,12 @@ describe('searchCapacity', () => {
   test('lost messages fail the run whatever the rate', () => {
     expect(exitOf('latency', undefined, { count: 2 }, DEFAULT_SLO, true).code).toBe(1);
   });
+
+  test('no rate held the SLO: exit 99, never a pass with no capacity', () => {
+    const r = exitOf('latency', undefined, { count: 0 }, DEFAULT_SLO, true);
+    expect(r.code).toBe(ExitCode.THRESHOLDS_FAILED);
+    expect(r.reason).toMatch(/^FAIL: no rate held the SLO/);
+  });
 });
 
 describe('fifoLock: two searches take turns', () => {

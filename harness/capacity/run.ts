@@ -482,7 +482,8 @@ export class CapacityRun {
 
 /**
  * 0: the target's limit was found (or the ceiling held); 6: the generator was the limit, so the target's is unknown
- * (at least the held rate); 1: messages were lost.
+ * (at least the held rate); 1: messages were lost; 99 (k6's failed thresholds): no rate held the SLO at all, so
+ * there is no capacity to report and a CI gate on it must not pass.
  */
 export function exitOf(
   limitedBy: LimitedBy,
@@ -502,7 +503,14 @@ export function exitOf(
         `${held ? Math.round(held.sendRate) : 0}/s (give the generator more VUs, workers or CPU: --vus, --driver go)`,
     };
   }
-  if (!held) return { code: ExitCode.OK, reason: 'no rate held the SLO, down to the lowest rate tried' };
+  if (!held) {
+    return {
+      code: ExitCode.THRESHOLDS_FAILED,
+      reason:
+        'FAIL: no rate held the SLO, down to the lowest rate tried (see where and why it broke; ' +
+        'try a lower --start-rate or a looser --slo)',
+    };
+  }
   const found = converged ? 'found' : 'bracketed (the step budget ran out before the precision was reached)';
   return { code: ExitCode.OK, reason: `capacity ${found}: limited by ${limitedBy}` };
 }

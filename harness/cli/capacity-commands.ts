@@ -25,7 +25,8 @@ With --prometheus, a Prometheus scrapes the harness (rate steps, latency, errors
 brokers for the whole search and keeps its TSDB in <out>/prometheus/data: the capacity dashboard
 (dashboards/grafana/json/mqdrill-capacity.json) reads it, live or afterwards.
 Exit codes: 0 the capacity was found (or --max-rate held), 6 the load generator was the limit (the target's is
-unknown), 1 messages were lost, 2 bad command line, 3 invalid scenario or SLO file, 4 the target failed, 130 Ctrl-C.
+unknown), 1 messages were lost, 99 no rate held the SLO (not even the lowest tried), 2 bad command line, 3 invalid
+scenario or SLO file, 4 the target failed, 130 Ctrl-C.
 
 Examples:
   mqdrill capacity flash-sale                                  # bundled broker, sync flush, default SLO
