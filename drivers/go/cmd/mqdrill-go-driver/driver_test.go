@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	rmq "github.com/apache/rocketmq-clients/golang/v5"
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
@@ -111,5 +113,33 @@ func TestDeadLettersCountsTrackedIdsNotYetSeenInTheDLQ(t *testing.T) {
 	}
 	if n := d.missing(map[string]struct{}{"a": {}, "b": {}}); n != 0 {
 		t.Fatalf("both seen: missing %d, want 0", n)
+	}
+}
+
+// A clock reply is handled by the stdin reader even while the main loop is busy (in prepare, connecting the
+// producer): read after the connect, the first `ck` record's offset would be skewed by half the connect time.
+func TestClockRepliesAreHandledWhileTheMainLoopIsBusy(t *testing.T) {
+	r, w := io.Pipe()
+	replies := make(chan load.EngineMessage, 1)
+	lines := readLines(r, io.Discard, func(m load.EngineMessage) { replies <- m })
+	go func() {
+		_, _ = w.Write([]byte(`{"type":"start"}` + "\n" + `{"type":"clock","seq":1,"sentMs":10,"drillMs":20}` + "\n"))
+	}()
+	// Nobody reads lines here, as when the main loop is still in prepare.
+	select {
+	case m := <-replies:
+		if m.Seq != 1 || m.SentMs != 10 || m.DrillMs != 20 {
+			t.Fatalf("clock reply %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock reply waited for the main loop")
+	}
+	_ = w.Close()
+	var rest []string
+	for line := range lines {
+		rest = append(rest, string(line))
+	}
+	if len(rest) != 1 || rest[0] != `{"type":"start"}` {
+		t.Fatalf("lines for the main loop: %q", rest)
 	}
 }

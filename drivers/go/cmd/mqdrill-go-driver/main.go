@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,7 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	out := &output{w: bufio.NewWriter(stdout)}
 	d := newDriver(*driverID, out, *logDir)
-	lines := readLines(stdin, stderr)
+	lines := readLines(stdin, stderr, d.onClockReply)
 	for {
 		select {
 		case line, open := <-lines:
@@ -88,7 +89,12 @@ func (d *driver) dispatch(line []byte) (code int, exit bool) {
 	return 0, false
 }
 
-func readLines(r io.Reader, stderr io.Writer) <-chan []byte {
+// readLines reads the engine's lines. Clock replies are handled here, at once: the main loop may be busy in
+// prepare (connecting the producer takes seconds), and a reply read after that would put the connect time into the
+// first `ck` record's round trip (its offset skewed by half of it). The node driver reads replies during its connect
+// (its event loop is free while it awaits), the Java driver prepares on its own thread; the rest go to the channel in
+// order.
+func readLines(r io.Reader, stderr io.Writer, onClock func(load.EngineMessage)) <-chan []byte {
 	lines := make(chan []byte, 16)
 	go func() {
 		defer close(lines)
@@ -98,6 +104,10 @@ func readLines(r io.Reader, stderr io.Writer) <-chan []byte {
 			if len(scanner.Bytes()) == 0 {
 				continue
 			}
+			if m, ok := clockReply(scanner.Bytes()); ok {
+				onClock(m)
+				continue
+			}
 			lines <- append([]byte(nil), scanner.Bytes()...)
 		}
 		if err := scanner.Err(); err != nil {
@@ -105,6 +115,15 @@ func readLines(r io.Reader, stderr io.Writer) <-chan []byte {
 		}
 	}()
 	return lines
+}
+
+// clockReply is the engine's clock reply on line, if it is one.
+func clockReply(line []byte) (load.EngineMessage, bool) {
+	if !bytes.Contains(line, []byte(`"clock"`)) {
+		return load.EngineMessage{}, false
+	}
+	m, err := load.DecodeEngineLine(line)
+	return m, err == nil && m.Type == "clock"
 }
 
 func waitFor(ch <-chan struct{}, limit time.Duration) {
