@@ -174,6 +174,38 @@ describe('checkers: order, delay, transaction, filter', () => {
     expect(by('delay').examples.map((e) => e.id)).toEqual(['early', 'late']);
   });
 
+  test("delay: lateness counts from the group's first receive when its client started receiving late", async () => {
+    const h = new History({ subscriptions: SUB, delayLateToleranceMs: 1000 });
+    const t0 = h.now();
+    h.send('due-before-start', { at: t0 + 10 }).send('late-while-receiving', { at: t0 + 4100 });
+    // The group asks first at t0 + 4000: the first message waited 4 s for a consumer, not for the broker.
+    h.at(t0 + 4000)
+      .receiveInvoke()
+      .at(t0 + 4500)
+      .consume('due-before-start')
+      .at(t0 + 6000)
+      .consume('late-while-receiving')
+      .drained();
+    const { by } = await check(h);
+    expect(by('delay')).toMatchObject({ verdict: 'fail', count: 1, checked: 2 });
+    expect(by('delay').examples.map((e) => e.id)).toEqual(['late-while-receiving']);
+    expect(by('delay').examples[0]?.detail).toMatch(/^delivered 1\d{3} ms after its delivery time \(tolerance/);
+  });
+
+  test("delay: a message delivered too late after the group's first receive is late", async () => {
+    const h = new History({ subscriptions: SUB, delayLateToleranceMs: 1000 });
+    const t0 = h.now();
+    h.send('m1', { at: t0 + 10 });
+    h.at(t0 + 2000)
+      .receiveInvoke()
+      .at(t0 + 3500)
+      .consume('m1')
+      .drained();
+    const { by } = await check(h);
+    expect(by('delay')).toMatchObject({ verdict: 'fail', count: 1, checked: 1 });
+    expect(by('delay').examples[0]?.detail).toMatch(/after its delivery time and 1\d{3} ms after the group's first/);
+  });
+
   test('transaction: a rolled-back message delivered, a committed one never delivered', async () => {
     const h = new History({ subscriptions: SUB });
     h.send('t1', { tx: 1 }).endTransaction('t1', 'rollback');

@@ -205,13 +205,26 @@ export const recoveredChecker: Checker = {
  * at the end by message identity, so a consumer ledger merged before the producer's (a clock behind) is still judged;
  * the delivery time (producer's clock) and the delivery (consumer's clock) are both offset-corrected, and the
  * remaining clock tolerance counts in the broker's favour.
+ *
+ * Lateness is the broker's: RocketMQ makes a delayed message visible at its delivery time (a timer wheel with 1 s
+ * slots, never before the slot it is due in) and hands it to the next receive, so it is counted from the later of the
+ * delivery time and the group's first receive call (`ri`). A group whose client started receiving late (a JVM
+ * starting on a loaded machine) did not ask for the message; that wait is not the broker's. Push consumers write no
+ * `ri`: their lateness counts from the delivery time.
  */
 export function makeDelayChecker(): Checker {
   const candidates = new IntList();
   const times: number[] = [];
+  /** Each group's first receive call (drill clock). */
+  const firstReceive = new Map<string, number>();
   return {
     name: 'delay',
     observe(event, fileIndex, line, ctx) {
+      if (event.t === 'ri' && typeof event.cg === 'string') {
+        const known = firstReceive.get(event.cg);
+        if (known === undefined || event.ts < known) firstReceive.set(event.cg, event.ts);
+        return;
+      }
       if (event.t !== 'rm' || event.id === undefined) return;
       const i = ctx.table.row(event.id);
       const flags = ctx.table.flags[i] as number;
@@ -223,6 +236,15 @@ export function makeDelayChecker(): Checker {
     },
     finish(ctx, findings) {
       const slack = ctx.clock.toleranceMs;
+      const lateFrom = (atMs: number, group: string | undefined) =>
+        Math.max(atMs, (group === undefined ? undefined : firstReceive.get(group)) ?? atMs);
+      const lateDetail = (ts: number, atMs: number, group: string | undefined) => {
+        const from = lateFrom(atMs, group);
+        const since = from > atMs ? ` and ${(ts - from).toFixed(0)} ms after the group's first receive` : '';
+        return `delivered ${(ts - atMs).toFixed(0)} ms after its delivery time${since} (tolerance ${
+          ctx.delayLateToleranceMs
+        } ms)`;
+      };
       for (let k = 0; k < candidates.length; k += 4) {
         const [i, g, fileIndex, line] = Array.from(candidates.data.subarray(k, k + 4)) as number[] as [
           number,
@@ -239,11 +261,8 @@ export function makeDelayChecker(): Checker {
           const early = (atMs - ts).toFixed(0);
           const detail = `delivered ${early} ms before its delivery time (clock tolerance ${slack} ms)`;
           findings.add(fileIndex, line, detail, ctx.table.ids[i], group);
-        } else if (ts > atMs + ctx.delayLateToleranceMs + slack) {
-          const detail = `delivered ${(ts - atMs).toFixed(0)} ms after its delivery time (tolerance ${
-            ctx.delayLateToleranceMs
-          } ms)`;
-          findings.add(fileIndex, line, detail, ctx.table.ids[i], group);
+        } else if (ts > lateFrom(atMs, group) + ctx.delayLateToleranceMs + slack) {
+          findings.add(fileIndex, line, lateDetail(ts, atMs, group), ctx.table.ids[i], group);
         }
       }
       if (findings.checked > 0) return;

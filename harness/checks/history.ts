@@ -84,6 +84,11 @@ export class History {
     return this.push('consumer', { t: 'ac', ts: this.tick(), o, id, r, d: 1 });
   }
 
+  /** A receive call by a consumer of the group (its completion is left out: the checkers judge the deliveries). */
+  receiveInvoke(cg = 'cg'): this {
+    return this.push('consumer', { t: 'ri', ts: this.tick(), o: ++this.op, cg, c: 'c1' });
+  }
+
   /** Delivery followed by an ok ack. */
   consume(id: string, cg = 'cg', a = 1): this {
     return this.deliver(id, cg, a).ack(id, cg);
