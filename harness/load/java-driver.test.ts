@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../../lib/exit-codes.ts';
+import { expectPassedWithHits } from '../../test/kit/index.ts';
 import { ROCKETMQ_BROKER_NODE, type RocketmqTarget, startRocketmqTarget } from '../deploy/rocketmq/target.ts';
 import { type BootTarget, withRemotingProxy } from '../drill/boot.ts';
-import type { FaultImpact } from '../drill/fault-impact.ts';
 import { loadDrillModule, resolveDrill } from '../drill/load-spec.ts';
 import { type DrillResult, runDrill } from '../drill/run.ts';
 import { type DrillSpec, validateDrill } from '../drill/spec.ts';
@@ -112,24 +112,6 @@ async function drill(spec: DrillSpec, driver: DriverName): Promise<{ result: Dri
     driver,
   });
   return { result, lines };
-}
-
-/** Passed on every gate and anomaly, with every named fault hitting the sends. */
-function expectPassedWithHits({ result, lines }: { result: DrillResult; lines: string[] }, faults: RegExp[]) {
-  const report = result.report;
-  const failing = [
-    ...(report?.anomalies ?? []).filter((a) => a.verdict !== 'pass').map((a) => `${a.name}: ${a.examples[0]?.detail}`),
-    ...(report?.gates ?? []).filter((g) => g.status !== 'pass').map((g) => `${g.source} (${g.actual ?? g.note})`),
-  ];
-  expect({ exitCode: result.exitCode, failing }, lines.join('\n')).toEqual({ exitCode: 0, failing: [] });
-  // The remoting driver's broker connections go through broker-0.remoting; the gRPC routes advertise broker-0.
-  expect(lines).toContainEqual(expect.stringMatching(/^route check: .*through the fault proxy/));
-  const impact = (result.report?.run.meta.drill as { faultImpact?: FaultImpact[] } | undefined)?.faultImpact ?? [];
-  for (const f of faults) {
-    const hit = impact.find((i) => f.test(i.name));
-    expect(hit, `${f} in ${JSON.stringify(impact)}`).toMatchObject({ hit: true });
-    expect(hit?.sends).toBeGreaterThan(0);
-  }
 }
 
 /** The client each driver's ledgers name in their headers. */

@@ -20,12 +20,11 @@ import { join } from 'node:path';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../../../lib/exit-codes.ts';
-import type { AnomalyReport } from '../../../reports/schema.ts';
+import { expectPassedWithHits, faultImpactOf } from '../../../test/kit/index.ts';
 import type { BootTarget } from '../../drill/boot.ts';
 import { brokerBacklog, listLedgers } from '../../drill/drain.ts';
-import type { FaultImpact } from '../../drill/fault-impact.ts';
 import { loadDrillModule, resolveDrill } from '../../drill/load-spec.ts';
-import { type DrillResult, runDrill } from '../../drill/run.ts';
+import { runDrill } from '../../drill/run.ts';
 import { type DrillSpec, validateDrill } from '../../drill/spec.ts';
 import { NetworkFaults, ProcessFaults, ToxiproxyServer } from '../../faults/index.ts';
 import { type BundledTarget, startBundledTarget } from '../bundled.ts';
@@ -225,69 +224,6 @@ async function drill(spec: DrillSpec, name: string, boot?: BootTarget) {
   return { result, lines };
 }
 
-function impactOf(result: DrillResult): FaultImpact[] {
-  const meta = result.report?.run.meta.drill as { faultImpact?: FaultImpact[] } | undefined;
-  return meta?.faultImpact ?? [];
-}
-
-/**
- * Timing bounds a real JVM pair may miss on a shared 2-core CI machine (a send p99, the drain SLO, the recovery time
- * after a JVM restart): reported, not required. Each must still have been evaluated (pass or fail, never unknown);
- * every guarantee (lost, order, dead-letter, duplicates as the scenario says) and every other liveness gate (the
- * drain ended, recovery after network faults, unknown sends) stays required.
- */
-interface TimingReported {
-  /** Gate sources that are timing bounds, e.g. /^send_duration/. */
-  gates: RegExp;
-  /** The drain anomaly may fail only for its SLO ("over the SLO"), never for a drain that did not end. */
-  drainSlo: boolean;
-}
-
-function expectPassedWithHits(
-  { result, lines }: { result: DrillResult; lines: string[] },
-  faults: RegExp[],
-  timing?: TimingReported,
-) {
-  const report = result.report;
-  const sloOnly = (a: AnomalyReport) =>
-    timing?.drainSlo === true &&
-    a.name === 'drain' &&
-    a.examples.length > 0 &&
-    a.examples.every((e) => /over the SLO/.test(e.detail));
-  const failedAnomalies = (report?.anomalies ?? []).filter((a) => a.verdict !== 'pass');
-  const timed = (report?.gates ?? []).filter((g) => timing?.gates.test(g.source));
-  const failing = [
-    ...failedAnomalies.filter((a) => !sloOnly(a)).map((a) => `${a.name}: ${a.examples[0]?.detail}`),
-    ...(report?.gates ?? [])
-      .filter((g) => g.status !== 'pass' && !(g.status === 'fail' && timing?.gates.test(g.source)))
-      .map((g) => `${g.source} (${g.actual ?? g.note})`),
-  ];
-  // The exit code a tolerated timing miss gives: 99 for a gate or threshold, 1 for the drain SLO (an anomaly).
-  const timingMissed = timed.some((g) => g.status === 'fail') || failedAnomalies.some(sloOnly);
-  const allowed: number[] = timingMissed
-    ? [ExitCode.OK, ExitCode.THRESHOLDS_FAILED, ExitCode.GUARANTEE_VIOLATED]
-    : [ExitCode.OK];
-  expect({ exitAllowed: allowed.includes(result.exitCode), failing }, lines.join('\n')).toEqual({
-    exitAllowed: true,
-    failing: [],
-  });
-  if (timing) {
-    // Reported, so evaluated: every timing gate has a verdict, and the drain was measured against its SLO.
-    expect(timed.length, 'timing gates evaluated').toBeGreaterThan(0);
-    for (const g of timed) expect(['pass', 'fail'], `${g.source}: ${g.note}`).toContain(g.status);
-    const drain = report?.anomalies.find((a) => a.name === 'drain');
-    expect(drain?.applicable).toBe(true);
-    expect(drain?.notes.join(' ')).toMatch(/drained in \d+ ms/);
-  }
-  expect(lines).toContainEqual(expect.stringMatching(/^route check: .* routes through the fault proxy/));
-  const impact = impactOf(result);
-  for (const f of faults) {
-    const hit = impact.find((i) => f.test(i.name));
-    expect(hit, `${f} in ${JSON.stringify(impact)}`).toMatchObject({ hit: true });
-    expect(hit?.sends).toBeGreaterThan(0);
-  }
-}
-
 interface Adjust {
   /** The drill's faults from the scenario's own. */
   faults?: (given: Record<string, unknown>[]) => unknown[];
@@ -413,7 +349,7 @@ describe('name-server faults with --target rocketmq', () => {
     expect(rocketmq.mq.pids().namesrv).not.toBe(namesrvPid);
     expect(result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(200);
     // Both faults are in the ledger (fs/fe records) with the sends that overlapped them: none failed.
-    const impact = impactOf(result);
+    const impact = faultImpactOf(result);
     for (const name of [/^pause-namesrv-0/, /^kill-namesrv-0/]) {
       const fault = impact.find((i) => name.test(i.name));
       expect(fault, `${name} in ${JSON.stringify(impact)}`).toBeDefined();
@@ -489,7 +425,7 @@ describe('external target whose route bypasses the fault proxy', () => {
     expect(gate).toMatchObject({ status: 'unknown' });
     expect(gate?.note).toContain(rocketmq.access.endpoint);
     expect(result.exitCode, lines.join('\n')).toBe(ExitCode.CHECK_UNKNOWN);
-    expect(impactOf(result).find((i) => i.name.startsWith('latency-external'))).toMatchObject({ hit: false });
+    expect(faultImpactOf(result).find((i) => i.name.startsWith('latency-external'))).toMatchObject({ hit: false });
   }, 300_000);
 
   test('without namesrv: it says once what it cannot do, and the drain verdict is unknown, not pass', async () => {
