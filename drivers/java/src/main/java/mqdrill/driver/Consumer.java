@@ -46,18 +46,29 @@ public final class Consumer {
     return orderly;
   }
 
-  /** Receive-style consumption needs a nack when deliveries may fail; push consumers retry on their own. */
-  private boolean usePush() {
-    if ("push".equals(b.kind)) return true;
+  /**
+   * Why receive-style consumption cannot serve this behaviour with this family (null: it can). Failing deliveries need
+   * a nack; a filter needs the group's offset moved past the messages it filters out, or its backlog never drains.
+   */
+  static String simpleUnfit(Plan.ConsumerBehaviour b, ConsumerClient.Family family) {
     boolean fails = b.failureShare > 0 || b.poison.share > 0 || !b.poison.tags.isEmpty() || b.maxAttempts != null;
-    return fails && !family.simpleCanNack();
+    if (fails && !family.simpleCanNack()) {
+      return "failing deliveries need broker retries, which the remoting DefaultLitePullConsumer lacks";
+    }
+    boolean filtered = b.filter != null && ("SQL92".equals(b.filter.type)
+        || b.filter.expression != null && !b.filter.expression.isBlank() && !"*".equals(b.filter.expression.trim()));
+    if (filtered && !family.simpleCommitsPastFiltered()) {
+      return "the remoting DefaultLitePullConsumer commits only past the messages it polled, never past those its "
+          + "filter skips, so the group's backlog would not drain";
+    }
+    return null;
   }
 
   public void start() {
-    boolean push = usePush();
-    if (push && !"push".equals(b.kind)) {
-      log.log("info", "consumer " + b.group + ": failing deliveries need broker retries, which the remoting "
-          + "DefaultLitePullConsumer lacks: consuming with DefaultMQPushConsumer");
+    String unfit = "push".equals(b.kind) ? null : simpleUnfit(b, family);
+    boolean push = "push".equals(b.kind) || unfit != null;
+    if (unfit != null) {
+      log.log("info", "consumer " + b.group + ": " + unfit + ": consuming with DefaultMQPushConsumer");
     }
     loops = new CountDownLatch(vus);
     for (int vu = 0; vu < vus; vu++) {

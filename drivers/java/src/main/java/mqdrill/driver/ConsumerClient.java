@@ -28,6 +28,12 @@ public interface ConsumerClient {
     /** Whether receive-style consumption can fail a delivery (nack); the remoting lite pull consumer cannot. */
     boolean simpleCanNack();
 
+    /**
+     * Whether receive-style consumption moves the group's offset past messages its filter skips (gRPC: the broker's
+     * pop does; the remoting lite pull consumer commits only offsets of messages it polled).
+     */
+    boolean simpleCommitsPastFiltered();
+
     Simple startSimple(Plan.ConsumerBehaviour b, String clientId, boolean orderly, String group, String topic)
         throws Exception;
 

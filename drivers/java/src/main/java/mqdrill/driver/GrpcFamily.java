@@ -4,8 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientConfigurationBuilder;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
@@ -63,11 +61,8 @@ public final class GrpcFamily implements Driver.Family {
   }
 
   static TransactionResolution resolution(String decision) {
-    return switch (decision == null ? "unknown" : decision) {
-      case "commit" -> TransactionResolution.COMMIT;
-      case "rollback" -> TransactionResolution.ROLLBACK;
-      default -> TransactionResolution.UNKNOWN;
-    };
+    return Outcomes.decision(decision, TransactionResolution.COMMIT, TransactionResolution.ROLLBACK,
+        TransactionResolution.UNKNOWN);
   }
 
   @Override
@@ -91,13 +86,7 @@ public final class GrpcFamily implements Driver.Family {
 
       @Override
       public String send(Msg.Outgoing m, long timeoutMs) throws Exception {
-        try {
-          return p.sendAsync(message(m)).get(timeoutMs, TimeUnit.MILLISECONDS).getMessageId().toString();
-        } catch (TimeoutException e) {
-          throw new Outcomes.Timeout("no answer within " + timeoutMs + " ms");
-        } catch (java.util.concurrent.ExecutionException e) {
-          throw e.getCause() instanceof Exception ex ? ex : e;
-        }
+        return Outcomes.await(p.sendAsync(message(m)), timeoutMs).getMessageId().toString();
       }
 
       @Override
@@ -149,13 +138,7 @@ public final class GrpcFamily implements Driver.Family {
     }, "grpc-call");
     t.setDaemon(true);
     t.start();
-    try {
-      return f.get(timeoutMs, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      throw new Outcomes.Timeout("no answer within " + timeoutMs + " ms");
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw e.getCause() instanceof Exception ex ? ex : e;
-    }
+    return Outcomes.await(f, timeoutMs);
   }
 
   static Msg.Delivery delivery(MessageView v) {
@@ -168,6 +151,11 @@ public final class GrpcFamily implements Driver.Family {
   public ConsumerClient.Family consumers(Plan.EngineMessage plan) {
     Plan.Target t = plan.target;
     return new ConsumerClient.Family() {
+      @Override
+      public boolean simpleCommitsPastFiltered() {
+        return true;
+      }
+
       @Override
       public boolean simpleCanNack() {
         return true;

@@ -1,5 +1,8 @@
 package mqdrill.driver;
 
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.exception.MQClientException;
@@ -23,6 +26,26 @@ public final class Outcomes {
     public Timeout(String message) {
       super(message);
     }
+  }
+
+  /**
+   * The answer of an asynchronous client call, waited for at most timeoutMs: its value, the exception the call failed
+   * with (unwrapped, so {@link #classify} sees the client's own), or {@link Timeout} (unknown: the call may go on).
+   */
+  public static <T> T await(Future<T> f, long timeoutMs) throws Exception {
+    try {
+      return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new Timeout("no answer within " + timeoutMs + " ms");
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception ex ? ex : e;
+    }
+  }
+
+  /** A planned transaction decision (commit, rollback, anything else: unknown) as a client's own constant. */
+  public static <T> T decision(String decision, T commit, T rollback, T unknown) {
+    if ("commit".equals(decision)) return commit;
+    return "rollback".equals(decision) ? rollback : unknown;
   }
 
   public static String classify(Throwable err) {

@@ -2,12 +2,12 @@ package mqdrill.driver;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.rocketmq.client.ClientConfig;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
@@ -131,11 +131,8 @@ public final class RemotingFamily implements Driver.Family {
   }
 
   static LocalTransactionState state(String decision) {
-    return switch (decision == null ? "unknown" : decision) {
-      case "commit" -> LocalTransactionState.COMMIT_MESSAGE;
-      case "rollback" -> LocalTransactionState.ROLLBACK_MESSAGE;
-      default -> LocalTransactionState.UNKNOW;
-    };
+    return Outcomes.decision(decision, LocalTransactionState.COMMIT_MESSAGE, LocalTransactionState.ROLLBACK_MESSAGE,
+        LocalTransactionState.UNKNOW);
   }
 
   /** A SendResult that is not SEND_OK stored the message without the flush or replica it waits for: unknown. */
@@ -191,20 +188,13 @@ public final class RemotingFamily implements Driver.Family {
       };
       if (m.group() != null) p.send(msg, BY_GROUP, m.group(), cb, timeoutMs);
       else p.send(msg, cb, timeoutMs);
-      try {
-        return checked(f.get(timeoutMs + 1000, TimeUnit.MILLISECONDS));
-      } catch (TimeoutException e) {
-        throw new Outcomes.Timeout("no answer within " + timeoutMs + " ms");
-      } catch (ExecutionException e) {
-        throw e.getCause() instanceof Exception ex ? ex : e;
-      }
+      // The client answers the callback itself when its own timeout passes; a second more before giving up on it.
+      return checked(Outcomes.await(f, timeoutMs + 1000));
     }
 
     @Override
     public Half sendHalf(Msg.Outgoing m, String decision, long timeoutMs) throws Exception {
-      SendResult r = p.sendMessageInTransaction(message(m), decision);
-      if (r.getSendStatus() != SendStatus.SEND_OK) throw new NotFlushed(r.getSendStatus());
-      return new Half(r.getMsgId(), null, true);
+      return new Half(checked(p.sendMessageInTransaction(message(m), decision)), null, true);
     }
 
     @Override
@@ -228,6 +218,11 @@ public final class RemotingFamily implements Driver.Family {
     Plan.Target t = plan.target;
     return new ConsumerClient.Family() {
       @Override
+      public boolean simpleCommitsPastFiltered() {
+        return false;
+      }
+
+      @Override
       public boolean simpleCanNack() {
         return false;
       }
@@ -243,7 +238,7 @@ public final class RemotingFamily implements Driver.Family {
         c.setTopicMetadataCheckIntervalMillis(POLL_NAMESRV_MS);
         subscribe(c, topic, topic.startsWith(MixAll.DLQ_GROUP_TOPIC_PREFIX) ? new Plan.Filter() : b.filter);
         c.start();
-        return new LitePull(c, orderly);
+        return new LitePull(c, orderly, topic);
       }
 
       @Override
@@ -317,20 +312,44 @@ public final class RemotingFamily implements Driver.Family {
   static final class LitePull implements ConsumerClient.Simple {
     private final DefaultLitePullConsumer c;
     private final boolean orderly;
+    private final String topic;
 
-    LitePull(DefaultLitePullConsumer c, boolean orderly) {
+    LitePull(DefaultLitePullConsumer c, boolean orderly, String topic) {
       this.c = c;
       this.orderly = orderly;
+      this.topic = topic;
     }
 
     @Override
-    public List<Msg.Delivery> receive(int batch, long invisibleMs, long awaitMs) {
+    public List<Msg.Delivery> receive(int batch, long invisibleMs, long awaitMs) throws MQClientException {
       List<MessageExt> got = c.poll(Math.max(100, awaitMs));
+      if (got.isEmpty()) probeBrokers();
       List<Msg.Delivery> out = new ArrayList<>(got.size());
       for (MessageExt m : got) {
         out.add(delivery(m, orderly, new MessageQueue(m.getTopic(), m.getBrokerName(), m.getQueueId())));
       }
       return out;
+    }
+
+    /**
+     * poll() answers nothing both when the queues are empty and when the client's background pulls fail (they only
+     * log), and the engine's drain takes an empty answer for idle. So an empty poll asks each broker of the
+     * subscription one offset query (offsetForTimestamp: one request to the broker, through the same connections
+     * and fault proxy as the pulls); a broker that does not answer makes this receive fail, as a gRPC receive does.
+     */
+    private void probeBrokers() throws MQClientException {
+      Set<MessageQueue> queues = c.assignment();
+      if (queues.isEmpty()) queues = new HashSet<>(c.fetchMessageQueues(topic));
+      Map<String, MessageQueue> oneByBroker = new TreeMap<>();
+      for (MessageQueue mq : queues) oneByBroker.putIfAbsent(mq.getBrokerName(), mq);
+      for (MessageQueue mq : oneByBroker.values()) {
+        try {
+          c.offsetForTimestamp(mq, System.currentTimeMillis());
+        } catch (MQClientException e) {
+          throw new MQClientException("no message, and broker " + mq.getBrokerName() + " did not answer an offset "
+              + "query, so the consumer's pulls cannot reach it either: " + Outcomes.text(e), e);
+        }
+      }
     }
 
     @Override

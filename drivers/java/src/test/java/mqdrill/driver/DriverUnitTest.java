@@ -208,4 +208,68 @@ class DriverUnitTest {
     assertEquals(19, r.droppedIterations);
     assertEquals(1, r.completedIterations);
   }
+  @Test
+  void asyncCallsAndTransactionDecisionsMapTheSameForBothFamilies() throws Exception {
+    assertEquals("id", Outcomes.await(java.util.concurrent.CompletableFuture.completedFuture("id"), 10));
+    java.util.concurrent.CompletableFuture<String> refused = new java.util.concurrent.CompletableFuture<>();
+    refused.completeExceptionally(new MQBrokerException(14, "refused"));
+    Exception e = assertThrows(Exception.class, () -> Outcomes.await(refused, 10));
+    assertEquals("fail", Outcomes.classify(e));
+    Exception late = assertThrows(Exception.class,
+        () -> Outcomes.await(new java.util.concurrent.CompletableFuture<String>(), 1));
+    assertTrue(late instanceof Outcomes.Timeout);
+    assertEquals("unknown", Outcomes.classify(late));
+    assertEquals(org.apache.rocketmq.client.apis.producer.TransactionResolution.ROLLBACK,
+        GrpcFamily.resolution("rollback"));
+    assertEquals(org.apache.rocketmq.client.producer.LocalTransactionState.COMMIT_MESSAGE,
+        RemotingFamily.state("commit"));
+    assertEquals(org.apache.rocketmq.client.producer.LocalTransactionState.UNKNOW, RemotingFamily.state(null));
+    assertEquals(org.apache.rocketmq.client.apis.producer.TransactionResolution.UNKNOWN,
+        GrpcFamily.resolution("unknown"));
+  }
+  static ConsumerClient.Family family(boolean canNack, boolean pastFiltered) {
+    return new ConsumerClient.Family() {
+      @Override
+      public boolean simpleCanNack() {
+        return canNack;
+      }
+
+      @Override
+      public boolean simpleCommitsPastFiltered() {
+        return pastFiltered;
+      }
+
+      @Override
+      public ConsumerClient.Simple startSimple(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+          String group, String topic) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public AutoCloseable startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+          ConsumerClient.Listener listener) {
+        throw new UnsupportedOperationException();
+      }
+    };
+  }
+
+  @Test
+  void simpleConsumersThatTheLitePullApiCannotServeArePushConsumersUnderRemoting() {
+    ConsumerClient.Family remoting = family(false, false);
+    ConsumerClient.Family grpc = family(true, true);
+    Plan.ConsumerBehaviour plain = new Plan.ConsumerBehaviour();
+    assertNull(Consumer.simpleUnfit(plain, remoting));
+    Plan.ConsumerBehaviour tagged = new Plan.ConsumerBehaviour();
+    tagged.filter.expression = "login || admin";
+    assertTrue(Consumer.simpleUnfit(tagged, remoting).contains("filter skips"));
+    assertNull(Consumer.simpleUnfit(tagged, grpc));
+    Plan.ConsumerBehaviour sql = new Plan.ConsumerBehaviour();
+    sql.filter.type = "SQL92";
+    sql.filter.expression = "region = 'eu'";
+    assertTrue(Consumer.simpleUnfit(sql, remoting).contains("filter skips"));
+    Plan.ConsumerBehaviour failing = new Plan.ConsumerBehaviour();
+    failing.failureShare = 0.1;
+    assertTrue(Consumer.simpleUnfit(failing, remoting).contains("broker retries"));
+    assertNull(Consumer.simpleUnfit(failing, grpc));
+  }
 }
