@@ -69,6 +69,10 @@ export class EventApplier {
       case 'ei':
       case 'tk':
         this.decide(event.id, event.x, event.ts);
+        if (event.t === 'tk') this.flag(event.id, MSG.CHECKED_BACK);
+        return;
+      case 'ec':
+        if (event.r !== 'ok') this.flag(event.id, MSG.END_UNSETTLED);
         return;
       case 'dlq':
         this.deadLettered(event);
@@ -297,6 +301,12 @@ export class EventApplier {
     const i = Math.floor(packed / 1024);
     group.columns.state[i] = (group.columns.state[i] as number) | GRP.DEAD_LETTERED;
     this.leaveBacklog(group, i, ts);
+  }
+
+  private flag(id: string, flag: number): void {
+    if (typeof id !== 'string') return;
+    const i = this.ctx.table.row(id);
+    this.ctx.table.flags[i] = (this.ctx.table.flags[i] as number) | flag;
   }
 
   private decide(id: string, decision: string, ts: number): void {

@@ -206,6 +206,22 @@ describe('checkers: order, delay, transaction, filter', () => {
     expect(by('delay').examples[0]?.detail).toMatch(/after its delivery time and 1\d{3} ms after the group's first/);
   });
 
+  test('transaction: a commit whose end is unknown is judged only once a check-back settled it', async () => {
+    const h = new History({ subscriptions: SUB });
+    h.send('ok-end', { tx: 1 }).endTransaction('ok-end', 'commit');
+    h.send('one-way', { tx: 1 }).endTransaction('one-way', 'commit', 'unknown');
+    h.send('checked', { tx: 1 }).endTransaction('checked', 'commit', 'unknown').checkBack('checked', 'commit');
+    h.send('delivered', { tx: 1 }).endTransaction('delivered', 'commit', 'unknown').consume('delivered').drained();
+    const { by } = await check(h);
+    expect(by('transaction')).toMatchObject({ verdict: 'fail', count: 2, checked: 4 });
+    expect(
+      by('transaction')
+        .examples.map((e) => e.id)
+        .sort(),
+    ).toEqual(['checked', 'ok-end']);
+    expect(by('transaction').notes.join(' ')).toMatch(/^1 commits never delivered are not judged: their end-trans/);
+  });
+
   test('transaction: a rolled-back message delivered, a committed one never delivered', async () => {
     const h = new History({ subscriptions: SUB });
     h.send('t1', { tx: 1 }).endTransaction('t1', 'rollback');

@@ -106,6 +106,11 @@ export class History {
     return this.push('producer', { t: 'ec', ts: this.tick(), o, id, r, d: 1 });
   }
 
+  /** The producer answered the broker's check-back for id with x. */
+  checkBack(id: string, x: TransactionDecision): this {
+    return this.push('producer', { t: 'tk', ts: this.tick(), id, x });
+  }
+
   deadLetter(id: string, cg = 'cg', a?: number): this {
     return this.push('control', { t: 'dlq', ts: this.tick(), cg, id, ...(a !== undefined ? { a } : {}) });
   }

@@ -7,6 +7,11 @@ import { GRP, IntList, MSG } from './message-table.ts';
  * or a committed message never delivered to a group that must receive it (decided after the drain). Deliveries are
  * judged at the end by message identity (a consumer clock behind the producer's merges them before the commit);
  * "before its commit" compares offset-corrected times with the clock tolerance in the broker's favour.
+ *
+ * A commit whose end-transaction call did not complete ok (unknown: a timeout, or the remoting API's one-way end;
+ * fail) may never have reached the broker, which then keeps the half message until a check-back to the producer
+ * group settles it. Never delivered and never checked back (the producer closed first), it is not judged, and a
+ * note counts it; once a check-back answered commit, it is judged like any commit.
  */
 export function makeTransactionChecker(): Checker {
   const candidates = new IntList();
@@ -27,19 +32,32 @@ export function makeTransactionChecker(): Checker {
       judgeTransactionalDeliveries(ctx, findings, candidates, times, groupNames);
       const { table } = ctx;
       let missing = 0;
+      let unsettled = 0;
       for (let i = 0; i < table.size; i++) {
         const flags = table.flags[i] as number;
         if (!(flags & MSG.TRANSACTIONAL)) continue;
         findings.checked++;
         if (!(flags & MSG.COMMIT) || !(flags & MSG.SEND_OK)) continue;
+        const settled = !(flags & MSG.END_UNSETTLED) || (flags & MSG.CHECKED_BACK) !== 0;
         for (const group of ctx.groupsByTopic[table.topic[i] as number] ?? []) {
           if (expects(ctx, group, i) !== true || (group.columns.deliveries[i] as number) > 0) continue;
+          if (!settled) {
+            unsettled++;
+            continue;
+          }
           missing++;
           const detail = `committed but never delivered to ${group.name}`;
           findings.add(table.sendFile[i] as number, table.sendLine[i] as number, detail, table.ids[i], group.name);
         }
       }
       if (findings.checked === 0) findings.applicable = false;
+      if (unsettled > 0) {
+        findings.notes.push(
+          `${unsettled} commits never delivered are not judged: their end-transaction call did not complete ok ` +
+            '(a timeout, or the remoting API ending it one way) and no check-back settled them before the producer ' +
+            'closed; the broker keeps such a half message until a check-back does',
+        );
+      }
       if (missing > 0 && ctx.drainEndMs === undefined) {
         findings.undecided = true;
         findings.notes.push('no drain end marker: committed messages not yet delivered may still arrive');

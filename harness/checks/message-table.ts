@@ -17,6 +17,10 @@ export const MSG = {
   ROLLBACK: 256,
   /** The send completion was seen (any outcome). */
   SEND_COMPLETED: 512,
+  /** An end-transaction call completed without an ok (unknown or fail): the broker settles it by a check-back. */
+  END_UNSETTLED: 1024,
+  /** The producer answered a check-back for this message (`tk`). */
+  CHECKED_BACK: 2048,
 } as const;
 
 /** Per (message, group) flags (`GroupColumns.state`). */
