@@ -139,6 +139,26 @@ func (c *consumer) countReceiveCall(result string) {
 
 // receiveBatch is one receive with its `ri`/`rm`/`rc` records; false when it failed (after a short pause).
 func (c *consumer) receiveBatch(client rmq.SimpleConsumer, id string) ([]*rmq.MessageView, bool) {
+	batch, _, err := c.receiveRecorded(client, id, func(batch []*rmq.MessageView, o int64) {
+		for _, m := range batch {
+			c.recordDelivery(m, id, o)
+		}
+	})
+	if err != nil {
+		c.countReceiveCall("fail")
+		if !c.stopping.Load() {
+			time.Sleep(200 * time.Millisecond)
+		}
+		return nil, false
+	}
+	c.countReceiveCall("ok")
+	return batch, true
+}
+
+// receiveRecorded is one receive by client id of the group with its `ri` and `rc` records; delivered (when set)
+// runs on an answered batch before the `rc` is written, so its `rm` records come first.
+func (c *consumer) receiveRecorded(client rmq.SimpleConsumer, id string,
+	delivered func([]*rmq.MessageView, int64)) ([]*rmq.MessageView, int64, error) {
 	o := c.ledger.NextOpID()
 	if c.ledger != nil {
 		_ = c.ledger.Write(load.NewRecord("ri", wallMs()).Int("o", o).Str("cg", c.b.Group).Str("c", id))
@@ -151,21 +171,16 @@ func (c *consumer) receiveBatch(client rmq.SimpleConsumer, id string) ([]*rmq.Me
 			_ = c.ledger.Write(load.NewRecord("rc", wallMs()).Int("o", o).Str("r", "unknown").Num("d", sinceMs(t0)).
 				Str("e", errorText(err)))
 		}
-		c.countReceiveCall("fail")
-		if !c.stopping.Load() {
-			time.Sleep(200 * time.Millisecond)
-		}
-		return nil, false
+		return nil, o, err
 	}
-	c.countReceiveCall("ok")
-	for _, m := range batch {
-		c.recordDelivery(m, id, o)
+	if delivered != nil {
+		delivered(batch, o)
 	}
 	if c.ledger != nil {
 		_ = c.ledger.Write(load.NewRecord("rc", wallMs()).Int("o", o).Str("r", "ok").Num("d", sinceMs(t0)).
 			Int("n", int64(len(batch))))
 	}
-	return batch, true
+	return batch, o, nil
 }
 
 func (c *consumer) pushLoop(vu int) {

@@ -124,24 +124,10 @@ func (c *consumer) scanLoop(client, own rmq.SimpleConsumer, deadline time.Time) 
 	return found, false
 }
 
-// receiveLate is one receive of the group's own poller during the scan, with its `ri`/`rc` records.
+// receiveLate is one receive of the group's own poller during the scan, with its `ri`/`rc` records (its deliveries
+// are recorded by scanLoop).
 func (c *consumer) receiveLate(own rmq.SimpleConsumer, id string) ([]*rmq.MessageView, int64) {
-	o := c.ledger.NextOpID()
-	if c.ledger != nil {
-		_ = c.ledger.Write(load.NewRecord("ri", wallMs()).Int("o", o).Str("cg", c.b.Group).Str("c", id))
-	}
-	t0 := time.Now()
-	batch, err := receive(own, c.b.ReceiveBatchSize, msDuration(c.b.InvisibleDurationMs),
-		msDuration(c.b.AwaitDurationMs))
-	if c.ledger != nil {
-		if err != nil {
-			_ = c.ledger.Write(load.NewRecord("rc", wallMs()).Int("o", o).Str("r", "unknown").Num("d", sinceMs(t0)).
-				Str("e", errorText(err)))
-		} else {
-			_ = c.ledger.Write(load.NewRecord("rc", wallMs()).Int("o", o).Str("r", "ok").Num("d", sinceMs(t0)).
-				Int("n", int64(len(batch))))
-		}
-	}
+	batch, o, err := c.receiveRecorded(own, id, nil)
 	if err != nil {
 		return nil, o
 	}
