@@ -45,8 +45,6 @@ import org.apache.rocketmq.remoting.RPCHook;
 public final class RemotingFamily implements Driver.Family {
   /** The remoting client's route refresh, 30 s by default: 2 s, so a drill sees a restarted broker's routes soon. */
   static final int POLL_NAMESRV_MS = 2000;
-  /** How often consumers send their offsets to the broker (the client's default is 5 s). */
-  static final int PERSIST_OFFSETS_MS = 1000;
   /** Delay levels of a default broker (messageDelayLevel), in ms: a failed concurrent delivery retries at one. */
   static final long[] DELAY_LEVELS_MS = {1000, 5000, 10000, 30000, 60000, 120000, 180000, 240000, 300000, 360000,
       420000, 480000, 540000, 600000, 1200000, 1800000, 3600000, 7200000};
@@ -92,9 +90,6 @@ public final class RemotingFamily implements Driver.Family {
     c.setNamesrvAddr(t.namesrv);
     c.setInstanceName(instance);
     c.setPollNameServerInterval(POLL_NAMESRV_MS);
-    // Consumers send their offsets every second, not every 5 s: the drill's drain reads the group's lag on the
-    // broker, which counts what a push consumer moved past in memory (filtered messages) only once it is sent.
-    c.setPersistConsumerOffsetInterval(PERSIST_OFFSETS_MS);
     c.setVipChannelEnabled(false);
     if (t.namespace != null && !t.namespace.isEmpty()) c.setNamespaceV2(t.namespace);
   }
