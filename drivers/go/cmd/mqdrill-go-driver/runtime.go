@@ -266,7 +266,7 @@ func (d *driver) finish(result load.Result) {
 			d.producer.close()
 		}
 		if d.ledger != nil {
-			// The stdin reader delivers the reply while this goroutine waits; after the timeout the ledger closes anyway.
+			// The stdin reader delivers the reply while this waits; after the timeout the ledger closes anyway.
 			waitFor(d.requestClock(), clockReplyTimeout)
 		}
 		records := d.ledger.Records()
