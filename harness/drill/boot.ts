@@ -88,6 +88,17 @@ export const bootTarget: BootTarget = async (spec, out, say, extra) => {
     await server.close();
     throw err;
   }
+  return booted(target, network, () => server.close());
+};
+
+/** The network injector a target was booted with: it heals whatever it still holds before the target stops. */
+type BootNetwork = NonNullable<FaultInjectors['network']> & { healAll(): Promise<void> };
+
+/**
+ * The booted target with its injectors (network, and process faults where the target has processes) and one stop,
+ * safe to call twice: heal the network faults still held, stop the target, then `after` (the proxy server).
+ */
+function booted(target: Target, network: BootNetwork, after?: () => Promise<void>): BootedTarget {
   const injectors: FaultInjectors = { network };
   const process = processInjector(target);
   if (process) injectors.process = process;
@@ -97,10 +108,10 @@ export const bootTarget: BootTarget = async (spec, out, say, extra) => {
     stopped = true;
     await network.healAll().catch(() => {});
     await target.stop();
-    await server.close();
+    await after?.();
   };
   return { target, injectors, stop };
-};
+}
 
 function processInjector(target: Target): ProcessFaults | undefined {
   const processes = target.processes;
@@ -136,17 +147,7 @@ async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Pro
     servicePortOf: (node) => Number(target.nodes.find((n) => n.name === node)?.directEndpoint.split(':')[1] ?? 8081),
     pidOf: (node) => target.pidOf(node),
   });
-  const injectors: FaultInjectors = { network };
-  const process = processInjector(target);
-  if (process) injectors.process = process;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await network.healAll().catch(() => {});
-    await target.stop();
-  };
-  return { target, injectors, stop };
+  return booted(target, network);
 }
 
 /**
@@ -179,13 +180,5 @@ async function bootExternal(
     await server.close();
     throw err;
   }
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await network.healAll().catch(() => {});
-    await target.stop();
-    await server.close();
-  };
-  return { target, injectors: { network }, stop };
+  return booted(target, network, () => server.close());
 }
