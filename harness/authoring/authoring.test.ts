@@ -174,6 +174,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
         timeout: ['kind', 'target', 'timeoutMs', 'stream', 'toxicity'],
         reset_peer: ['kind', 'target', 'timeoutMs', 'stream', 'toxicity'],
         slicer: ['kind', 'target', 'averageSizeBytes', 'sizeVariationBytes', 'delayUs', 'stream', 'toxicity'],
+        loss: ['kind', 'target', 'lossShare', 'stream'],
         down: ['kind', 'target'],
         partition: ['kind', 'target'],
         kill: ['kind', 'target'],

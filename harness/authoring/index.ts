@@ -209,6 +209,7 @@ export type FaultSpec =
   | (ToxicCommon & { kind: 'timeout'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'reset_peer'; timeoutMs?: number })
   | (ToxicCommon & { kind: 'slicer'; averageSizeBytes?: number; sizeVariationBytes?: number; delayUs?: number })
+  | { kind: 'loss'; target: FaultTarget; lossShare: number; stream?: Stream }
   | { kind: 'down' | 'partition' | 'kill' | 'pause' | 'restart' | 'power-loss' | 'stop'; target: FaultTarget };
 
 export type FaultKind = FaultSpec['kind'];
@@ -385,6 +386,10 @@ export const faults = {
     o: FaultWindow & ToxicOptions & { averageSizeBytes?: number; sizeVariationBytes?: number; delayUs?: number },
   ): TimedFault {
     return { kind: 'slicer', target, ...o };
+  },
+  /** Drops lossShare (0..1) of the target's packets at random; containers target only (iptables). */
+  loss(target: FaultTarget, o: FaultWindow & { lossShare: number; stream?: Stream }): TimedFault {
+    return { kind: 'loss', target, ...o };
   },
   /** The target's proxy refuses connections and drops the open ones: clients fail fast. */
   down(target: FaultTarget, window: FaultWindow): TimedFault {

@@ -141,13 +141,17 @@ async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Pro
     ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
     log,
   })) as ContainersTarget;
-  const network = new ContainerNetworkFaults({
+  return booted(target, containerNetworkFaults(target));
+}
+
+/** The network injector of a containers target: tc and iptables in its nodes' namespaces. */
+export function containerNetworkFaults(target: ContainersTarget): ContainerNetworkFaults {
+  return new ContainerNetworkFaults({
     nodeNames: () => target.containers.map((c) => c.name),
     ipOf: (node) => target.containers.find((c) => c.name === node)?.ip ?? '',
     servicePortOf: (node) => Number(target.nodes.find((n) => n.name === node)?.directEndpoint.split(':')[1] ?? 8081),
     pidOf: (node) => target.pidOf(node),
   });
-  return booted(target, network);
 }
 
 /**

@@ -49,6 +49,19 @@ export interface SlicerFault extends NetworkBase {
   delayUs: number;
 }
 
+/**
+ * Drops this share of packets at random (downstream: what the node sends; upstream: what it receives). TCP
+ * retransmits below a TCP proxy, so only targets that act on packets offer it (containers: iptables `statistic` in
+ * the node's namespace); Toxiproxy targets refuse it at inject.
+ */
+export interface LossFault {
+  kind: 'loss';
+  target: string;
+  stream: Stream;
+  /** 0..1, drawn per packet. */
+  lossShare: number;
+}
+
 /** The proxy refuses connections and drops the open ones (the proxy is disabled). */
 export interface DownFault {
   kind: 'down';
@@ -126,6 +139,7 @@ export type NetworkFault =
   | TimeoutFault
   | ResetPeerFault
   | SlicerFault
+  | LossFault
   | DownFault
   | PartitionFault;
 export type ProcessFault = KillFault | PauseFault | RestartFault | PowerLossFault | StopFault;
@@ -134,7 +148,16 @@ export type FaultSpec = NetworkFault | ProcessFault | ConsumerFault;
 export type FaultKind = FaultSpec['kind'];
 export type FaultFamily = 'network' | 'process' | 'consumer';
 
-export const NETWORK_KINDS = ['latency', 'bandwidth', 'timeout', 'reset_peer', 'slicer', 'down', 'partition'] as const;
+export const NETWORK_KINDS = [
+  'latency',
+  'bandwidth',
+  'timeout',
+  'reset_peer',
+  'slicer',
+  'loss',
+  'down',
+  'partition',
+] as const;
 export const PROCESS_KINDS = ['kill', 'pause', 'restart', 'power-loss', 'stop'] as const;
 export const CONSUMER_KINDS = ['consumer-crash', 'consumer-slow', 'consumer-failing'] as const;
 export const FAULT_KINDS: readonly FaultKind[] = [...NETWORK_KINDS, ...PROCESS_KINDS, ...CONSUMER_KINDS];
@@ -174,6 +197,7 @@ const PARAMETERS: Record<FaultKind, Record<string, number | string | undefined>>
   timeout: { timeoutMs: 0, stream: 'downstream', toxicity: 1 },
   reset_peer: { timeoutMs: 0, stream: 'downstream', toxicity: 1 },
   slicer: { averageSizeBytes: 64, sizeVariationBytes: 32, delayUs: 0, stream: 'downstream', toxicity: 1 },
+  loss: { lossShare: undefined, stream: 'downstream' },
   down: {},
   partition: {},
   kill: {},
@@ -267,7 +291,7 @@ function validateParameter(
   fallback: number | string | undefined,
 ): number | string | undefined {
   if (key === 'stream') return problems.oneOf(path, value, ['upstream', 'downstream', 'both'], 'downstream');
-  if (key === 'toxicity' || key === 'failShare') {
+  if (key === 'toxicity' || key === 'failShare' || key === 'lossShare') {
     return problems.number(path, value, { min: 0, max: 1, fallback: fallback as number | undefined });
   }
   if (key === 'kilobytesPerSecond' || key === 'averageSizeBytes' || key === 'processingMs') {
@@ -302,6 +326,8 @@ function faultDetail(fault: FaultSpec): string {
       return fault.timeoutMs > 0 ? `after ${fault.timeoutMs}ms` : '';
     case 'slicer':
       return `${fault.averageSizeBytes}±${fault.sizeVariationBytes} B every ${fault.delayUs}µs`;
+    case 'loss':
+      return `${Math.round(fault.lossShare * 1000) / 10}% of packets`;
     case 'consumer-slow':
       return `${fault.processingMs}ms per message`;
     case 'consumer-failing':

@@ -176,6 +176,12 @@ describe('network faults through toxiproxy-server: toxics', () => {
     expect((await roundTrip(direct)).echoed).toBe('ping\n');
   });
 
+  test('loss is refused, saying which target has it: a TCP proxy cannot drop packets', async () => {
+    const loss: NetworkFault = { kind: 'loss', target: 'broker-1', lossShare: 0.1, stream: 'downstream' };
+    await expect(faults.inject(loss, 12)).rejects.toThrow(/loss needs --target containers/);
+    expect(await toxicNames('broker-1')).toEqual([]);
+  });
+
   test('creating a proxy name again replaces it, on the new upstream', async () => {
     const dead = await faults.createProxy({ name: 'broker-3', upstream: '127.0.0.1:1' });
     const again = await faults.createProxy({ name: 'broker-3', upstream: direct.upstream });

@@ -85,6 +85,12 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
 
   /** Applies a fault to its proxy (or every proxy for `*`); if any part fails, the parts done are undone. */
   async inject(fault: NetworkFault, id = 0): Promise<void> {
+    if (fault.kind === 'loss') {
+      throw new Error(
+        'loss drops packets, and Toxiproxy is a TCP proxy (TCP retransmits below it): loss needs --target ' +
+          'containers (iptables in the node namespace); here use latency, timeout or reset_peer',
+      );
+    }
     const names = this.targetNames(fault);
     if (fault.kind === 'down') {
       const done: string[] = [];
@@ -139,7 +145,7 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
   }
 
   private async addToxics(name: string, fault: NetworkFault, id: number, added: Array<Toxic<unknown>>) {
-    if (fault.kind === 'down') return;
+    if (fault.kind === 'down' || fault.kind === 'loss') return;
     // A partition is a `timeout` toxic with no timeout on both streams: every byte dropped, nothing closed.
     const toxic = fault.kind === 'partition' ? PARTITION_TOXIC : fault;
     const streams: ToxicDirection[] = toxic.stream === 'both' ? ['upstream', 'downstream'] : [toxic.stream];
@@ -201,7 +207,7 @@ export class NetworkFaults implements FaultInjector<NetworkFault> {
   }
 }
 
-type ToxicFault = Exclude<NetworkFault, { kind: 'down' | 'partition' }>;
+type ToxicFault = Exclude<NetworkFault, { kind: 'down' | 'partition' | 'loss' }>;
 
 const PARTITION_TOXIC: ToxicFault = { kind: 'timeout', target: '', timeoutMs: 0, stream: 'both', toxicity: 1 };
 

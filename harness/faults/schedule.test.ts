@@ -58,6 +58,23 @@ describe('fault spec validation', () => {
     ]);
   });
 
+  test('loss: lossShare is required and a share 0..1, stream defaults to downstream, no toxicity', () => {
+    const [entry] = parseFaultSchedule([
+      { kind: 'loss', target: 'broker-1', lossShare: 0.25, at: '1s', duration: '2s' },
+    ]);
+    expect(entry).toMatchObject({ fault: { kind: 'loss', target: 'broker-1', lossShare: 0.25, stream: 'downstream' } });
+    expect(
+      problemsOf([
+        { kind: 'loss', target: 'broker-1', at: '1s', duration: '1s' },
+        { kind: 'loss', target: 'broker-1', lossShare: 1.5, toxicity: 1, at: '1s', duration: '1s' },
+      ]),
+    ).toEqual([
+      'faults[0].lossShare: is required',
+      'faults[1].toxicity: unknown option (expected one of: kind, target, lossShare, stream, at, duration)',
+      'faults[1].lossShare: must be <= 1',
+    ]);
+  });
+
   test('a fault starting after the load phase is rejected when the load duration is known', () => {
     const late = [{ kind: 'pause', target: 'broker-1', at: '2m', duration: '1s' }];
     expect(problemsOf(late, { loadDurationMs: 60_000 })).toEqual([

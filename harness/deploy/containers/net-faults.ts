@@ -11,6 +11,7 @@
  *   timeout    iptables DROP of everything on eth0, in and out (a blackhole; timeoutMs is not used)
  *   reset_peer iptables REJECT --reject-with tcp-reset of incoming TCP (every connection is reset)
  *   down       as reset_peer (connections refused and the open ones reset)
+ *   loss       iptables DROP of lossShare of the packets at random (statistic match), same directions
  *   partition  target `broker-0`: DROP everything on eth0 (cut from clients and nodes);
  *              target `broker-0~broker-1`: DROP only between those two nodes' addresses, in both namespaces
  *
@@ -18,7 +19,7 @@
  * tc faults on a node replace each other, and the first heal removes it. A container stopped or killed during a
  * fault comes back with a fresh namespace: the heal then finds nothing to remove and succeeds.
  */
-import type { BandwidthFault, LatencyFault, NetworkFault } from '../../faults/model.ts';
+import type { BandwidthFault, LatencyFault, LossFault, NetworkFault } from '../../faults/model.ts';
 import { NetworkFaults } from '../../faults/network.ts';
 import type { FaultInjector } from '../../faults/runner.ts';
 import { ToxiproxyServer } from '../../faults/toxiproxy-server.ts';
@@ -101,6 +102,8 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
         await this.rule(applied, pid, ['INPUT', '-i', 'eth0', '-j', 'DROP']);
         await this.rule(applied, pid, ['OUTPUT', '-o', 'eth0', '-j', 'DROP']);
         return;
+      case 'loss':
+        return this.loss(fault, pid, applied);
       case 'reset_peer':
       case 'down':
         await this.rule(applied, pid, [
@@ -116,6 +119,18 @@ export class ContainerNetworkFaults implements FaultInjector<NetworkFault> {
         ]);
         return;
     }
+  }
+
+  /**
+   * Packet loss with iptables' `statistic` match (random mode, drawn per packet) on eth0 inside the namespace: OUTPUT
+   * for downstream (what the node sends), INPUT for upstream (what it receives). Chosen over netem loss because it
+   * needs no netem (this project's CI kernels lack it); healed by deleting the rules. TCP retransmits what is lost,
+   * so clients see slower calls and, at high shares, timeouts.
+   */
+  private async loss(fault: LossFault, pid: number, applied: Applied): Promise<void> {
+    const drop = ['-m', 'statistic', '--mode', 'random', '--probability', String(fault.lossShare), '-j', 'DROP'];
+    if (fault.stream !== 'upstream') await this.rule(applied, pid, ['OUTPUT', '-o', 'eth0', ...drop]);
+    if (fault.stream !== 'downstream') await this.rule(applied, pid, ['INPUT', '-i', 'eth0', ...drop]);
   }
 
   /** Whether the kernel has netem (many minimal and VM kernels leave CONFIG_NET_SCH_NETEM out); probed once. */
@@ -247,7 +262,7 @@ async function tolerateGone(work: Promise<unknown>): Promise<void> {
 }
 
 /** The host end of a container's veth pair: the host link whose index is the container eth0's iflink. */
-async function hostVeth(pid: number): Promise<string> {
+export async function hostVeth(pid: number): Promise<string> {
   const index = (await nsenter(pid, ['cat', '/sys/class/net/eth0/iflink'])).trim();
   const links = await run('ip', ['-o', 'link', 'show'], { timeoutMs: 15_000 });
   const line = links.split('\n').find((l) => l.startsWith(`${index}: `));
