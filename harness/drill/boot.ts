@@ -14,6 +14,7 @@ import { startTarget, type TargetLog, type TargetSpec } from '../deploy/index.ts
 import { ROCKETMQ_BROKER_NODE, type RocketmqTarget } from '../deploy/rocketmq/target.ts';
 import type { Target } from '../deploy/types.ts';
 import { type FaultInjectors, NetworkFaults, ProcessFaults, ToxiproxyServer } from '../faults/index.ts';
+import type { FaultKind } from '../faults/model.ts';
 import { toolPath } from '../setup/index.ts';
 import type { DrillSpec } from './spec.ts';
 
@@ -50,13 +51,16 @@ export async function ensureToxiproxy(say: (line: string) => void): Promise<void
   }
 }
 
+/** Whether the drill's schedule can inject a fault of this kind (timed, or drawn by a random batch). */
+function schedules(spec: DrillSpec, kind: FaultKind): boolean {
+  return spec.faults.some((entry) =>
+    entry.type === 'timed' ? entry.fault.kind === kind : entry.templates.some((t) => t.fault.kind === kind),
+  );
+}
+
 /** Extra bundled broker config: the canary, and the power-loss journal when the schedule can cut power. */
 function brokerConfig(spec: DrillSpec, extra: ExtraBrokerConfig = {}): ExtraBrokerConfig | undefined {
-  const cutsPower = spec.faults.some((entry) =>
-    entry.type === 'timed'
-      ? entry.fault.kind === 'power-loss'
-      : entry.templates.some((t) => t.fault.kind === 'power-loss'),
-  );
+  const cutsPower = schedules(spec, 'power-loss');
   const config: ExtraBrokerConfig = {
     ...extra,
     ...(spec.target.canary ? { canary: spec.target.canary } : {}),
@@ -141,7 +145,15 @@ async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Pro
     ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
     log,
   })) as ContainersTarget;
-  return booted(target, containerNetworkFaults(target));
+  const network = containerNetworkFaults(target);
+  try {
+    if (schedules(spec, 'latency')) await network.prepareLatency();
+  } catch (err) {
+    await network.healAll();
+    await target.stop().catch(() => undefined);
+    throw err;
+  }
+  return booted(target, network);
 }
 
 /** The network injector of a containers target: tc and iptables in its nodes' namespaces. */

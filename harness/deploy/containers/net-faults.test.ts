@@ -173,6 +173,34 @@ describe('containers network faults, one bundled broker container', () => {
     await expectAnswersAgain();
   }, 60_000);
 
+  test('latency on a standing proxy (prepared before the load): an open connection is slowed, never reset', async () => {
+    const faults = containerNetworkFaults(target);
+    const natBefore = withoutPolicies(await iptables('nat'));
+    await faults.prepareLatency();
+    const ip = target.containers[0]?.ip as string;
+    const h2 = await openH2(ip);
+    try {
+      const fault: NetworkFault = {
+        kind: 'latency',
+        target: NODE,
+        latencyMs: 400,
+        jitterMs: 0,
+        stream: 'downstream',
+        toxicity: 1,
+      };
+      await faults.inject(fault, 5);
+      expect(await h2.pingMs()).toBeGreaterThanOrEqual(350);
+      await faults.heal(fault, 5);
+      await h2.pingMs();
+      expect(h2.closed(), 'the connection opened before the fault was closed').toBe(false);
+    } finally {
+      h2.close();
+      await faults.healAll();
+    }
+    expect(withoutPolicies(await iptables('nat'))).toEqual(natBefore);
+    await expectAnswersAgain();
+  }, 60_000);
+
   test('bandwidth both ways: a tbf qdisc at the rate on eth0 and on the host end of the veth', async () => {
     const faults = containerNetworkFaults(target);
     const fault: NetworkFault = {
@@ -236,4 +264,51 @@ function firstAnswerMs(ip: string): Promise<number> {
       reject(err);
     });
   });
+}
+
+/** An HTTP/2 connection to the broker (preface and settings exchanged), timing PING round trips on it. */
+async function openH2(ip: string): Promise<{ pingMs(): Promise<number>; closed(): boolean; close(): void }> {
+  const socket = connect({ host: ip, port: PORT });
+  let closed = false;
+  socket.once('close', () => {
+    closed = true;
+  });
+  let onData: () => void = () => {};
+  socket.on('data', () => onData());
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+  // The server's settings and its ack of ours: wait until nothing has arrived for 500 ms (at most 20 s).
+  await new Promise<void>((resolve, reject) => {
+    const give = setTimeout(() => reject(new Error(`no quiet HTTP/2 connection to ${ip}:${PORT} in 20 s`)), 20_000);
+    let quiet = setTimeout(done, 500);
+    function done() {
+      clearTimeout(give);
+      onData = () => {};
+      resolve();
+    }
+    onData = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(done, 500);
+    };
+  });
+  return {
+    pingMs: () =>
+      new Promise((resolve, reject) => {
+        const sentAt = performance.now();
+        const timer = setTimeout(() => reject(new Error('no PING answer in 20 s')), 20_000);
+        onData = () => {
+          clearTimeout(timer);
+          onData = () => {};
+          resolve(performance.now() - sentAt);
+        };
+        socket.write(Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]));
+      }),
+    closed: () => closed,
+    close: () => socket.destroy(),
+  };
 }
