@@ -73,7 +73,7 @@ export const bootTarget: BootTarget = async (spec, out, say, extra) => {
   const log: TargetLog = (level, msg, fields) => {
     if (level !== 'info') say(`target ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   };
-  if (spec.target.spec.kind === 'containers') return bootContainers(spec, out, log);
+  if (spec.target.spec.kind === 'containers') return bootContainers(spec, out, log, say);
   await ensureToxiproxy(say);
   const server = await ToxiproxyServer.start();
   const network = new NetworkFaults(server);
@@ -139,12 +139,19 @@ function processInjector(target: Target): ProcessFaults | undefined {
  * Containers: no Toxiproxy. Network faults act inside each container's network namespace (tc, iptables), so every
  * route's address is covered; process faults are docker pause/unpause, stop/start and kill.
  */
-async function bootContainers(spec: DrillSpec, out: string, log: TargetLog): Promise<BootedTarget> {
+async function bootContainers(
+  spec: DrillSpec,
+  out: string,
+  log: TargetLog,
+  say: (line: string) => void,
+): Promise<BootedTarget> {
   const target = (await startTarget(spec.target.spec, {
     dataDir: join(out, 'target'),
     ...(brokerConfig(spec) ? { config: brokerConfig(spec) } : {}),
     log,
   })) as ContainersTarget;
+  // What a killed harness may leave is found by this label (the stop removes it all).
+  say(`containers run ${target.runId}: containers, network and volumes labelled mqdrill.run=${target.runId}`);
   const network = containerNetworkFaults(target);
   try {
     if (schedules(spec, 'latency')) await network.prepareLatency();

@@ -11,8 +11,8 @@
  *   - `flash-sale` (short form) on a name server and 2 RocketMQ broker+proxy containers, with a latency fault on
  *     every broker shown to hit;
  *   - a drill interrupted with SIGINT exits 130;
- *   - after each of them no container, network or volume of the harness is left (`docker ps -a`, `network ls`,
- *     `volume ls` filtered by its owner label).
+ *   - after each of them no container, network or volume of its run is left (`docker ps -a`, `network ls`,
+ *     `volume ls` filtered by the owner label and the run id the drill prints).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,8 +70,19 @@ function impactOf(result: DrillResult): FaultImpact[] {
   return meta?.faultImpact ?? [];
 }
 
-async function expectNothingLeft(): Promise<void> {
-  expect(await listOwned()).toEqual({ containers: [], networks: [], volumes: [] });
+/**
+ * The containers run id a drill printed. Leftovers are judged per run: other tests (net-faults.test.ts, in parallel
+ * in CI) and other users of the same dockerd have objects of their own under the same owner label.
+ */
+function runIdOf(text: string): string {
+  const id = /containers run (\S+):/.exec(text)?.[1];
+  expect(id, `no "containers run" line in:\n${text}`).toBeDefined();
+  return id as string;
+}
+
+async function expectNothingLeft(output: string | string[]): Promise<void> {
+  const runId = runIdOf(Array.isArray(output) ? output.join('\n') : output);
+  expect(await listOwned(runId)).toEqual({ containers: [], networks: [], volumes: [] });
 }
 
 /**
@@ -115,7 +126,7 @@ describe('containers target: bundled broker, 2 nodes', () => {
         pause: true,
         stop: true,
       });
-      await expectNothingLeft();
+      await expectNothingLeft(run.lines);
     }, 300_000);
   }
 });
@@ -145,7 +156,7 @@ describe('containers target: RocketMQ, a name server and 2 broker+proxy containe
       impact.map((i) => [i.name, i.hit]),
       lines.join('\n'),
     ).toEqual([['latency-all', true]]);
-    await expectNothingLeft();
+    await expectNothingLeft(lines);
   }, 600_000);
 });
 
@@ -169,10 +180,10 @@ describe('containers target: interrupted', () => {
       });
     });
     await loading;
-    expect((await listOwned()).containers.length).toBe(2);
+    expect((await listOwned(runIdOf(stderr))).containers.length).toBe(2);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code, stderr).toBe(ExitCode.INTERRUPTED);
-    await expectNothingLeft();
+    await expectNothingLeft(stderr);
   }, 300_000);
 });
