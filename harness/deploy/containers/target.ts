@@ -236,7 +236,7 @@ async function bootRocketmq(ctx: Ctx): Promise<void> {
   await docker(['start', ...brokers.map((b) => b.container)]);
   await Promise.all(brokers.map((b) => waitReady(ctx, b, timeoutMs)));
   ctx.adminDir = ctx.opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-containers-admin-'));
-  ctx.admin = await RocketmqAdmin.start({ namesrv: namesrvAddr, dir: ctx.adminDir });
+  ctx.admin = await RocketmqAdmin.start({ namesrv: namesrvAddr, dir: ctx.adminDir, brokers: ctx.opts.nodes });
 }
 
 function brokerConf(ctx: Ctx, b: ContainerNode, i: number, namesrvAddr: string): string {

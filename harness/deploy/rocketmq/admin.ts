@@ -24,6 +24,12 @@ export interface RocketmqAdminOptions {
   namesrv: string;
   /** Folder for the JVM's home (RocketMQ client logs) and admin.log (its stderr). */
   dir: string;
+  /**
+   * Brokers that must have registered with the name server before provisioning (default 1). With fewer, a topic
+   * would be created only on the brokers registered so far, and a proxy whose broker lacks it answers routes that
+   * accept no message type (clients refuse every send: "Current message type not match").
+   */
+  brokers?: number;
 }
 
 export class RocketmqAdmin {
@@ -122,10 +128,17 @@ export class RocketmqAdmin {
   /** Master brokers by name; waits (bounded) until at least one has registered with the name server. */
   async waitForBroker(timeoutMs = 60_000): Promise<Record<string, string>> {
     const deadline = Date.now() + timeoutMs;
+    const expected = this.opts.brokers ?? 1;
     for (;;) {
       const brokers = await this.call<Record<string, string>>('brokers').catch(() => ({}));
-      if (Object.keys(brokers).length > 0) return brokers;
-      if (Date.now() > deadline) throw new Error(`no broker registered with the name server in ${timeoutMs} ms`);
+      if (Object.keys(brokers).length >= expected) return brokers;
+      if (Date.now() > deadline) {
+        const registered = Object.keys(brokers).join(', ') || 'none';
+        throw new Error(
+          `${expected} broker(s) expected to register with the name server in ${timeoutMs} ms; registered: ` +
+            `${registered}. See each broker's log for why it did not register (name server address, network).`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
   }
