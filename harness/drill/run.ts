@@ -487,6 +487,7 @@ export class DrillRun {
               this.opts.progress?.(this.progressLine(line));
             },
             onLog: (line) => this.driverLog(line),
+            readyTimeoutMs: driverReadyTimeoutMs(this.spec),
             ...(this.opts.signal ? { signal: this.opts.signal } : {}),
             ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
           });
@@ -693,6 +694,7 @@ export class DrillRun {
       out: join(this.opts.out, `drain-round-${round}`),
       runId: this.runId,
       onLog: (line) => this.driverLog(line),
+      readyTimeoutMs: driverReadyTimeoutMs(this.spec),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       ...(this.opts.live ? { live: this.opts.live.metrics } : {}),
     });
@@ -777,4 +779,15 @@ export function runDrill(options: DrillRunOptions): Promise<DrillResult> {
   const canProvision = t.kind === 'rocketmq' || (t.kind === 'external' && (!!t.namesrv || !!t.adminEndpoint));
   options.say(`run suffix ${suffix} on group${canProvision ? ' and topic' : ''} names`);
   return new DrillRun({ ...options, spec: withRunSuffix(spec, suffix, { topics: canProvision }) }).execute();
+}
+
+/**
+ * How long the load engine waits for its drivers' clients to start (bounded). A client's start asks the broker for
+ * routes; RocketMQ's proxy answered that in over 30 s (the engine's default) with three JVMs on two cores shared with
+ * other test suites (a containers drill failed "drivers did not become ready in time"). Elsewhere the default holds.
+ */
+function driverReadyTimeoutMs(spec: DrillSpec): number {
+  const t = spec.target.spec;
+  const jvmBroker = t.kind === 'rocketmq' || (t.kind === 'containers' && t.broker === 'rocketmq');
+  return jvmBroker ? 120_000 : 30_000;
 }
