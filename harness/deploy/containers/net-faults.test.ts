@@ -173,7 +173,7 @@ describe('containers network faults, one bundled broker container', () => {
     await expectAnswersAgain();
   }, 60_000);
 
-  test('latency on a standing proxy (prepared before the load): an open connection is slowed, never reset', async () => {
+  test('latency on a standing proxy (set up before the load): an open connection is slowed, not reset', async () => {
     const faults = containerNetworkFaults(target);
     const natBefore = withoutPolicies(await iptables('nat'));
     await faults.prepareLatency();
