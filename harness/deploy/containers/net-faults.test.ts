@@ -19,7 +19,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureDockerd } from '../../../test/kit/dockerd.ts';
 import { containerNetworkFaults } from '../../drill/boot.ts';
-import type { NetworkFault } from '../../faults/model.ts';
+import type { NetworkFault, Stream } from '../../faults/model.ts';
 import { docker, listOwned, run } from './docker.ts';
 import { hostVeth } from './net-faults.ts';
 import { type ContainersTarget, startContainersTarget } from './target.ts';
@@ -67,6 +67,15 @@ async function expectAnswersAgain(): Promise<void> {
   let last: Probe = await probe();
   while (last !== 'connected' && Date.now() < deadline) last = await probe();
   expect(last).toBe('connected');
+}
+
+/** A latency or bandwidth fault on the node, downstream and on every connection unless said otherwise. */
+function shaping(
+  fault:
+    | { kind: 'latency'; latencyMs: number; jitterMs: number; stream?: Stream }
+    | { kind: 'bandwidth'; kilobytesPerSecond: number; stream?: Stream },
+): NetworkFault {
+  return { target: NODE, stream: 'downstream', toxicity: 1, ...fault };
 }
 
 async function iptables(table = 'filter'): Promise<string> {
@@ -145,14 +154,7 @@ describe('containers network faults, one bundled broker container', () => {
 
   test('latency with jitter: the in-namespace toxic has both, the first answer comes at least that late', async () => {
     const faults = containerNetworkFaults(target);
-    const fault: NetworkFault = {
-      kind: 'latency',
-      target: NODE,
-      latencyMs: 400,
-      jitterMs: 100,
-      stream: 'downstream',
-      toxicity: 1,
-    };
+    const fault = shaping({ kind: 'latency', latencyMs: 400, jitterMs: 100 });
     const natBefore = withoutPolicies(await iptables('nat'));
     await faults.inject(fault, 3);
     try {
@@ -180,14 +182,7 @@ describe('containers network faults, one bundled broker container', () => {
     const ip = target.containers[0]?.ip as string;
     const h2 = await openH2(ip);
     try {
-      const fault: NetworkFault = {
-        kind: 'latency',
-        target: NODE,
-        latencyMs: 400,
-        jitterMs: 0,
-        stream: 'downstream',
-        toxicity: 1,
-      };
+      const fault = shaping({ kind: 'latency', latencyMs: 400, jitterMs: 0 });
       await faults.inject(fault, 5);
       expect(await h2.pingMs()).toBeGreaterThanOrEqual(350);
       await faults.heal(fault, 5);
@@ -203,13 +198,7 @@ describe('containers network faults, one bundled broker container', () => {
 
   test('bandwidth both ways: a tbf qdisc at the rate on eth0 and on the host end of the veth', async () => {
     const faults = containerNetworkFaults(target);
-    const fault: NetworkFault = {
-      kind: 'bandwidth',
-      target: NODE,
-      kilobytesPerSecond: 64,
-      stream: 'both',
-      toxicity: 1,
-    };
+    const fault = shaping({ kind: 'bandwidth', kilobytesPerSecond: 64, stream: 'both' });
     const pid = await target.pidOf(NODE);
     const veth = await hostVeth(pid);
     const inside = () => run('nsenter', [`--net=/proc/${pid}/ns/net`, '--', 'tc', 'qdisc', 'show', 'dev', 'eth0'], {});
