@@ -99,9 +99,11 @@ async function expectNothingLeft(output: string | string[]): Promise<void> {
  *   - recovery after each fault < 10 s: the faults follow each other within 10 s, so a recovery window runs into the
  *     next fault (ordered failed "recovery after partition-broker-0~broker-1" at 12.2 s: the stop came 6.5 s after
  *     it), and the stop's heal restarts two containers one after the other, which took from 3 s to past the
- *     producers' end on a busy machine (then the gate is unknown: no load left to judge).
+ *     producers' end on a busy machine (then the gate is unknown: no load left to judge);
+ *   - the share of sends ending unknown (3 s timeouts) outside faults: it measures how starved the clients and
+ *     brokers were (33-44 % at a load average of 25-30 with 2 cores, nothing lost).
  */
-const timingGates = /^(send_duration: p\(99\)|recovery after )/;
+const timingGates = /^(send_duration: p\(99\)|recovery after |send_unknown_share outside faults )/;
 function bundledFaults(): unknown[] {
   return [
     { kind: 'pause', target: 'all', at: '500ms', duration: '3500ms' },
@@ -139,8 +141,9 @@ describe('containers target: RocketMQ, a name server and 2 broker+proxy containe
     // bundled broker: three JVMs on a shared 2-core machine are not timed reliably. The guarantee gates stay.
     // The latency is 600 ms (no jitter): every send during it waits at least that long, far above the spread of a
     // busy machine's baseline (sends took 385 ms at the median outside faults once, and a 200 ms fault missed).
-    // The share of sends ending unknown outside faults (3 s timeouts) measures how starved the three JVMs were: it
-    // failed at exactly 20 % once at a load average of 30, nothing lost. Reported, not required, as the timing gates.
+    // The timing gates above are reported, not required, here too: the unknown-send share outside faults failed at
+    // 20 % once at a load average of 30, and recovery after the fault was unknown once (no send had succeeded before
+    // it: the three JVMs were starved), nothing lost either time.
     const { path } = resolveDrill('flash-sale');
     const module = await loadDrillModule(path);
     const latency = { kind: 'latency', target: 'all', latencyMs: 600, jitterMs: 0, at: '2s', duration: '4s' };
@@ -153,7 +156,7 @@ describe('containers target: RocketMQ, a name server and 2 broker+proxy containe
     const out = join(dir, 'flash-sale');
     const result = await runDrill({ spec: spec as DrillSpec, out, say: (l) => lines.push(l) });
     const run = { result, lines };
-    expectPassed(run, /^send_unknown_share outside faults /);
+    expectPassed(run, timingGates);
     expect(result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(100);
     const impact = impactOf(result);
     expect(
