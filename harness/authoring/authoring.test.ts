@@ -149,6 +149,7 @@ describe('the exported types name exactly the keys the validators accept', () =>
       'namesrv',
       'flushIntervalMs',
       'broker',
+      'shards',
     ] as const;
     const drain = ['deadline', 'slo'] as const;
     const random = ['count', 'kinds', 'targets', 'durationMin', 'durationMax', 'within'] as const;

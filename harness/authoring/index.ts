@@ -241,6 +241,8 @@ export interface DrillTarget {
   broker?: 'bundled' | 'rocketmq';
   /** Bundled: broker nodes, 1..16 (default 1); containers: 1..8. */
   nodes?: number;
+  /** Bundled, one node: `mqdrill broker --shards N`, N broker processes behind one node (default 1). */
+  shards?: number;
   flush?: 'sync' | 'async';
   /** Bundled: the broker's fsync interval in ms. */
   flushIntervalMs?: number;
