@@ -75,6 +75,22 @@ describe('ledger reader', () => {
     expect(events[8]).toMatchObject({ file: files[1], line: 4 });
   });
 
+  test('reader: corrects by the most precise clock sample so far, not a later worse one', async () => {
+    const file = join(dir(), 'ck.ndjson');
+    const records = [
+      { type: 'header', version: 1, process: 'p', startedMs: 0 },
+      { t: 'ck', ts: 1000, off: 50, err: 2 },
+      { t: 'ph', ts: 1100, n: 'p', s: 'start' },
+      { t: 'ck', ts: 2000, off: 400, err: 450 }, // a stalled round trip: kept out
+      { t: 'ph', ts: 2100, n: 'p', s: 'start' },
+      { t: 'ck', ts: 3000, off: 60, err: 1 }, // more precise: taken
+      { t: 'ph', ts: 3100, n: 'p', s: 'start' },
+    ];
+    writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const phases = (await readAllEvents([file])).filter((e) => e.event.t === 'ph').map((e) => e.event.ts);
+    expect(phases).toEqual([1050, 2050, 3040]);
+  });
+
   test('reader: streams a file larger than one read chunk in small batches', async () => {
     const path = join(dir(), 'big.ndjson');
     const writer = new LedgerWriter(path, { process: 'p', startedMs: 0 });

@@ -46,8 +46,14 @@ export class LedgerFileCursor {
   records: LedgerEvent[] = [];
   lines: number[] = [];
   position = 0;
-  /** This file's clock minus the drill's, from its latest `ck` record (0 until one is read). */
+  /**
+   * This file's clock minus the drill's, from the most precise `ck` record read so far (smallest `err`; the latest of
+   * equals), 0 until one is read. Not simply the latest: a sample taken while the process or the machine stalled has
+   * a round trip of hundreds of ms and an offset as wrong as half of it, which would move every later record by that
+   * much (a CI run judged a latency fault's window with sends shifted into it).
+   */
   clockOffsetMs = 0;
+  private clockErrMs = Number.POSITIVE_INFINITY;
   private lineNumber = 0;
   private remainder = '';
   private readonly chunks: AsyncIterator<string>;
@@ -137,7 +143,10 @@ export class LedgerFileCursor {
         this.addMalformed(line, 'clock record (ck) without numeric off and err >= 0', false);
         return;
       }
-      this.clockOffsetMs = record.off;
+      if (record.err <= this.clockErrMs) {
+        this.clockOffsetMs = record.off;
+        this.clockErrMs = record.err;
+      }
     }
     // Read every ledger on the drill's clock: this file's measured offset is taken off each timestamp.
     if (this.clockOffsetMs !== 0) {
