@@ -47,6 +47,14 @@ describe('fault impact', () => {
     expect(await faultImpact(files)).toMatchObject([{ name: 'latency-broker-0', hit: true, failed: 0 }]);
   });
 
+  test('a latency fault that slowed most sends by its latency hit, though a fifth of them were fast', async () => {
+    const files = ledgers('most', latency, (t) => (inFault(t) && t % 50 !== 0 ? 2 + 25 + (t % 20) : 2 + (t % 7)));
+    expect(await faultImpact(files)).toMatchObject([{ name: 'latency-broker-0', hit: true, failed: 0 }]);
+    // A quarter slowed: the median does not move by the latency, and a tenth is fast: no hit.
+    const half = ledgers('half', latency, (t) => (inFault(t) && t % 40 === 0 ? 2 + 25 + (t % 20) : 2 + (t % 7)));
+    expect(await faultImpact(half)).toMatchObject([{ hit: false }]);
+  });
+
   test('a latency fault the sends went around (as fast as outside it) did not hit', async () => {
     const files = ledgers('bypass', latency, (t) => 2 + (t % 7));
     const [impact] = await faultImpact(files);

@@ -126,7 +126,9 @@ function clientsOf(result: DrillResult, out: string): string[] {
  * The scenarios' own latency faults (30-60 ms) drown in the noise of four JVMs on two shared cores (sends took up to
  * 1.5 s here under load): 1 s on every response through the proxy is decided, not guessed. The impact check wants
  * the fastest 10% of the sends wholly inside the window (less 200 ms at each end) 800 ms above the fastest 10%
- * around it; 4 s long, so sends of 1-2 s fit inside.
+ * around it; 3-4 s long, so sends of 1-2 s fit inside. Each window ends at least 2 s before the load does: a CI run
+ * healed ordered's (then 2 s + 4 s of its 6 s after the warm-up) 356 ms before the producers stopped, too soon for
+ * the default recovery gate to judge (unknown).
  */
 const latency = (at: string, duration: string) => ({
   kind: 'latency',
@@ -147,7 +149,7 @@ const CLIENTS: Record<'java' | 'java-remoting', RegExp> = {
 for (const driver of ['java-remoting', 'java'] as const) {
   describe(`--driver ${driver} with --target rocketmq`, () => {
     test('ordered: per-group order holds (remoting: per queue, a group maps to one queue) under latency', async () => {
-      const spec = await builtIn('ordered', ['order == 0', 'lost == 0'], [latency('2s', '4s')]);
+      const spec = await builtIn('ordered', ['order == 0', 'lost == 0'], [latency('1s', '3s')]);
       const run = await drill(spec, driver);
       expectPassedWithHits(run, [/^latency-broker-0/]);
       expect(run.result.report?.anomalies.find((a) => a.name === 'order')?.checked).toBeGreaterThan(0);
@@ -163,7 +165,7 @@ for (const driver of ['java-remoting', 'java'] as const) {
     }, 300_000);
 
     test('flash-sale: the burst is delivered, nothing lost, latency hits the sends', async () => {
-      const spec = await builtIn('flash-sale', ['lost == 0'], [latency('3s', '4s')]);
+      const spec = await builtIn('flash-sale', ['lost == 0'], [latency('2s', '4s')]);
       const run = await drill(spec, driver);
       expectPassedWithHits(run, [/^latency-broker-0/]);
       expect(run.result.report?.anomalies.find((a) => a.name === 'lost')?.checked).toBeGreaterThan(500);
