@@ -369,6 +369,24 @@ describe('mqdrill capacity: bad input ends before anything boots', () => {
     expect(err).toMatch(/slo.lost: unknown option/);
   });
 
+  test('--help names every SLO key with the default the code has', async () => {
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      chunks.push(String(c));
+      return true;
+    });
+    try {
+      expect(await main(['capacity', '--help'])).toBe(ExitCode.OK);
+    } finally {
+      spy.mockRestore();
+    }
+    const help = chunks.join('');
+    for (const [key, value] of Object.entries(DEFAULT_SLO)) {
+      expect(help).toContain(`"${key}": ${value}`);
+      expect(help).toContain(`${key}: `);
+    }
+  });
+
   test('bad search options exit 2 naming the flag', async () => {
     expect((await run(['--step', '100ms'])).err).toMatch(/--step 100ms: at least 500ms/);
     const r = await run(['--start-rate', '500', '--max-rate', '100']);

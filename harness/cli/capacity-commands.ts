@@ -1,5 +1,6 @@
 /** `mqdrill capacity` and `mqdrill compare`: kept apart from commands.ts so their registration merges cleanly. */
 import { type Command, Option } from 'commander';
+import { DEFAULT_SLO } from '../capacity/slo.ts';
 import { DEFAULT_TOLERANCES } from '../compare/tolerance.ts';
 import { prometheusOption } from '../live/option.ts';
 import { DRIVER_NAMES } from '../load/driver-names.ts';
@@ -18,7 +19,11 @@ How it searches:
   drain it) measures the per-consumer rate, and the consumers needed to drain --backlog within --drain-within.
 
 SLO file (--slo FILE, JSON; keys left out keep these defaults):
-  {"sendP99Ms": 50, "errorShareMax": 0.001, "backlogGrowthShareMax": 0.05, "lostMax": 0}
+  ${JSON.stringify(DEFAULT_SLO).replaceAll(',', ', ').replaceAll(':', ': ')}
+  sendP99Ms: send p99 of the measured window; errorShareMax: failed or unknown sends over all sends of the window;
+  backlogGrowthShareMax: acknowledged sends minus first deliveries, over acknowledged sends;
+  throughputShortfallMax: sends started in the window and not acknowledged within it, over those started;
+  lostMax: lost messages over the whole run.
 
 Output: the curve and the result on stdout; report.json and report.html (the curve as charts) in --out.
 With --prometheus, a Prometheus scrapes the harness (rate steps, latency, errors, generator health) and the bundled
