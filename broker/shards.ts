@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { CliError, ExitCode } from '../lib/exit-codes.ts';
+import { freePort } from '../lib/ports.ts';
 import type { BrokerConfig, LogFn } from './server.ts';
 import { type ShardAdmin, startShardAdmin } from './shard-admin.ts';
 
@@ -220,19 +221,6 @@ async function portFree(host: string, port: number): Promise<boolean> {
 function hostOf(hostPort: string): string {
   const i = hostPort.lastIndexOf(':');
   return i > 0 ? hostPort.slice(0, i) : hostPort;
-}
-
-/** A free TCP port: listen on 0, read it, close. Another process may take it first; the shard then fails to start. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 class Supervisor {

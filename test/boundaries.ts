@@ -1,7 +1,7 @@
 /**
  * The repository's dependency boundaries, checked by test/boundaries.test.ts:
  *   - the broker (broker/) never imports the harness (harness/): it ships and runs alone;
- *   - lib/ (exit codes, clock, durations, random, bounded queues) imports only lib/: every area may use it;
+ *   - lib/ (exit codes, clock, durations, random, bounded queues, free ports) imports only lib/: every area may use it;
  *   - the shared test kit (test/kit/) imports the broker and lib/, never the harness.
  * Imports are read from the source text (static, `export ... from` and dynamic `import('...')`) and resolved
  * against the importing file, so a relative path that climbs into a forbidden folder is caught.

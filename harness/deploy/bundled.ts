@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrokerConfig } from '../../broker/server.ts';
 import { powerLossJournalPath, rollBackUnsyncedWrites } from '../../broker/store/file/power-loss-fs.ts';
+import { freePort } from '../../lib/ports.ts';
 import {
   type AdminClient,
   adminBaseUrl,
@@ -24,7 +25,7 @@ import {
   sumBacklogs,
   sumCounters,
 } from './admin.ts';
-import { BrokerNodeProcess, freePort, TargetBootError, type TargetLog } from './node-process.ts';
+import { BrokerNodeProcess, TargetBootError, type TargetLog } from './node-process.ts';
 import type { Backlog, BrokerNode, GroupSpec, ProcessControl, Target, TopicSpec } from './types.ts';
 
 /** Broker config keys the bundled target sets itself; everything else may be passed through `config`. */

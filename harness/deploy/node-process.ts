@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
@@ -57,7 +56,6 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-/** A free TCP port on host: listen on 0, read the port, close. Another process may take it before we do. */
 /** Waits at most timeoutMs for `exited`; true when it settled in time (a process wrapper's bounded exit wait). */
 export async function settlesWithin(exited: Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -67,18 +65,6 @@ export async function settlesWithin(exited: Promise<unknown>, timeoutMs: number)
   const result = await Promise.race([exited, timedOut]);
   clearTimeout(timer);
   return result !== 'timeout';
-}
-
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class BrokerNodeProcess {

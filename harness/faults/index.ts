@@ -2,6 +2,8 @@
  * The fault layer's public surface (docs/faults.md): the fault model and its validation, schedules, the runner, the
  * network (Toxiproxy) and process injectors, and the ledger records and annotations fault events turn into.
  */
+
+export { freePort } from '../../lib/ports.ts';
 export {
   type FaultAnnotation,
   type FaultError,
@@ -39,4 +41,4 @@ export {
   type ScheduledFault,
   validateFaultSchedule,
 } from './schedule.ts';
-export { freePort, ToxiproxyServer, type ToxiproxyServerOptions } from './toxiproxy-server.ts';
+export { ToxiproxyServer, type ToxiproxyServerOptions } from './toxiproxy-server.ts';

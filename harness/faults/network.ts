@@ -11,9 +11,10 @@ import {
   Toxiproxy,
   type Proxy as ToxiproxyProxy,
 } from 'toxiproxy-node-client';
+import { freePort } from '../../lib/ports.ts';
 import { ALL_TARGETS, type NetworkFault } from './model.ts';
 import type { FaultInjector } from './runner.ts';
-import { freePort, type ToxiproxyServer } from './toxiproxy-server.ts';
+import type { ToxiproxyServer } from './toxiproxy-server.ts';
 
 export interface ProxyAddress {
   name: string;

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../lib/ports.ts';
 import { toolPath } from '../setup/index.ts';
 
 export interface ToxiproxyServerOptions {
@@ -125,16 +125,4 @@ export class ToxiproxyServer {
     await exited;
     clearTimeout(timer);
   }
-}
-
-/** A port free on host right now (the OS picks it; another process may still take it before we bind it). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, host);
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('freePort: no TCP address');
-  return address.port;
 }

@@ -8,7 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../../lib/exit-codes.ts';
-import { freePort, settlesWithin } from '../deploy/node-process.ts';
+import { freePort } from '../../lib/ports.ts';
+import { settlesWithin } from '../deploy/node-process.ts';
 import { toolPath } from '../setup/index.ts';
 
 export interface ScrapeJob {

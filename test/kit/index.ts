@@ -1,9 +1,11 @@
 /**
  * The shared test kit that tests of every area import: an in-process broker (broker.ts), a `mqdrill broker` child
- * process and the admin API (process.ts), official Node.js clients (clients.ts), free ports (ports.ts), bounded
+ * process and the admin API (process.ts), official Node.js clients (clients.ts), free ports (lib/ports.ts), bounded
  * waits (wait.ts) and the pass/fault-hit assertions on a finished drill (drill-verdict.ts). It depends on the broker
  * and lib/ only, never on the harness.
  */
+
+export { freePort } from '../../lib/ports.ts';
 export { startTestBroker, stopTestBroker, type TestBroker } from './broker.ts';
 export { quietLogger, shutdownAll, startProducer, startSimpleConsumer } from './clients.ts';
 export { ensureDockerd } from './dockerd.ts';
@@ -14,6 +16,5 @@ export {
   type VerdictFaultImpact,
   type VerdictRun,
 } from './drill-verdict.ts';
-export { freePort } from './ports.ts';
 export { admin, type BrokerProcess, cliPath, spawnBroker, waitForExit } from './process.ts';
 export { eventually, withRetries } from './wait.ts';

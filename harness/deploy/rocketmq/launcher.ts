@@ -18,8 +18,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../../lib/ports.ts';
 import { requireRocketmq, rocketmqClasspath } from '../../setup/rocketmq.ts';
-import { freePort, TargetBootError, type TargetLog } from '../node-process.ts';
+import { TargetBootError, type TargetLog } from '../node-process.ts';
 import { JvmProcess } from './jvm.ts';
 
 export type RocketMqNode = 'namesrv' | 'broker';
