@@ -22,17 +22,9 @@ const readyTimeoutMs = 90_000;
 /** Shard pids seen last, killed after the tests in case a failure left them running. */
 let lastPids: number[] = [];
 
-async function adminView(b: BrokerProcess, method: string, route: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${b.ready.adminPort}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+/** The supervisor's admin view (its own port): /shards and /shards/I/ROUTE are served there. */
+const adminView = (b: BrokerProcess, method: string, route: string, body?: unknown): Promise<unknown> =>
+  admin(`127.0.0.1:${b.ready.adminPort}`, method, route, body);
 
 async function messagesOn(b: BrokerProcess, route: string, topic: string): Promise<number> {
   const { topics } = (await adminView(b, 'GET', route)) as { topics: Array<{ name: string; messages: number }> };
