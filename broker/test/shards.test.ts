@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   admin,
   type BrokerProcess,
   eventually,
+  pidAlive,
+  receiveUntil,
   shutdownAll,
   spawnBroker,
   startProducer,
@@ -40,37 +41,6 @@ async function shardPids(b: BrokerProcess): Promise<number[]> {
   return pids;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Receives and acks until `enough` holds or `rounds` receives ran; every receive is bounded. */
-async function drain(
-  consumer: SimpleConsumer,
-  enough: (got: MessageView[]) => boolean,
-  rounds = 300,
-): Promise<MessageView[]> {
-  const got: MessageView[] = [];
-  for (let round = 0; round < rounds && !enough(got); round++) {
-    // After a restart at the same ports, a connection grpc-js shares between clients may still be in its reconnect
-    // backoff: a failed receive is tried again in the next round.
-    const batch = await consumer.receive(32, 15_000).catch(async () => {
-      await new Promise((r) => setTimeout(r, 500));
-      return [];
-    });
-    for (const m of batch) {
-      got.push(m);
-      await consumer.ack(m);
-    }
-  }
-  return got;
-}
-
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqdrill-shards-'));
   broker = await spawnBroker(dataDir, ['--shards', '2', '--admin-port', '0', '--flush', 'sync'], readyTimeoutMs);
@@ -84,7 +54,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   broker?.child.kill('SIGKILL');
-  for (const pid of lastPids) if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of lastPids) if (pid > 0 && pidAlive(pid)) process.kill(pid, 'SIGKILL');
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -101,7 +71,7 @@ describe('mqdrill broker --shards 2, the official Node.js client', () => {
     expect(onShard1).toBeGreaterThan(0);
     expect(await messagesOn(broker, '/topics', 'spread')).toBe(40);
     const consumer = await startSimpleConsumer(broker.endpoints, 'spread-g', { spread: '*' });
-    const got = await drain(consumer, (g) => g.length >= 40);
+    const got = await receiveUntil(consumer, (g) => g.length >= 40);
     expect(new Set(got.map((m) => m.messageId))).toEqual(sent);
     await shutdownAll(producer, consumer);
   }, 120_000);
@@ -117,7 +87,7 @@ describe('mqdrill broker --shards 2, the official Node.js client', () => {
       }),
     );
     const consumer = await startSimpleConsumer(broker.endpoints, 'ordered-g', { ordered: '*' });
-    const got = await drain(consumer, (g) => g.length >= groups * perGroup);
+    const got = await receiveUntil(consumer, (g) => g.length >= groups * perGroup);
     expect(got.length).toBe(groups * perGroup);
     const seqs = new Map<string, number[]>();
     const shardOf = new Map<string, Set<string>>();
@@ -178,14 +148,14 @@ describe('mqdrill broker --shards 2, the official Node.js client', () => {
     await shutdownAll(producer);
     expect(acked.size).toBeGreaterThanOrEqual(500);
     expect(pidsBefore.length).toBe(2);
-    expect(await eventually(() => !pidsBefore.some(alive), 30_000)).toBe(true);
+    expect(await eventually(() => !pidsBefore.some(pidAlive), 30_000)).toBe(true);
 
     broker = await spawnBroker(dataDir, ['--shards', '2', '--admin-port', '0', '--flush', 'sync'], readyTimeoutMs);
     lastPids = (broker.ready.shards ?? []).map((s) => s.pid);
     const endpoints = broker.endpoints;
     const consumer = await withRetries(() => startSimpleConsumer(endpoints, 'after-kill-g', { spread: '*' }), 10, 1000);
     const delivered = new Set<string>();
-    await drain(
+    await receiveUntil(
       consumer,
       (got) => {
         for (const m of got) delivered.add(m.messageId);

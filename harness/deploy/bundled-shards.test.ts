@@ -1,27 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MessageView } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, shutdownAll, startProducer, startSimpleConsumer, withRetries } from '../../test/kit/index.ts';
+import {
+  eventually,
+  processesMentioning,
+  receiveUntil,
+  shutdownAll,
+  startProducer,
+  startSimpleConsumer,
+  withRetries,
+} from '../../test/kit/index.ts';
 import { bundledOptionErrors } from './bundled.ts';
 import { startTarget } from './index.ts';
 import type { Target } from './types.ts';
-
-/** Pids whose command line mentions `text` (Linux /proc). */
-function processesMentioning(text: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 let dataDir: string;
 let target: Target;
@@ -60,18 +52,8 @@ describe('bundled target with shards: one node, two shard processes', () => {
       10,
       1000,
     );
-    const got: MessageView[] = [];
-    for (let round = 0; round < 100 && got.length < sent.size; round++) {
-      // A connection shared with the killed producer may still be in its reconnect backoff: try again next round.
-      const batch = await consumer.receive(32, 15_000).catch(async () => {
-        await new Promise((r) => setTimeout(r, 500));
-        return [];
-      });
-      for (const m of batch) {
-        got.push(m);
-        await consumer.ack(m);
-      }
-    }
+    // A connection shared with the killed producer may still be in its reconnect backoff: receiveUntil retries.
+    const got = await receiveUntil(consumer, (g) => g.length >= sent.size, 100);
     await shutdownAll(consumer);
     expect(new Set(got.map((m) => m.messageId))).toEqual(sent);
   }, 180_000);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MessageView, Producer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { shutdownAll, startProducer, startSimpleConsumer } from '../../test/kit/index.ts';
+import { processesMentioning, shutdownAll, startProducer, startSimpleConsumer } from '../../test/kit/index.ts';
 import { adminBaseUrl } from './admin.ts';
 import { type BundledTarget, startBundledTarget } from './bundled.ts';
 import { TargetBootError } from './node-process.ts';
@@ -90,22 +90,6 @@ async function drain(endpoint: string, group: string, topic: string, want: numbe
     await shutdownAll(consumer);
   }
   return got;
-}
-
-/** Pids whose command line mentions `text` (Linux /proc). */
-function processesMentioning(text: string): number[] {
-  if (!fs.existsSync('/proc/self/cmdline')) return [];
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 const events: Array<{ msg: string; fields?: Record<string, unknown> }> = [];

@@ -7,7 +7,7 @@
 
 export { freePort } from '../../lib/ports.ts';
 export { startTestBroker, stopTestBroker, type TestBroker } from './broker.ts';
-export { quietLogger, shutdownAll, startProducer, startSimpleConsumer } from './clients.ts';
+export { quietLogger, receiveUntil, shutdownAll, startProducer, startSimpleConsumer } from './clients.ts';
 export { ensureDockerd } from './dockerd.ts';
 export {
   expectPassedWithHits,
@@ -16,5 +16,13 @@ export {
   type VerdictFaultImpact,
   type VerdictRun,
 } from './drill-verdict.ts';
-export { admin, type BrokerProcess, cliPath, spawnBroker, waitForExit } from './process.ts';
+export {
+  admin,
+  type BrokerProcess,
+  cliPath,
+  pidAlive,
+  processesMentioning,
+  spawnBroker,
+  waitForExit,
+} from './process.ts';
 export { eventually, withRetries } from './wait.ts';

@@ -78,3 +78,29 @@ export async function admin(endpoints: string, method: string, route: string, bo
   if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose command line mentions `text` (Linux /proc; none where there is no /proc). */
+export function processesMentioning(text: string): number[] {
+  if (!fs.existsSync('/proc/self/cmdline')) return [];
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
