@@ -1,4 +1,7 @@
-/** A bundled broker process for benchmarks (bench/compare.ts, bench/memory.ts): started, topics created, stopped. */
+/**
+ * Target processes for benchmarks: a bundled broker (bench/compare.ts, bench/memory.ts: started, topics created,
+ * stopped) and the null servers (bench/null-server.ts, bench/raw-null-server.ts: a MessagingService that stores nothing).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +77,44 @@ export async function startBundledBroker(
     return {
       endpoint: `127.0.0.1:${grpcPort}`,
       pids: () => (child.exitCode === null && child.pid ? [child.pid, ...shardPids] : []),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Starts a null server, `node --import tsx SCRIPT [args]`, and waits (at most 30 s) for the `{"port":N}` line it
+ * prints on stdout.
+ */
+export async function startNullServer(
+  script: string,
+  args: string[] = [],
+): Promise<BenchTarget & { child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = stopChild(child);
+  try {
+    const port = await new Promise<number>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`${script}: no {"port":N} line within 30 s`)), 30_000);
+      let buf = '';
+      child.stdout?.on('data', (d) => {
+        buf += String(d);
+        const m = /\{"port":(\d+)\}/.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          ok(Number(m[1]));
+        }
+      });
+      child.once('exit', (code, signal) =>
+        fail(new Error(`${script} exited (${signal ?? `code ${code}`}) before serving`)),
+      );
+    });
+    return {
+      child,
+      endpoint: `127.0.0.1:${port}`,
+      pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
       stop,
     };
   } catch (err) {

@@ -24,16 +24,16 @@
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
-import { startBundledBroker, stopChild, type BenchTarget as Target } from './bundled-target.ts';
+import { startBundledBroker, startNullServer, type BenchTarget as Target } from './bundled-target.ts';
 import { cpuSeconds, rssMiB } from './proc.ts';
 import { ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
+import { type SendType, sendFigures, sendScenario } from './send-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -93,28 +93,6 @@ interface Figures {
   rssMiB: number;
 }
 
-async function startNull(): Promise<Target> {
-  const script = resolve(import.meta.dirname, 'null-server.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('null server: no port line within 30 s')), 30_000);
-    let buf = '';
-    child.stdout?.on('data', (d) => {
-      buf += String(d);
-      const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-  });
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    pids: () => (child.exitCode === null && child.pid ? [child.pid] : []),
-    stop: stopChild(child),
-  };
-}
-
 const benchTopics = [
   { name: 'bench-normal', type: 'NORMAL' },
   { name: 'bench-fifo', type: 'FIFO' },
@@ -135,21 +113,12 @@ function startTarget(name: TargetName, dir: string, flush: 'sync' | 'async', rou
     const bin = resolve(String(values.baseline), 'bin/mqdrill.mjs');
     return startBundledBroker(dir, flush, bin, benchTopics, nodeArgs);
   }
-  if (name === 'null') return startNull();
+  if (name === 'null') return startNullServer(resolve(import.meta.dirname, 'null-server.ts'), ['8']);
   return startReal(dir, flush);
 }
 
 function scenarios(c: CaseName, seconds: number, group: string): Record<string, unknown> {
-  const send = (topic: string, type: string, perS: number) => ({
-    executor: 'constant-arrival-rate',
-    rate: perS,
-    duration: `${seconds}s`,
-    preAllocatedVUs: 128,
-    maxVUs: 256,
-    gracefulStop: '5s',
-    role: 'producer',
-    message: { type, topic, bodySizeBytes: 1024, ...(type === 'FIFO' ? { keys: { count: 100 } } : {}) },
-  });
+  const send = (topic: string, type: SendType, perS: number) => sendScenario(topic, type, perS, seconds);
   if (c === 'fifo') return { fifo: send('bench-fifo', 'FIFO', rate) };
   if (c !== 'consume') return { normal: send('bench-normal', 'NORMAL', rate) };
   return {
@@ -176,14 +145,14 @@ async function measure(target: Target, c: CaseName, seconds: number, out: string
   );
   const cpuS = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
   const v = (name: string) => result.summary.metrics[name]?.values ?? {};
-  const r2 = (x: number | undefined) => +(x ?? 0).toFixed(2);
-  const count = (c === 'consume' ? v('messages_consumed').count : v('messages_acked').count) ?? 0;
+  const f = sendFigures(result, seconds);
+  const count = c === 'consume' ? (v('messages_consumed').count ?? 0) : f.acked;
   return {
     ackedPerS: Math.round(count / seconds),
-    sendP50Ms: r2(v('send_duration').med),
-    sendP99Ms: r2(v('send_duration')['p(99)']),
-    sendP999Ms: r2(v('send_duration')['p(99.9)']),
-    e2eP99Ms: c === 'consume' ? r2(v('e2e_latency')['p(99)']) : undefined,
+    sendP50Ms: f.sendP50Ms,
+    sendP99Ms: f.sendP99Ms,
+    sendP999Ms: f.sendP999Ms,
+    e2eP99Ms: c === 'consume' ? +(v('e2e_latency')['p(99)'] ?? 0).toFixed(2) : undefined,
     cpuSPer1000: +((cpuS * 1000) / Math.max(1, count)).toFixed(3),
     rssMiB: Math.round(pids.reduce((a, p) => a + rssMiB(p), 0)),
   };

@@ -26,6 +26,7 @@ import { ensureMavenArtifacts, toolsMavenDir } from '../harness/setup/index.ts';
 import { rocketmqClasspath } from '../harness/setup/rocketmq.ts';
 import { cpuSeconds } from './proc.ts';
 import { type BenchRocketMq, ROCKETMQ_VERSION, startBenchRocketMq } from './rocketmq.ts';
+import { sendFigures, sendScenario } from './send-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -84,29 +85,17 @@ function endpointOf(mq: BenchRocketMq): TargetEndpoint {
 }
 
 async function measure(driver: DriverName, mq: BenchRocketMq, seconds: number, out: string): Promise<Row> {
-  const scenarios = {
-    send: {
-      executor: 'constant-arrival-rate',
-      rate,
-      duration: `${seconds}s`,
-      preAllocatedVUs: 128,
-      maxVUs: 256,
-      gracefulStop: '5s',
-      role: 'producer',
-      message: { type: 'NORMAL', topic: TOPIC, bodySizeBytes: 1024 },
-    },
-  };
+  const scenarios = { send: sendScenario(TOPIC, 'NORMAL', rate, seconds) };
   const tracker = cpuTracker(mq.pids());
   try {
     const result = await runLoad({ scenarios, ledger: false }, endpointOf(mq), { launcher: launcherFor(driver), out });
-    const v = (name: string) => result.summary.metrics[name]?.values ?? {};
-    const acked = v('messages_acked').count ?? 0;
+    const f = sendFigures(result, seconds);
     return {
       driver,
-      ackedPerS: Math.round(acked / seconds),
-      p50Ms: +(v('send_duration').med ?? 0).toFixed(2),
-      p99Ms: +(v('send_duration')['p(99)'] ?? 0).toFixed(2),
-      cpuSPer1000: +((tracker.cpu() * 1000) / Math.max(1, acked)).toFixed(3),
+      ackedPerS: f.ackedPerS,
+      p50Ms: f.sendP50Ms,
+      p99Ms: f.sendP99Ms,
+      cpuSPer1000: +((tracker.cpu() * 1000) / Math.max(1, f.acked)).toFixed(3),
     };
   } finally {
     tracker.stop();

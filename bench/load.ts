@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { type DriverLauncher, goDriverLauncher, nodeWorkerLauncher } from '../harness/load/launchers.ts';
+import { startNullServer } from './bundled-target.ts';
 import { cpuSeconds } from './proc.ts';
 
 const { values } = parseArgs({
@@ -94,23 +95,9 @@ async function startBroker(dir: string): Promise<Server> {
   return { name: 'bundled broker', endpoint: `127.0.0.1:${grpcPort}`, child };
 }
 
-async function startNullServer(): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'null-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error('null server did not print its port')), 15_000);
-    let buf = '';
-    child.stdout?.on('data', (d) => {
-      buf += String(d);
-      const match = /\{"port":(\d+)\}/.exec(buf);
-      if (match) {
-        clearTimeout(timer);
-        resolvePort(Number(match[1]));
-      }
-    });
-  });
-  return { name: 'null gRPC server', endpoint: `127.0.0.1:${port}`, child };
+async function startNull(): Promise<Server> {
+  const { endpoint, child } = await startNullServer(join(here, 'null-server.ts'));
+  return { name: 'null gRPC server', endpoint, child };
 }
 
 interface Row {
@@ -204,7 +191,7 @@ function printRatios(rows: Row[]): void {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-bench-load-'));
-const servers = [await startBroker(dir), await startNullServer()];
+const servers = [await startBroker(dir), await startNull()];
 const rows: Row[] = [];
 try {
   for (const server of servers) {

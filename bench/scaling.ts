@@ -22,6 +22,7 @@ import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
 import { cpuSeconds } from './proc.ts';
 import { startBenchRocketMq } from './rocketmq.ts';
+import { sendFigures, sendScenario } from './send-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -128,29 +129,18 @@ interface Figures {
 async function measure(target: Running, seconds: number, out: string): Promise<Figures> {
   const pids = target.pids();
   const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
-  const scenario = {
-    executor: 'constant-arrival-rate',
-    rate,
-    duration: `${seconds}s`,
-    preAllocatedVUs: 128,
-    maxVUs: 256,
-    gracefulStop: '5s',
-    role: 'producer',
-    message: { type: 'NORMAL', topic: 'bench-normal', bodySizeBytes: 1024 },
-  };
   const result = await runLoad(
-    { scenarios: { normal: scenario }, ledger: false },
+    { scenarios: { normal: sendScenario('bench-normal', 'NORMAL', rate, seconds) }, ledger: false },
     { endpoint: target.endpoint, tls: false, namespace: '' },
     { launcher: goDriverLauncher(), out },
   );
   const cpuS = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
-  const v = (name: string) => result.summary.metrics[name]?.values ?? {};
-  const count = v('messages_acked').count ?? 0;
+  const f = sendFigures(result, seconds);
   return {
-    ackedPerS: Math.round(count / seconds),
-    sendP50Ms: +(v('send_duration').med ?? 0).toFixed(2),
-    sendP99Ms: +(v('send_duration')['p(99)'] ?? 0).toFixed(2),
-    cpuSPer1000: +((cpuS * 1000) / Math.max(1, count)).toFixed(3),
+    ackedPerS: f.ackedPerS,
+    sendP50Ms: f.sendP50Ms,
+    sendP99Ms: f.sendP99Ms,
+    cpuSPer1000: +((cpuS * 1000) / Math.max(1, f.acked)).toFixed(3),
   };
 }
 
