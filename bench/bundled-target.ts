@@ -1,6 +1,7 @@
 /**
  * Target processes for benchmarks: a bundled broker (bench/compare.ts, bench/memory.ts: started, topics created,
- * stopped) and the null servers (bench/null-server.ts, bench/raw-null-server.ts: a MessagingService that stores nothing).
+ * stopped) and the null servers (bench/null-server.ts, bench/raw-null-server.ts: a MessagingService that stores
+ * nothing).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { join } from 'node:path';
 
 export interface BenchTarget {
   endpoint: string;
+  /** The bundled broker's admin port (/metrics, /topics); absent for other targets. */
+  adminPort?: number;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -76,6 +79,7 @@ export async function startBundledBroker(
     }
     return {
       endpoint: `127.0.0.1:${grpcPort}`,
+      adminPort,
       pids: () => (child.exitCode === null && child.pid ? [child.pid, ...shardPids] : []),
       stop,
     };
@@ -86,14 +90,16 @@ export async function startBundledBroker(
 }
 
 /**
- * Starts a null server, `node --import tsx SCRIPT [args]`, and waits (at most 30 s) for the `{"port":N}` line it
- * prints on stdout.
+ * Starts a null server, `node [nodeArgs] --import tsx SCRIPT [args]`, and waits (at most 30 s) for the `{"port":N}`
+ * line it prints on stdout.
  */
 export async function startNullServer(
   script: string,
   args: string[] = [],
+  nodeArgs: string[] = [],
 ): Promise<BenchTarget & { child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = [...nodeArgs, '--import', 'tsx', script, ...args];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = stopChild(child);
   try {
     const port = await new Promise<number>((ok, fail) => {

@@ -5,29 +5,34 @@
  *
  *   node --import tsx bench/compare.ts [--duration 15] [--warmup 5] [--rate 20000] [--cases a,b] [--smoke]
  *     [--targets bundled,rocketmq] [--baseline WORKTREE] [--rounds 1] [--profile DIR] [--json FILE]
- *     [--bundled-shards N]
+ *     [--bundled-shards N] [--pin-servers CPUS]
  *
  * Cases: normal-sync and normal-async (1 KiB NORMAL sends, sync / async flush), fifo (1 KiB FIFO sends over 100
  * message groups, sync flush), consume (a producer at --consume-rate while 4 simple consumers receive and ack, sync
  * flush, its own topic, so nothing sent earlier is in the backlog). Sends use an arrival rate above both ceilings
  * with at most 256 in flight, so acked/s is the ceiling.
  * Targets (the first is the one every ratio is taken of): bundled (this checkout's broker), rocketmq, null (the grpc-js
- * null server, bench/null-server.ts: the ceiling of the gRPC stack; normal-* cases only, it stores nothing) and
+ * null server, bench/null-server.ts: the ceiling of the gRPC stack; normal-* cases only, it stores nothing), raw-null
+ * (the same answers on node:http2 without grpc-js, bench/raw-null-server.ts: the ceiling of node's http2) and
  * baseline (the broker of another checkout, `--baseline DIR`, e.g. a `git worktree` of the previous commit: A/B of a
  * change in one run). `--rounds N` repeats the alternation N times and reports each figure's median.
  * Figures: acked/s (consumed/s for consume), send p50/p99/p999, end-to-end p99 (consume), the broker's CPU seconds
  * per 1,000 messages (user + system from /proc/PID/stat of every broker process: the node process, or the name
  * server and broker JVMs) and its RSS at the end (VmRSS). The machine is shared: compare ratios within one run.
- * `--profile DIR` starts the node brokers with --cpu-prof and keeps their .cpuprofile files in DIR/TARGET-FLUSH-ROUND
- * (summarise them with bench/profile-summary.ts). `--json FILE` writes every measurement as JSON.
+ * `--profile DIR` starts the node brokers and null servers with --cpu-prof and keeps their .cpuprofile files in
+ * DIR/TARGET-FLUSH-ROUND (summarise them with bench/profile-summary.ts). `--json FILE` writes every measurement as
+ * JSON.
+ * `--pin-servers CPUS` pins every target process (all threads) to CPUS with taskset once started; run the whole
+ * command under `taskset -c OTHER` to keep the load generator (the Go driver is a child of this process) off them.
  * `--bundled-shards N` runs the bundled broker as `mqdrill broker --shards N` (docs/broker-cores.md); default 1.
  * `--smoke` (3 s cases, 1 s warm-up, cases normal-sync and consume unless --cases says otherwise; about 2.5 minutes
  * here, most of it JVM start) is a CI smoke test: it exits 1 when a target acknowledges nothing in a case.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { runLoad } from '../harness/load/engine.ts';
 import { goDriverLauncher } from '../harness/load/launchers.ts';
 import { startBundledBroker, startNullServer, type BenchTarget as Target } from './bundled-target.ts';
@@ -49,6 +54,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'bundled-shards': { type: 'string', default: '1' },
     json: { type: 'string' },
+    'pin-servers': { type: 'string' },
   },
 });
 const smoke = values.smoke === true;
@@ -63,7 +69,7 @@ const cases = String(values.cases ?? (smoke ? 'normal-sync,consume' : allCases))
 for (const c of cases) {
   if (!allCases.split(',').includes(c)) throw new Error(`--cases: unknown case ${c}; known: ${allCases}`);
 }
-const allTargets = ['bundled', 'rocketmq', 'null', 'baseline'] as const;
+const allTargets = ['bundled', 'rocketmq', 'null', 'raw-null', 'baseline'] as const;
 type TargetName = (typeof allTargets)[number];
 const targetNames = String(values.targets).split(',') as TargetName[];
 for (const t of targetNames) {
@@ -74,14 +80,15 @@ if (targetNames.includes('baseline') && !values.baseline) {
 }
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: want a whole number >= 1, got ${rounds}`);
 const cli = resolve(import.meta.dirname, '../bin/mqdrill.mjs');
+const execFileP = promisify(execFile);
 const profileDir = values.profile ? resolve(values.profile) : undefined;
 const bundledShards = String(values['bundled-shards']);
 const shardArgs = bundledShards === '1' ? [] : ['--shards', bundledShards];
 
 type CaseName = 'normal-sync' | 'normal-async' | 'fifo' | 'consume';
 const flushOf = (c: CaseName): 'sync' | 'async' => (c === 'normal-async' ? 'async' : 'sync');
-/** The null server answers sends and stores nothing: it has no FIFO or consumption to measure. */
-const runs = (t: TargetName, c: CaseName): boolean => t !== 'null' || c.startsWith('normal-');
+/** The null servers answer sends and store nothing: they have no FIFO or consumption to measure. */
+const runs = (t: TargetName, c: CaseName): boolean => !t.endsWith('null') || c.startsWith('normal-');
 
 interface Figures {
   ackedPerS: number;
@@ -113,8 +120,22 @@ function startTarget(name: TargetName, dir: string, flush: 'sync' | 'async', rou
     const bin = resolve(String(values.baseline), 'bin/mqdrill.mjs');
     return startBundledBroker(dir, flush, bin, benchTopics, nodeArgs);
   }
-  if (name === 'null') return startNullServer(resolve(import.meta.dirname, 'null-server.ts'), ['8']);
+  if (name === 'null') return startNullServer(resolve(import.meta.dirname, 'null-server.ts'), ['8'], nodeArgs);
+  if (name === 'raw-null') {
+    return startNullServer(resolve(import.meta.dirname, 'raw-null-server.ts'), ['8'], nodeArgs);
+  }
   return startReal(dir, flush);
+}
+
+const pinServers = values['pin-servers'];
+if (pinServers !== undefined && !/^[0-9][0-9,-]*$/.test(pinServers)) {
+  throw new Error(`--pin-servers: want a CPU list such as 1 or 0-1, got ${pinServers}`);
+}
+
+/** --pin-servers CPUS: every thread of every target process onto those CPUs (taskset -a -p). */
+async function pin(target: Target): Promise<void> {
+  if (pinServers === undefined) return;
+  for (const pid of target.pids()) await execFileP('taskset', ['-a', '-p', '-c', pinServers, String(pid)]);
 }
 
 function scenarios(c: CaseName, seconds: number, group: string): Record<string, unknown> {
@@ -213,6 +234,7 @@ async function runRound(root: string, flush: 'sync' | 'async', round: number, re
     mkdirSync(dir, { recursive: true });
     const target = await startTarget(name, dir, flush, round);
     try {
+      await pin(target);
       await measure(target, 'normal-sync', warmupS, join(dir, 'warmup')); // JIT and page cache warm-up
       for (const c of todo) {
         const f = await measure(target, c, durationS, join(dir, c));
