@@ -26,6 +26,7 @@ export class BrokerMetrics {
   readonly queueLength: Gauge<'queue'>;
   readonly queueRejected: Gauge<'queue'>;
   readonly clients: Gauge<'client_type'>;
+  readonly memory: Gauge<'kind'>;
   readonly timerLateness: Histogram<string>;
   readonly storeGauges: Gauge[];
 
@@ -103,7 +104,26 @@ export class BrokerMetrics {
         for (const [type, n] of Object.entries(snapshot().clients)) this.set({ client_type: type }, n);
       },
     });
+    this.memory = memoryGauge(registers);
   }
+}
+
+/** The process's memory at each scrape (process.memoryUsage()), by kind. */
+function memoryGauge(registers: Registry[]): Gauge<'kind'> {
+  return new Gauge({
+    name: 'mqdrill_process_memory_bytes',
+    help: 'Memory of this broker process at the scrape (process.memoryUsage()): rss, heap_total, heap_used, external',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const m = process.memoryUsage();
+      this.set({ kind: 'rss' }, m.rss);
+      this.set({ kind: 'heap_total' }, m.heapTotal);
+      this.set({ kind: 'heap_used' }, m.heapUsed);
+      this.set({ kind: 'external' }, m.external);
+      this.set({ kind: 'array_buffers' }, m.arrayBuffers);
+    },
+  });
 }
 
 function storeGauges(registers: Registry[], snapshot: () => StoreSnapshot | undefined): Gauge[] {

@@ -142,6 +142,21 @@ describe('admin HTTP: oversize and malformed requests are answered and the broke
     expect(await health()).toBe(200);
   });
 
+  test('/metrics reports the process memory at each scrape: RSS, V8 heap (total >= used), Buffers', async () => {
+    const kind = (k: string) => metric(`mqdrill_process_memory_bytes{kind="${k}"}`);
+    const [rss, total, used, external] = [
+      await kind('rss'),
+      await kind('heap_total'),
+      await kind('heap_used'),
+      await kind('external'),
+    ];
+    expect(rss).toBeGreaterThan(total);
+    expect(total).toBeGreaterThanOrEqual(used);
+    expect(used).toBeGreaterThan(0);
+    expect(external).toBeGreaterThan(0);
+    expect(await kind('array_buffers')).toBeGreaterThanOrEqual(0);
+  });
+
   test('system topics cannot be created or deleted through the admin API (403, naming the topic)', async () => {
     const admin = (method: string, route: string, body?: unknown) =>
       fetch(`http://${broker.endpoints}${route}`, {
