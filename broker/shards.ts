@@ -13,13 +13,12 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { CliError, ExitCode } from '../lib/exit-codes.ts';
-import { freePort } from '../lib/ports.ts';
+import { freePort, portFree } from '../lib/ports.ts';
 import type { BrokerConfig, LogFn } from './server.ts';
 import { type ShardAdmin, startShardAdmin } from './shard-admin.ts';
 
@@ -207,15 +206,6 @@ function previousPorts(dataDir: string): Array<number | undefined> {
   } catch {
     return []; // first start, or checkShardLayout already refused a bad file
   }
-}
-
-async function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 function hostOf(hostPort: string): string {

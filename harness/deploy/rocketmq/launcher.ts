@@ -16,9 +16,8 @@
  * closing, so another process may take one first: the boot is then retried with fresh ports.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../../lib/ports.ts';
+import { freePort, portFree } from '../../../lib/ports.ts';
 import { requireRocketmq, rocketmqClasspath } from '../../setup/rocketmq.ts';
 import { TargetBootError, type TargetLog } from '../node-process.ts';
 import { JvmProcess } from './jvm.ts';
@@ -136,22 +135,13 @@ async function reservePorts(): Promise<Ports> {
   let remoting = 0;
   for (let i = 0; i < 50 && remoting === 0; i++) {
     const p = await one();
-    if (p > 1026 && !taken.has(p - 2) && (await canListen(p - 2))) {
+    if (p > 1026 && !taken.has(p - 2) && (await portFree(host, p - 2))) {
       remoting = p;
       taken.add(p - 2);
     }
   }
   if (remoting === 0) throw new Error('found no free port P with P-2 free for the broker (its fast channel)');
   return { namesrv: await one(), remoting, ha: await one(), grpc: await one(), proxyRemoting: await one() };
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 function advertisedPortOf(endpoint: string): number {
