@@ -165,7 +165,7 @@ export async function startBroker(
   clampGroupOffsets(broker.groupStates(), store, log);
   const system = broker.recoverSystemState();
   if (system.delayed || system.halfMessages) log('info', 'recovered pending delayed and half messages', system);
-  const saveStates = () => saveGroupStates(broker as Broker, stateFile);
+  const saveStates = () => saveGroupStates(broker as Broker, stateFile, clock.monotonicMs());
   const stateTimer = setInterval(() => {
     saveStates().catch((err) => log('error', 'saving group state failed', { error: String(err) }));
     try {
@@ -191,13 +191,27 @@ export async function startBroker(
     adminPort: listening.adminPort,
     async close() {
       clearInterval(stateTimer);
-      await listening.close();
-      await (broker as Broker).close();
-      await saveStates();
-      await store.close();
+      await closeInOrder(listening, broker as Broker, saveStates, store);
       log('info', 'broker stopped', { dataDir: config.dataDir });
     },
   };
+}
+
+/** Listeners first, then the broker, the group state and the store: every ack answered before is saved, even when
+ *  closing the listeners failed. */
+async function closeInOrder(
+  listening: { close(): Promise<void> },
+  broker: Broker,
+  saveStates: () => Promise<void>,
+  store: MessageStore,
+): Promise<void> {
+  try {
+    await listening.close();
+  } finally {
+    await broker.close();
+    await saveStates();
+    await store.close();
+  }
 }
 
 async function createConfiguredStore(config: BrokerConfig, clock: Clock, log: LogFn): Promise<MessageStore> {
@@ -254,13 +268,13 @@ function storedMessageCount(store: MessageStore): number {
   return count;
 }
 
-async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>): Promise<void> {
+async function saveGroupStates(broker: Broker, file: CheckpointFile<GroupStateDocument>, nowMs: number): Promise<void> {
   const states = [...broker.groupStates()];
-  if (!states.some((s) => s.dirty)) return;
+  if (!states.some((s) => s.dirty || s.staleAtMs <= nowMs)) return;
   const doc: GroupStateDocument = { groups: [] };
   for (const s of states) {
     s.dirty = false;
-    doc.groups.push({ group: s.group, topic: s.topic, state: s.toCheckpoint() });
+    doc.groups.push({ group: s.group, topic: s.topic, state: s.toCheckpoint(nowMs) });
   }
   await file.save(doc);
 }

@@ -5,6 +5,7 @@ import { type GroupConfig, Metadata, type TopicConfig } from '../metadata.ts';
 import { MemoryMessageStore } from '../store/index.ts';
 import type { MessageProps } from '../store/types.ts';
 import { type Delivered, Delivery, type ReceiveInput } from './delivery.ts';
+import type { GroupTopicCheckpoint } from './group-topic.ts';
 import { longPollTimeMs } from './long-poll.ts';
 
 /** A delivery service over an in-memory store on a manual clock: no sockets, no sleeps. */
@@ -113,26 +114,63 @@ describe('delivery: receive, invisible time and redelivery', () => {
     expect(t.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0, dlq: 1 });
   });
 
+  /** A restart: a second delivery service on a store holding the same message, with the saved group state. */
+  async function restarted(saved: GroupTopicCheckpoint | undefined, fifo: boolean) {
+    const after = await setUp({ maxAttempts: 2, fifo });
+    await after.send(fifo ? { messageGroup: 'g1' } : {});
+    after.delivery.state('billing', 'orders').restore(saved as GroupTopicCheckpoint);
+    return after;
+  }
+
+  /** Two attempts made (maxAttempts 2): the second is in flight, unanswered, within its invisible time. */
+  async function onLastAttempt(fifo: boolean) {
+    const before = await setUp({ maxAttempts: 2, fifo });
+    await before.send(fifo ? { messageGroup: 'g1' } : {});
+    await before.receive({ invisibleMs: 10_000 });
+    before.clock.advance(10_000);
+    const last = await before.receive({ invisibleMs: 10_000 });
+    expect(last.map((d) => d.attempt)).toEqual([2]);
+    const checkpoint = () =>
+      [...before.delivery.groupStates()].map((s) => s.toCheckpoint(before.clock.monotonicMs()))[0];
+    return { before, handle: last[0]?.receiptHandle ?? '', checkpoint };
+  }
+
+  async function expectDeadLettered(after: Awaited<ReturnType<typeof setUp>>): Promise<void> {
+    await settle();
+    const [dead] = after.store.read('%DLQ%billing', 0, 0, 1);
+    expect(dead?.props).toMatchObject({ originMessageId: 'm1', originTopic: 'orders' });
+    expect(dead?.props.system?.deliveryAttempts).toBe(2);
+    expect(after.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0, dlq: 1 });
+  }
+
   for (const fifo of [false, true]) {
     const kind = fifo ? 'FIFO' : 'normal';
-    test(`${kind}: in flight on its last attempt at a restart, it goes to the DLQ, not out again`, async () => {
-      // The run before the restart: two attempts made (maxAttempts 2), the second still in flight when it stopped.
-      const before = await setUp({ maxAttempts: 2, fifo });
-      await before.send(fifo ? { messageGroup: 'g1' } : {});
-      await before.receive({ invisibleMs: 10_000 });
-      before.clock.advance(10_000);
-      expect((await before.receive({ invisibleMs: 10_000 })).map((d) => d.attempt)).toEqual([2]);
-      const [saved] = [...before.delivery.groupStates()].map((s) => s.toCheckpoint());
-      // The restart: same log, group state restored from the checkpoint.
-      const after = await setUp({ maxAttempts: 2, fifo });
-      await after.send(fifo ? { messageGroup: 'g1' } : {});
-      after.delivery.state('billing', 'orders').restore(saved as NonNullable<typeof saved>);
+    test(`${kind}: in flight on its last attempt at a restart: out again at that attempt, never past it`, async () => {
+      // The restart cut that delivery short (its receipt handle dies with the process): it does not count, so the
+      // message goes out again as attempt 2, and to the DLQ only when that attempt fails too.
+      const { checkpoint } = await onLastAttempt(fifo);
+      const after = await restarted(checkpoint(), fifo);
+      expect((await after.receive({ invisibleMs: 10_000 })).map((d) => d.attempt)).toEqual([2]);
+      after.clock.advance(10_000);
       expect(await after.receive()).toEqual([]);
-      await settle();
-      const [dead] = after.store.read('%DLQ%billing', 0, 0, 1);
-      expect(dead?.props).toMatchObject({ originMessageId: 'm1', originTopic: 'orders' });
-      expect(dead?.props.system?.deliveryAttempts).toBe(2);
-      expect(after.delivery.backlog('billing')[0]).toMatchObject({ ready: 0, inflight: 0, dlq: 1 });
+      await expectDeadLettered(after);
+    });
+
+    test(`${kind}: failed on its last attempt before a restart (given back, timed out): DLQ, not out`, async () => {
+      const nacked = await onLastAttempt(fifo);
+      nacked.before.delivery.changeInvisibleDuration('billing', 'orders', nacked.handle, 1_000);
+      const afterNack = await restarted(nacked.checkpoint(), fifo);
+      expect(await afterNack.receive()).toEqual([]);
+      await expectDeadLettered(afterNack);
+      // Its invisible time ran out before the restart; the state saved earlier, while it was in flight, is stale.
+      const expired = await onLastAttempt(fifo);
+      const state = [...expired.before.delivery.groupStates()][0];
+      expired.checkpoint();
+      expired.before.clock.advance(10_000);
+      expect(state?.staleAtMs).toBeLessThanOrEqual(expired.before.clock.monotonicMs());
+      const afterExpiry = await restarted(expired.checkpoint(), fifo);
+      expect(await afterExpiry.receive()).toEqual([]);
+      await expectDeadLettered(afterExpiry);
     });
   }
 

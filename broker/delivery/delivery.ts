@@ -206,6 +206,7 @@ export class Delivery {
       const fifoGroup = e.messageGroup;
       if (fifoGroup !== undefined && (held.has(fifoGroup) || state.hasEarlierInflight(e, released))) {
         held.add(fifoGroup);
+        e.spent = true; // its invisible time passed: the attempt counts
         state.setVisibleAt(e, nowMs + fifoParkMs, false);
         continue;
       }
@@ -400,6 +401,7 @@ export class Delivery {
   changeInvisibleDuration(group: string, topic: string, handle: string, invisibleMs: number): string {
     const { state, e } = this.resolveHandle(group, topic, handle);
     e.autoRenew = false;
+    e.spent = true; // the consumer's answer (RocketMQ clients nack this way): the attempt counts
     state.setVisibleAt(e, this.clock.monotonicMs() + invisibleMs, true);
     // Waiting receives timed their sleep by the earliest visibility they saw; this one may be earlier now.
     this.wake(topic);
@@ -435,6 +437,7 @@ export class Delivery {
       for (const e of state.inflight.values()) {
         if (e.clientId === clientId && e.autoRenew && e.visibleAtMs > visibleAtMs) {
           e.autoRenew = false;
+          e.spent = true;
           state.setVisibleAt(e, visibleAtMs, false);
           released++;
         }

@@ -15,6 +15,12 @@ export interface InflightEntry {
   /** FIFO groups: the message group this entry blocks. */
   messageGroup?: string;
   attemptId?: string;
+  /**
+   * This attempt counts even if the broker restarts before the next delivery: the consumer answered it (changed its
+   * invisible time, i.e. gave it back; or its client went away), or it is held for the DLQ. Otherwise it counts only
+   * once its invisible time has passed; an attempt a restart cuts short does not count (see toCheckpoint).
+   */
+  spent: boolean;
 }
 
 export interface QueueCursor {
@@ -26,7 +32,10 @@ export interface QueueCursor {
   doneAbove: Set<number>;
 }
 
-/** Persisted form: enough to resume after a restart (at-least-once: anything not recorded done is redelivered). */
+/**
+ * Persisted form: enough to resume after a restart (at-least-once: anything not recorded done is redelivered).
+ * `attempts` are the attempts that count per offset: the next delivery after a restart is the one after them.
+ */
 export interface GroupTopicCheckpoint {
   queues: Record<string, { floor: number; done: number[]; attempts: Array<[number, number]> }>;
 }
@@ -49,6 +58,8 @@ export class GroupTopicState {
   /** FIFO: the in-flight entries of each message group. */
   private readonly inflightByMessageGroup = new Map<string, Set<InflightEntry>>();
   dirty = false;
+  /** When the last checkpoint goes stale: an attempt it saved as not made runs out of invisible time then. */
+  staleAtMs = Number.POSITIVE_INFINITY;
   retryCount = 0;
 
   constructor(
@@ -106,6 +117,7 @@ export class GroupTopicState {
       firstDeliveredMs: previous?.firstDeliveredMs ?? nowMs,
       messageGroup: opts.messageGroup,
       attemptId: opts.attemptId,
+      spent: opts.keepAttempt === true,
     };
     this.inflight.set(k, entry);
     this.heap.push(entry.visibleAtMs, entry);
@@ -203,11 +215,24 @@ export class GroupTopicState {
     }
   }
 
-  toCheckpoint(): GroupTopicCheckpoint {
+  /**
+   * The state to save at nowMs. A delivery still in flight, unanswered and within its invisible time is saved as not
+   * made: if the broker restarts now, that delivery was cut short by the restart (its receipt handle dies with this
+   * process, so the consumer cannot ack it any more) and the message goes out again at the same attempt. A restart
+   * therefore never spends an attempt, and never sends a message to the DLQ that its consumer did not fail.
+   */
+  toCheckpoint(nowMs: number): GroupTopicCheckpoint {
     const queues: GroupTopicCheckpoint['queues'] = {};
+    this.staleAtMs = Number.POSITIVE_INFINITY;
     for (const [qid, c] of this.cursors) {
       const attempts: Array<[number, number]> = [];
-      for (const e of this.inflight.values()) if (e.queueId === qid) attempts.push([e.offset, e.attempt]);
+      for (const e of this.inflight.values()) {
+        if (e.queueId !== qid) continue;
+        const cut = !e.spent && e.visibleAtMs > nowMs;
+        if (cut) this.staleAtMs = Math.min(this.staleAtMs, e.visibleAtMs);
+        const counted = cut ? e.attempt - 1 : e.attempt;
+        if (counted > 0) attempts.push([e.offset, counted]);
+      }
       for (const [k, a] of this.priorAttempts) {
         const [q, o] = k.split(':').map(Number);
         if (q === qid) attempts.push([o as number, a]);
@@ -217,7 +242,7 @@ export class GroupTopicState {
     return { queues };
   }
 
-  /** Restores cursors; in-flight messages of the previous run are redelivered, keeping their attempt count. */
+  /** Restores cursors; in-flight messages of the previous run are redelivered, keeping the attempts that count. */
   restore(cp: GroupTopicCheckpoint): void {
     for (const [qidText, q] of Object.entries(cp.queues)) {
       const qid = Number(qidText);
