@@ -80,5 +80,11 @@ export interface Target {
   counters(): Promise<Record<string, number> | undefined>;
   /** Present when the target can kill and restart its nodes. */
   readonly processes?: ProcessControl;
+  /**
+   * Whether a client operation can cross the link between nodes a and b, so a partition between them (`a~b`) can
+   * fail or slow a send. A target answering false must prove such a partition in force when it injects it (the
+   * ledger cannot). Absent, or undefined: unknown, the ledger decides.
+   */
+  clientPathCrosses?(a: string, b: string): boolean | undefined;
   stop(): Promise<void>;
 }

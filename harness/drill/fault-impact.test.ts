@@ -1,12 +1,14 @@
 /**
  * Fault impact on written ledgers: a latency fault whose sends slow down hits; one whose sends stay fast (the route
- * went around the proxy) does not; failed sends during a kill are a hit.
+ * went around the proxy) does not; failed sends during a kill are a hit. A partition between two nodes that no client
+ * operation crosses is `verified-at-inject`, never a hit and never "no visible effect"; the same ledger on a target
+ * that cannot say is judged by its sends.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { faultImpact } from './fault-impact.ts';
+import { describeImpact, type FaultImpact, faultImpact, NO_CLIENT_PATH_NOTE } from './fault-impact.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqdrill-impact-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,11 +22,9 @@ function ledgers(
   durationMs: (t: number) => number,
   ok = (_t: number) => true,
 ) {
-  const drill: Record<string, unknown>[] = [
-    header('drill'),
-    { t: 'fs', ts: 4000, f: `${fault.kind}-broker-0`, fid: 1, dt: fault },
-  ];
-  drill.push({ t: 'fe', ts: 7000, f: `${fault.kind}-broker-0`, fid: 1 });
+  const f = `${fault.kind}-${fault.target ?? 'broker-0'}`;
+  const drill: Record<string, unknown>[] = [header('drill'), { t: 'fs', ts: 4000, f, fid: 1, dt: fault }];
+  drill.push({ t: 'fe', ts: 7000, f, fid: 1 });
   const sends: Record<string, unknown>[] = [header('p')];
   for (let o = 1, start = 1000; start < 10_000; o++, start += 10) {
     const d = durationMs(start);
@@ -69,8 +69,58 @@ describe('fault impact', () => {
       () => 5,
       (t) => !inFault(t),
     );
-    expect(await faultImpact(kill)).toMatchObject([{ hit: true }]);
+    expect(await faultImpact(kill)).toMatchObject([{ hit: true, status: 'hit' }]);
     const busy = ledgers('busy', latency, (t) => 200 + (t % 300));
-    expect(await faultImpact(busy)).toMatchObject([{ hit: false }]);
+    expect(await faultImpact(busy)).toMatchObject([{ hit: false, status: 'no-visible-effect' }]);
+  });
+
+  test('a node-to-node partition no client operation crosses: verified at inject, not hit, not no-effect', async () => {
+    const pair = { kind: 'partition', target: 'broker-0~broker-1' };
+    const files = ledgers('pair', pair, (t) => 2 + (t % 7));
+    const asked: string[][] = [];
+    const noPath = (a: string, b: string) => {
+      asked.push([a, b]);
+      return false;
+    };
+    const [impact] = await faultImpact(files, { clientPathCrosses: noPath });
+    expect(asked).toEqual([['broker-0', 'broker-1']]);
+    expect(impact).toMatchObject({ name: 'partition-broker-0~broker-1', status: 'verified-at-inject', hit: false });
+    expect(impact?.note).toBe(NO_CLIENT_PATH_NOTE);
+    expect(describeImpact(impact as FaultImpact)).toMatch(
+      /^fault partition-broker-0~broker-1: verified at inject \(no client/,
+    );
+    // The target cannot say (RocketMQ, or no answer): the ledger decides, and these sends show nothing.
+    for (const clientPathCrosses of [undefined, () => undefined, () => true]) {
+      const [judged] = await faultImpact(files, { clientPathCrosses });
+      expect(judged).toMatchObject({ status: 'no-visible-effect', hit: false });
+      expect(judged?.note).toBeUndefined();
+      expect(describeImpact(judged as FaultImpact)).toMatch(/NO visible effect/);
+    }
+  });
+
+  test('a client-to-node partition is judged by its sends even where nodes do not talk to each other', async () => {
+    const cut = { kind: 'partition', target: 'broker-1' };
+    const noPath = () => false;
+    const failing = ledgers(
+      'cut',
+      cut,
+      () => 5,
+      (t) => !inFault(t) || t % 20 !== 0,
+    );
+    expect(await faultImpact(failing, { clientPathCrosses: noPath })).toMatchObject([
+      { name: 'partition-broker-1', status: 'hit', hit: true },
+    ]);
+    const unaffected = ledgers('uncut', cut, (t) => 2 + (t % 7));
+    expect(await faultImpact(unaffected, { clientPathCrosses: noPath })).toMatchObject([
+      { status: 'no-visible-effect', hit: false },
+    ]);
+    // A pair partition whose link clients do cross, with failed sends during it, is a hit as any other fault.
+    const crossed = ledgers(
+      'crossed',
+      { kind: 'partition', target: 'broker-0~broker-1' },
+      () => 5,
+      (t) => !inFault(t),
+    );
+    expect(await faultImpact(crossed, { clientPathCrosses: () => true })).toMatchObject([{ status: 'hit' }]);
   });
 });

@@ -9,12 +9,23 @@
  * twice it plus 5 ms (most sends slowed by it: CI saw a 1 s fault with the median at 1,020 ms against 25.6 ms
  * around it, yet a tenth of the sends counted inside fast); otherwise the median during it at least twice the
  * baseline's plus 5 ms.
+ *
+ * A partition between two nodes (`a~b`) on a target whose client operations never cross that link (the bundled
+ * broker's nodes never call each other) cannot fail or slow a send: the ledger cannot show it. Its injector proved it
+ * in force by a probe at inject (a connect from each side that must not answer); such a fault has its own status,
+ * `verified-at-inject`, neither a hit nor "no visible effect".
  */
 import { readAllEvents } from '../ledger/reader.ts';
 import type { LedgerEvent } from '../ledger/types.ts';
 
+/** hit: the ledger shows it; no-visible-effect: it does not; verified-at-inject: see the file comment. */
+export type FaultImpactStatus = 'hit' | 'no-visible-effect' | 'verified-at-inject';
+
 export interface FaultImpact {
   name: string;
+  status: FaultImpactStatus;
+  /** Why the status is what it is, when the figures alone do not say it. */
+  note?: string;
   startMs: number;
   endMs: number;
   /** Sends whose [start, end] overlapped the fault window. */
@@ -23,8 +34,22 @@ export interface FaultImpact {
   medianMs: number | undefined;
   /** Median duration of the sends outside every fault window. */
   outsideMedianMs: number | undefined;
+  /** The ledger shows the fault (status `hit`). */
   hit: boolean;
 }
+
+export interface FaultImpactOptions {
+  /**
+   * Whether any client operation crosses the link between two nodes; false on targets whose nodes never talk to
+   * each other. Absent, or undefined for a pair: the ledger decides, as for every other fault.
+   */
+  clientPathCrosses?: (a: string, b: string) => boolean | undefined;
+}
+
+/** Between two nodes: the partition target `a~b`. */
+const PAIR_SEPARATOR = '~';
+/** The note on a node-to-node partition that no client operation crosses. */
+export const NO_CLIENT_PATH_NOTE = 'no client operation crosses it; the probe at inject showed the link cut';
 
 interface SendSpan {
   startMs: number;
@@ -39,6 +64,8 @@ interface Window {
   endMs: number;
   latencyMs: number | undefined;
   jitterMs: number;
+  /** Partition pair `a~b`, when the fault is one. */
+  pair?: [string, string];
 }
 
 /** Trimmed from both ends of a latency fault's window before its sends are compared. */
@@ -46,7 +73,7 @@ const EDGE_MS = 200;
 /** How far before and after a fault window the baseline sends are taken from (at least the window's length). */
 const NEIGHBOURHOOD_MS = 3000;
 
-export async function faultImpact(files: readonly string[]): Promise<FaultImpact[]> {
+export async function faultImpact(files: readonly string[], options: FaultImpactOptions = {}): Promise<FaultImpact[]> {
   const events = (await readAllEvents(files)).map((e) => e.event as LedgerEvent);
   const open = new Map<number, Omit<Window, 'endMs'> & { endMs: number | undefined }>();
   const sends: SendSpan[] = [];
@@ -56,7 +83,8 @@ export async function faultImpact(files: readonly string[]): Promise<FaultImpact
     if (e.t === 'fs') {
       const latencyMs = e.dt?.kind === 'latency' ? Number(e.dt.latencyMs) : undefined;
       const jitterMs = Number(e.dt?.jitterMs ?? 0);
-      open.set(e.fid, { name: e.f, startMs: e.ts, endMs: undefined, latencyMs, jitterMs });
+      const pair = pairOf(e.dt);
+      open.set(e.fid, { name: e.f, startMs: e.ts, endMs: undefined, latencyMs, jitterMs, ...(pair ? { pair } : {}) });
     }
     if (e.t === 'fe') {
       const w = open.get(e.fid);
@@ -83,39 +111,43 @@ export async function faultImpact(files: readonly string[]): Promise<FaultImpact
     const spanMs = Math.max(NEIGHBOURHOOD_MS, w.endMs - w.startMs);
     const near = outside.filter((s) => s.startMs >= w.startMs - spanMs && s.startMs <= w.endMs + spanMs);
     const baseline = (near.length >= 20 ? near : outside).map((s) => s.durationMs);
-    let slower = false;
-    if (w.latencyMs !== undefined) {
-      // Every response through the proxy waits latency +- jitter, so even the faster sends inside slow down by it.
-      // The window's edges are trimmed: the fault is in force a little after its start record and gone a little
-      // before its end record.
-      const from = w.startMs + EDGE_MS;
-      const to = w.endMs - EDGE_MS;
-      const inside = during.filter((s) => s.startMs >= from && s.endMs <= to).map((s) => s.durationMs);
-      const insideP10 = quantile(inside, 0.1);
-      const baseP10 = quantile(baseline, 0.1) ?? 0;
-      const added = 0.8 * Math.max(1, w.latencyMs - w.jitterMs);
-      const baseMedian = quantile(baseline, 0.5);
-      const mostSlowed =
-        medianMs !== undefined &&
-        baseMedian !== undefined &&
-        medianMs >= baseMedian + added &&
-        medianMs >= 2 * baseMedian + 5;
-      slower = (insideP10 !== undefined && insideP10 >= baseP10 + added) || mostSlowed;
-    } else {
-      const baseMedian = quantile(baseline, 0.5);
-      slower = medianMs !== undefined && baseMedian !== undefined && medianMs >= 2 * baseMedian + 5;
+    const figures = { name: w.name, startMs: w.startMs, endMs: w.endMs, sends: during.length, failed, medianMs };
+    if (w.pair && options.clientPathCrosses?.(...w.pair) === false) {
+      return { ...figures, outsideMedianMs, status: 'verified-at-inject', note: NO_CLIENT_PATH_NOTE, hit: false };
     }
-    return {
-      name: w.name,
-      startMs: w.startMs,
-      endMs: w.endMs,
-      sends: during.length,
-      failed,
-      medianMs,
-      outsideMedianMs,
-      hit: failed > 0 || slower,
-    };
+    const hit = failed > 0 || slowerDuring(w, during, baseline, medianMs);
+    return { ...figures, outsideMedianMs, status: hit ? 'hit' : 'no-visible-effect', hit };
   });
+}
+
+/** Whether the sends during a window were clearly slower than the baseline (see the file comment). */
+function slowerDuring(w: Window, during: SendSpan[], baseline: number[], medianMs: number | undefined): boolean {
+  const baseMedian = quantile(baseline, 0.5);
+  if (w.latencyMs === undefined) {
+    return medianMs !== undefined && baseMedian !== undefined && medianMs >= 2 * baseMedian + 5;
+  }
+  // Every response through the proxy waits latency +- jitter, so even the faster sends inside slow down by it.
+  // The window's edges are trimmed: the fault is in force a little after its start record and gone a little
+  // before its end record.
+  const from = w.startMs + EDGE_MS;
+  const to = w.endMs - EDGE_MS;
+  const inside = during.filter((s) => s.startMs >= from && s.endMs <= to).map((s) => s.durationMs);
+  const insideP10 = quantile(inside, 0.1);
+  const baseP10 = quantile(baseline, 0.1) ?? 0;
+  const added = 0.8 * Math.max(1, w.latencyMs - w.jitterMs);
+  const mostSlowed =
+    medianMs !== undefined &&
+    baseMedian !== undefined &&
+    medianMs >= baseMedian + added &&
+    medianMs >= 2 * baseMedian + 5;
+  return (insideP10 !== undefined && insideP10 >= baseP10 + added) || mostSlowed;
+}
+
+/** The two nodes of a partition between nodes (`a~b`), from a fault start's detail. */
+function pairOf(dt: Record<string, unknown> | undefined): [string, string] | undefined {
+  if (dt?.kind !== 'partition' || typeof dt.target !== 'string') return undefined;
+  const parts = dt.target.split(PAIR_SEPARATOR);
+  return parts.length === 2 && parts[0] && parts[1] ? [parts[0], parts[1]] : undefined;
 }
 
 function quantile(values: number[], q: number): number | undefined {
@@ -126,8 +158,9 @@ function quantile(values: number[], q: number): number | undefined {
 
 export function describeImpact(i: FaultImpact): string {
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+  const status = { hit: 'hit', 'no-visible-effect': 'NO visible effect', 'verified-at-inject': 'verified at inject' };
   return (
-    `fault ${i.name}: ${i.hit ? 'hit' : 'NO visible effect'} (${i.sends} sends during it, ${i.failed} failed, ` +
-    `median ${ms(i.medianMs)} vs ${ms(i.outsideMedianMs)} outside faults)`
+    `fault ${i.name}: ${status[i.status]}${i.note ? ` (${i.note})` : ''} (${i.sends} sends during it, ` +
+    `${i.failed} failed, median ${ms(i.medianMs)} vs ${ms(i.outsideMedianMs)} outside faults)`
   );
 }

@@ -719,7 +719,8 @@ export class DrillRun {
       scheduledRate: scheduledRateOf(this.plan, result.phases),
       sendTimeoutMs: Math.max(0, ...this.plan.scenarios.map((s) => s.message?.sendTimeoutMs ?? 0)),
     });
-    this.impact = await faultImpact(listLedgers(this.opts.out)).catch(() => []);
+    const clientPathCrosses = this.booted?.target.clientPathCrosses?.bind(this.booted.target);
+    this.impact = await faultImpact(listLedgers(this.opts.out), { clientPathCrosses }).catch(() => []);
     for (const i of this.impact) this.opts.say(describeImpact(i));
     const gates = [
       ...evaluateGates(this.spec.gates, result),

@@ -371,6 +371,12 @@ async function assemble(ctx: Ctx): Promise<ContainersTarget> {
     containers: ctx.containers,
     nodes,
     access: { endpoint: `${brokers[0]?.ip}:${BROKER_PORT}`, tls: false, namespace: '' },
+    // Bundled nodes never call each other (each serves its own queues; peers only name each other in routes), and a
+    // pair partition is probed at inject (net-faults.ts). RocketMQ's proxies, brokers and name server do talk.
+    clientPathCrosses(a, b) {
+      const known = (n: string) => ctx.containers.some((c) => c.name === n);
+      return rocketmq || !known(a) || !known(b) ? undefined : false;
+    },
     async provision(topics: TopicSpec[], groups: GroupSpec[]) {
       if (rocketmq) return rocketmq.provision(topics, groups);
       await Promise.all(admins.map((a) => provisionNode(a, topics, groups)));
