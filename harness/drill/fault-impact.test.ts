@@ -123,4 +123,20 @@ describe('fault impact', () => {
     );
     expect(await faultImpact(crossed, { clientPathCrosses: () => true })).toMatchObject([{ status: 'hit' }]);
   });
+
+  test('a fault on one of two nodes: its share of slowed sends shows once the brokers are named', async () => {
+    // 2 sends in 5 during the partition go to broker-1 and wait out the partition; the median stays fast.
+    const cut = { kind: 'partition', target: 'broker-1' };
+    const slowShare = (t: number) => (inFault(t) && t % 50 < 20 ? 900 : 2 + (t % 7));
+    const files = ledgers('one-of-two', cut, slowShare);
+    const brokerNodes = ['broker-0', 'broker-1'];
+    expect(await faultImpact(files)).toMatchObject([{ status: 'no-visible-effect', failed: 0 }]);
+    expect(await faultImpact(files, { brokerNodes })).toMatchObject([{ status: 'hit', hit: true, failed: 0 }]);
+    // A fault on every node is judged at the median as before; a busy machine is no hit on one node either.
+    expect(await faultImpact(ledgers('all-of-two', { ...cut, target: '*' }, slowShare), { brokerNodes })).toMatchObject(
+      [{ status: 'no-visible-effect' }],
+    );
+    const busy = ledgers('busy-one', cut, (t) => 200 + (t % 300));
+    expect(await faultImpact(busy, { brokerNodes })).toMatchObject([{ status: 'no-visible-effect' }]);
+  });
 });

@@ -10,6 +10,9 @@
  * around it, yet a tenth of the sends counted inside fast); otherwise the median during it at least twice the
  * baseline's plus 5 ms.
  *
+ * A fault on one broker node of several reaches only the sends that go to it: it also hit when the middle of that
+ * share of the sends (quantile 1 - 1/(2N)) is clearly slower than the baseline's (FaultImpactOptions.brokerNodes).
+ *
  * A partition between two nodes (`a~b`) on a target whose client operations never cross that link (the bundled
  * broker's nodes never call each other) cannot fail or slow a send: the ledger cannot show it. Its injector proved it
  * in force by a probe at inject (a connect from each side that must not answer); such a fault has its own status,
@@ -44,6 +47,13 @@ export interface FaultImpactOptions {
    * each other. Absent, or undefined for a pair: the ledger decides, as for every other fault.
    */
   clientPathCrosses?: (a: string, b: string) => boolean | undefined;
+  /**
+   * The target's broker nodes. A fault on one of N > 1 of them reaches only about 1/N of the sends (the others go to
+   * the other nodes), so besides the rules above it hit when the quantile 1 - 1/(2N) of the sends during it (the
+   * middle of the share that went to that node) is clearly above the baseline's (the same rules, that quantile for
+   * the median). Absent: every fault is judged as if it reached every send.
+   */
+  brokerNodes?: readonly string[];
 }
 
 /** Between two nodes: the partition target `a~b`. */
@@ -66,6 +76,8 @@ interface Window {
   jitterMs: number;
   /** Partition pair `a~b`, when the fault is one. */
   pair?: [string, string];
+  /** The share of the broker nodes the fault is on (1 unless it names one of several). */
+  share: number;
 }
 
 /** Trimmed from both ends of a latency fault's window before its sends are compared. */
@@ -84,7 +96,10 @@ export async function faultImpact(files: readonly string[], options: FaultImpact
       const latencyMs = e.dt?.kind === 'latency' ? Number(e.dt.latencyMs) : undefined;
       const jitterMs = Number(e.dt?.jitterMs ?? 0);
       const pair = pairOf(e.dt);
-      open.set(e.fid, { name: e.f, startMs: e.ts, endMs: undefined, latencyMs, jitterMs, ...(pair ? { pair } : {}) });
+      const brokers = options.brokerNodes ?? [];
+      const share = brokers.length > 1 && brokers.includes(String(e.dt?.target)) ? 1 / brokers.length : 1;
+      const w = { name: e.f, startMs: e.ts, endMs: undefined, latencyMs, jitterMs, share };
+      open.set(e.fid, { ...w, ...(pair ? { pair } : {}) });
     }
     if (e.t === 'fe') {
       const w = open.get(e.fid);
@@ -122,6 +137,22 @@ export async function faultImpact(files: readonly string[], options: FaultImpact
 
 /** Whether the sends during a window were clearly slower than the baseline (see the file comment). */
 function slowerDuring(w: Window, during: SendSpan[], baseline: number[], medianMs: number | undefined): boolean {
+  return slowerAtMedian(w, during, baseline, medianMs) || (w.share < 1 && slowerOnItsNode(w, during, baseline));
+}
+
+/** One node of several: the middle of the share of sends that went to it, against the baseline's same quantile. */
+function slowerOnItsNode(w: Window, during: SendSpan[], baseline: number[]): boolean {
+  const q = 1 - w.share / 2;
+  const inside = quantile(
+    during.map((s) => s.durationMs),
+    q,
+  );
+  const base = quantile(baseline, q);
+  if (inside === undefined || base === undefined || inside < 2 * base + 5) return false;
+  return w.latencyMs === undefined || inside >= base + 0.8 * Math.max(1, w.latencyMs - w.jitterMs);
+}
+
+function slowerAtMedian(w: Window, during: SendSpan[], baseline: number[], medianMs: number | undefined): boolean {
   const baseMedian = quantile(baseline, 0.5);
   if (w.latencyMs === undefined) {
     return medianMs !== undefined && baseMedian !== undefined && medianMs >= 2 * baseMedian + 5;

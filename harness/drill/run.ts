@@ -719,8 +719,10 @@ export class DrillRun {
       scheduledRate: scheduledRateOf(this.plan, result.phases),
       sendTimeoutMs: Math.max(0, ...this.plan.scenarios.map((s) => s.message?.sendTimeoutMs ?? 0)),
     });
-    const clientPathCrosses = this.booted?.target.clientPathCrosses?.bind(this.booted.target);
-    this.impact = await faultImpact(listLedgers(this.opts.out), { clientPathCrosses }).catch(() => []);
+    const target = this.booted?.target;
+    const clientPathCrosses = target?.clientPathCrosses?.bind(target);
+    const brokerNodes = target?.nodes.map((n) => n.name).filter((n) => !n.startsWith('namesrv'));
+    this.impact = await faultImpact(listLedgers(this.opts.out), { clientPathCrosses, brokerNodes }).catch(() => []);
     for (const i of this.impact) this.opts.say(describeImpact(i));
     const gates = [
       ...evaluateGates(this.spec.gates, result),
