@@ -87,12 +87,14 @@ async function expectNothingLeft(output: string | string[]): Promise<void> {
 }
 
 /**
- * Every node paused, the two nodes cut from each other, broker-1 cut from the clients (and from broker-0) for 2 s,
- * every node stopped and started again on its volume, with 11.5 s of load after the stop's nominal heal. Each pause
+ * broker-1 cut from the clients (and from broker-0) for 2 s, every node paused, the two nodes cut from each other,
+ * every node stopped and started again on its volume, with 12 s of load after the stop's nominal heal. Each pause
  * outlasts the 3 s send timeout, so sends made during it fail: its hit does not depend on how much slower than the
  * baseline a busy machine's sends were (a shorter pause hits only by slowing the sends, which a busy baseline can
- * hide). The client-to-node partition reaches only the sends to broker-1 (TCP retransmits them after the heal, so
- * they slow down more often than they fail): it hits by the share of the sends it slowed (fault-impact.ts).
+ * hide). The client-to-node partition reaches only the sends to broker-1 (TCP retransmits them after the heal): it
+ * comes first, while every FIFO message group still sends (after the pause, ordered's groups with a send stuck on a
+ * paused node sent next to nothing: 3 sends crossed a later 2 s partition), and hits by the sends that failed or
+ * by the share it slowed (fault-impact.ts).
  *
  * Judged only on what the faults guarantee (the guarantees: nothing lost, order, nothing dead-lettered, redeliveries
  * seen, drained; and the hits). Not judged, because they measure the machine rather than the broker:
@@ -109,10 +111,10 @@ async function expectNothingLeft(output: string | string[]): Promise<void> {
 const timingGates = /^(send_duration: p\(99\)|recovery after |send_unknown_share outside faults )/;
 function bundledFaults(): unknown[] {
   return [
-    { kind: 'pause', target: 'all', at: '500ms', duration: '3500ms' },
-    { kind: 'partition', target: 'broker-0~broker-1', at: '4500ms', duration: '1s' },
-    { kind: 'partition', target: 'broker-1', at: '6s', duration: '2s' },
-    { kind: 'stop', target: 'all', at: '9s', duration: '1500ms' },
+    { kind: 'partition', target: 'broker-1', at: '500ms', duration: '2s' },
+    { kind: 'pause', target: 'all', at: '3s', duration: '3500ms' },
+    { kind: 'partition', target: 'broker-0~broker-1', at: '7s', duration: '1s' },
+    { kind: 'stop', target: 'all', at: '8500ms', duration: '1500ms' },
   ];
 }
 
@@ -131,9 +133,9 @@ describe('containers target: bundled broker, 2 nodes', () => {
       // probe at inject proved it in force, and it says so rather than "hit" or "no visible effect".
       const impact = impactOf(run.result).map((i) => [i.name, i.status]);
       expect(impact, run.lines.join('\n')).toEqual([
+        ['partition-broker-1', 'hit'],
         ['pause-all', 'hit'],
         ['partition-broker-0~broker-1', 'verified-at-inject'],
-        ['partition-broker-1', 'hit'],
         ['stop-all', 'hit'],
       ]);
       expect(run.lines.join('\n')).toMatch(/partition-broker-0~broker-1: verified at inject \(no client operation/);
