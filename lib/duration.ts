@@ -27,7 +27,9 @@ export function parseDurationMs(text: string | number): number {
 export function formatDurationMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
+  // Rounded to whole seconds before splitting, so 119.6 s is 2m, never 1m60s.
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   return s ? `${m}m${s}s` : `${m}m`;
 }
