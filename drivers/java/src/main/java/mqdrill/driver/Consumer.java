@@ -27,6 +27,9 @@ public final class Consumer {
   private final java.util.Set<String> deadLettered = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean stopping;
   private CountDownLatch loops;
+  /** Each VU's current client, asked whether it holds a queue yet (see awaitReady). */
+  private final Map<Integer, java.util.function.BooleanSupplier> clients =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public Consumer(Plan.EngineMessage plan, int vus, Metrics metrics, Ledger ledger, Driver.Log log,
       ConsumerClient.Family family) {
@@ -88,6 +91,25 @@ public final class Consumer {
     }
   }
 
+  /**
+   * Waits at most timeoutMs until every VU's client has started and one holds a queue of the topic (remoting: its
+   * first rebalance is done). Until then the consumer looks idle without being so: a lite pull poll answers nothing
+   * and a push consumer gets nothing, and a drain that counts from then ends before the clients consumed anything
+   * (a remoting JVM took 10 s to start its consumer on a loaded machine, and each drain round restarted it).
+   */
+  public boolean awaitReady(long timeoutMs) {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    while (!stopping) {
+      if (clients.size() >= vus
+          && clients.values().stream().anyMatch(java.util.function.BooleanSupplier::getAsBoolean)) {
+        return true;
+      }
+      if (System.nanoTime() >= deadline) return false;
+      sleep(100);
+    }
+    return false;
+  }
+
   /** Stops receiving; returns once every client is closed (bounded). */
   public void stop() throws InterruptedException {
     stopping = true;
@@ -128,7 +150,10 @@ public final class Consumer {
     int sinceStart = 0;
     ConsumerClient.Simple client = null;
     while (!stopping) {
-      if (client == null && (client = connectSimple(vu, generation)) == null) return;
+      if (client == null) {
+        if ((client = connectSimple(vu, generation)) == null) return;
+        clients.put(vu, client::hasQueues);
+      }
       String id = clientId(vu, generation);
       List<Msg.Delivery> batch = receiveBatch(client, id);
       if (batch == null) continue;
@@ -184,10 +209,11 @@ public final class Consumer {
       recordSettle(m, id, ok, 0, "ok", 0, null);
       return ok;
     };
-    AutoCloseable client = null;
+    ConsumerClient.Push client = null;
     while (client == null && !stopping) {
       try {
         client = family.startPush(b, id, orderly, listener);
+        clients.put(vu, client::hasQueues);
       } catch (Exception e) {
         log.log("warn", "push consumer " + id + " failed to start: " + Outcomes.text(e));
         sleep(1000);

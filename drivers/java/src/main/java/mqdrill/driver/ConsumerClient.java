@@ -16,6 +16,19 @@ public interface ConsumerClient {
     /** Closes normally. */
     @Override
     void close();
+
+    /** Whether the client holds a queue of the topic (remoting: its rebalance assigned one); gRPC: always. */
+    default boolean hasQueues() {
+      return true;
+    }
+  }
+
+  /** A started push consumer. */
+  interface Push extends AutoCloseable {
+    /** Whether the client holds a queue of the topic (remoting: its rebalance assigned one); gRPC: always. */
+    default boolean hasQueues() {
+      return true;
+    }
   }
 
   /** A push consumer's callback: true = consumed, false = consume later (the broker or client retries). */
@@ -37,7 +50,7 @@ public interface ConsumerClient {
     Simple startSimple(Plan.ConsumerBehaviour b, String clientId, boolean orderly, String group, String topic)
         throws Exception;
 
-    AutoCloseable startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly, Listener listener)
+    Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly, Listener listener)
         throws Exception;
   }
 }

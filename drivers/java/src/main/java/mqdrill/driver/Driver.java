@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 public final class Driver {
   /** Bounds the dead-letter scan after the drain. */
   static final long DLQ_SCAN_LIMIT_MS = 60_000;
+  /** Bounds the wait, before ready, for a consumer's clients to start and hold their queues. */
+  static final long CONSUMER_READY_MS = 20_000;
   /** Bounds the wait for the engine's clock reply before the ledger closes without a closing `ck`. */
   static final long CLOCK_REPLY_TIMEOUT_MS = 2_000;
 
@@ -154,11 +156,32 @@ public final class Driver {
       producer.attach(family.producer(p, producer));
     } else if (s.consumer == null) {
       throw new IllegalArgumentException("consumer scenario without a consumer behaviour");
+    } else if (s.schedule.startTimeMs <= 0) {
+      startConsumerBeforeReady();
     }
     // After the clients started (which can take seconds), so the round trip measures the clocks, not the start.
     // Answered before start: the engine replies at once and starts drivers only after every ready.
     if (ledger != null) requestClock();
     send(Map.of("type", "ready", "driverId", id, "client", family.clientName()));
+  }
+
+  /**
+   * A consumer due at the load's start starts its clients before it answers ready, and waits (bounded) until they
+   * hold their queues: the engine's drain counts idle time from the load's start, and a JVM client that is still
+   * starting or rebalancing receives nothing without being idle.
+   */
+  private void startConsumerBeforeReady() {
+    Plan.Scenario s = plan.scenario;
+    int vus = "constant-vus".equals(s.schedule.executor) ? Math.max(1, s.schedule.vus) : 1;
+    Consumer c = new Consumer(plan, vus, metrics, ledger, this::log, family.consumers(plan));
+    synchronized (this) {
+      consumer = c;
+    }
+    c.start();
+    if (!c.awaitReady(CONSUMER_READY_MS)) {
+      log("warn", "consumer " + s.consumer.group + ": its clients did not all start and hold a queue of "
+          + s.consumer.topic + " within " + CONSUMER_READY_MS / 1000 + " s; ready anyway, they keep trying");
+    }
   }
 
   private void start() {
@@ -185,6 +208,9 @@ public final class Driver {
       waiter.setDaemon(true);
       waiter.start();
       return;
+    }
+    synchronized (this) {
+      if (consumer != null) return; // started before ready
     }
     int vus = "constant-vus".equals(s.schedule.executor) ? Math.max(1, s.schedule.vus) : 1;
     Consumer c = new Consumer(plan, vus, metrics, ledger, this::log, family.consumers(plan));

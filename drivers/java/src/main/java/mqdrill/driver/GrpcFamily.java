@@ -12,6 +12,7 @@ import org.apache.rocketmq.client.apis.StaticSessionCredentialsProvider;
 import org.apache.rocketmq.client.apis.consumer.ConsumeResult;
 import org.apache.rocketmq.client.apis.consumer.FilterExpression;
 import org.apache.rocketmq.client.apis.consumer.FilterExpressionType;
+import org.apache.rocketmq.client.apis.consumer.PushConsumer;
 import org.apache.rocketmq.client.apis.consumer.SimpleConsumer;
 import org.apache.rocketmq.client.apis.message.MessageBuilder;
 import org.apache.rocketmq.client.apis.message.MessageView;
@@ -204,14 +205,15 @@ public final class GrpcFamily implements Driver.Family {
       }
 
       @Override
-      public AutoCloseable startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+      public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
           ConsumerClient.Listener listener) throws Exception {
-        return provider.newPushConsumerBuilder()
+        PushConsumer c = provider.newPushConsumerBuilder()
             .setClientConfiguration(config(t, 3000))
             .setConsumerGroup(b.group)
             .setSubscriptionExpressions(Map.of(b.topic, filter(b.filter)))
             .setMessageListener(v -> listener.onMessage(delivery(v)) ? ConsumeResult.SUCCESS : ConsumeResult.FAILURE)
             .build();
+        return c::close;
       }
     };
   }

@@ -242,7 +242,7 @@ public final class RemotingFamily implements Driver.Family {
       }
 
       @Override
-      public AutoCloseable startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+      public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
           ConsumerClient.Listener listener) throws Exception {
         return push(t, b, clientId, orderly, listener);
       }
@@ -274,7 +274,7 @@ public final class RemotingFamily implements Driver.Family {
         new Object[] {m, mq});
   }
 
-  static AutoCloseable push(Plan.Target t, Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+  static ConsumerClient.Push push(Plan.Target t, Plan.ConsumerBehaviour b, String clientId, boolean orderly,
       ConsumerClient.Listener listener) throws Exception {
     DefaultMQPushConsumer c = new DefaultMQPushConsumer(b.group, hook(t));
     configure(c, t, clientId + "@" + ProcessHandle.current().pid());
@@ -305,7 +305,25 @@ public final class RemotingFamily implements Driver.Family {
       });
     }
     c.start();
-    return c::shutdown;
+    return new ConsumerClient.Push() {
+      @Override
+      public boolean hasQueues() {
+        return holds(c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet(), b.topic);
+      }
+
+      @Override
+      public void close() {
+        c.shutdown();
+      }
+    };
+  }
+
+  /** Whether the queues include one of the topic (the client's topics may carry a namespace prefix). */
+  static boolean holds(java.util.Collection<MessageQueue> queues, String topic) {
+    for (MessageQueue mq : queues) {
+      if (mq.getTopic().equals(topic) || mq.getTopic().endsWith("%" + topic)) return true;
+    }
+    return false;
   }
 
   /** Receive-style consumption on DefaultLitePullConsumer: an ack commits the queue's offset past the message. */
@@ -369,6 +387,15 @@ public final class RemotingFamily implements Driver.Family {
     @Override
     public void close() {
       c.shutdown();
+    }
+
+    @Override
+    public boolean hasQueues() {
+      try {
+        return holds(c.assignment(), topic);
+      } catch (MQClientException e) {
+        return false;
+      }
     }
   }
 }

@@ -246,7 +246,7 @@ class DriverUnitTest {
       }
 
       @Override
-      public AutoCloseable startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+      public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
           ConsumerClient.Listener listener) {
         throw new UnsupportedOperationException();
       }
