@@ -254,6 +254,55 @@ class DriverUnitTest {
   }
 
   @Test
+  void aConsumerIsReadyOnlyOnceEachClientStartedAndOneHoldsAQueue() throws Exception {
+    Plan.EngineMessage plan = Protocol.decode("{\"type\":\"plan\",\"protocol\":1,\"driverId\":\"audit-0\","
+        + "\"scenario\":{\"name\":\"audit\",\"role\":\"consumer\",\"consumer\":{\"group\":\"g\","
+        + "\"topic\":\"t\",\"kind\":\"push\"}},\"seed\":1}");
+    java.util.concurrent.atomic.AtomicBoolean assigned = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(2);
+    ConsumerClient.Family slow = new ConsumerClient.Family() {
+      @Override
+      public boolean simpleCanNack() {
+        return true;
+      }
+
+      @Override
+      public boolean simpleCommitsPastFiltered() {
+        return true;
+      }
+
+      @Override
+      public ConsumerClient.Simple startSimple(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+          String group, String topic) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+          ConsumerClient.Listener listener) {
+        started.countDown();
+        return new ConsumerClient.Push() {
+          @Override
+          public boolean hasQueues() {
+            return assigned.get();
+          }
+
+          @Override
+          public void close() {}
+        };
+      }
+    };
+    Consumer c = new Consumer(plan, 2, new Metrics(), null, (level, message) -> {}, slow);
+    c.start();
+    assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    // Started, but no rebalance has given a queue yet: a drain counting from now would see idle clients.
+    assertFalse(c.awaitReady(300));
+    assigned.set(true);
+    assertTrue(c.awaitReady(10_000));
+    c.stop();
+  }
+
+  @Test
   void simpleConsumersThatTheLitePullApiCannotServeArePushConsumersUnderRemoting() {
     ConsumerClient.Family remoting = family(false, false);
     ConsumerClient.Family grpc = family(true, true);
