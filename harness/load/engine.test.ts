@@ -6,7 +6,8 @@ import { systemClock } from '../../lib/clock.ts';
 import { readAllEvents } from '../ledger/index.ts';
 import { MemoryBroker } from './driver/memory-client.ts';
 import { runLoad } from './engine.ts';
-import { inlineLauncher } from './launchers.ts';
+import { type DriverConnection, type DriverLauncher, inlineLauncher } from './launchers.ts';
+import type { DriverToEngine } from './protocol.ts';
 
 const target = { endpoint: 'memory', tls: false, namespace: '' };
 const dirs: string[] = [];
@@ -153,3 +154,82 @@ test('a consumer that cannot start (the broker restarting) is not idle: the drai
   expect(m.messages_consumed?.values.count).toBe(acked);
   expect(m.receive_calls?.values.count).toBeGreaterThan(1);
 }, 30_000);
+
+/**
+ * Scripted drivers (no client): a transaction producer that says `schedule-over` at once, awaits one check-back
+ * which it answers a second later, and answers `done` only when stopped; a consumer that answers `done` when
+ * stopped. Each records what it did, in order.
+ */
+const idleResult = {
+  startedIterations: 0,
+  completedIterations: 0,
+  failedIterations: 0,
+  droppedIterations: 0,
+  interruptedIterations: 0,
+  vusAllocatedMax: 0,
+};
+
+function scriptedLauncher(stops: string[]): DriverLauncher {
+  return (driverId) => {
+    const conn: DriverConnection = {
+      onMessage: () => {},
+      onExit: () => {},
+      terminate: async () => {},
+      send: (m) => {
+        const answer = (x: DriverToEngine) => queueMicrotask(() => conn.onMessage(x));
+        if (m.type === 'plan') answer({ type: 'ready', driverId, client: 'scripted' });
+        if (m.type === 'start' && driverId.startsWith('checkout')) {
+          const counter = (name: string) => ({ series: [{ name, tags: { scenario: 'checkout' }, add: 1 }] });
+          const metrics = (name: string) => ({ type: 'metrics' as const, driverId, wallMs: 0, delta: counter(name) });
+          answer({ ...metrics('transactions_awaiting_check_back'), progress: { ...idleResult, activeVUs: 0 } });
+          answer({ type: 'schedule-over', driverId });
+          setTimeout(() => {
+            stops.push(`${driverId}: answered a check-back`);
+            answer({ ...metrics('transactions_checked_back'), progress: { ...idleResult, activeVUs: 0 } });
+          }, 1000);
+        }
+        if (m.type !== 'stop') return;
+        stops.push(`${driverId}: ${m.reason}`);
+        const result = idleResult;
+        answer({ type: 'done', driverId, result, delta: { series: [] }, ledgerPath: null, ledgerRecords: 0 });
+      },
+    };
+    return conn;
+  };
+}
+
+test('a producer past schedule-over does not hold the load phase; the drain awaits its check-back', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'mqdrill-load-'));
+  dirs.push(out);
+  const stops: string[] = [];
+  const options = {
+    scenarios: {
+      checkout: {
+        executor: 'constant-arrival-rate',
+        rate: 1,
+        duration: '100ms',
+        preAllocatedVUs: 1,
+        role: 'producer',
+        message: { type: 'TRANSACTION', topic: 'tx', transaction: { commit: 0.5, rollback: 0.5 } },
+      },
+      ledger: {
+        executor: 'constant-vus',
+        vus: 1,
+        duration: '100ms',
+        role: 'consumer',
+        consumer: { group: 'ledger', topic: 'tx' },
+      },
+    },
+    drain: { idle: '200ms', timeout: '20s' },
+  };
+  const result = await runLoad(options, target, { launcher: scriptedLauncher(stops), out, runId: 'test' });
+  expect(result.failure).toBeUndefined();
+  // Before schedule-over the engine never stopped a producer whose schedule ended: it waited for its done. The
+  // drain (idle after 200 ms) went on until the awaited check-back was answered.
+  expect(stops[0]).toBe('checkout-0: answered a check-back');
+  expect(stops.slice(1).sort()).toEqual(['checkout-0: drained', 'ledger-0: drained']);
+  const engineLedger = result.ledgerPaths.filter((p) => p.endsWith('ledger-engine.ndjson'));
+  const events = (await readAllEvents(engineLedger)).map((x) => x.event);
+  const phases = events.filter((e) => e.t === 'ph').map((e) => `${(e as { n: string }).n}:${(e as { s: string }).s}`);
+  expect(phases).toEqual(['load:start', 'load:end', 'drain:start', 'drain:end']);
+}, 120_000);

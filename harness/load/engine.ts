@@ -64,9 +64,17 @@ interface DriverState {
   conn: DriverConnection;
   ready: boolean;
   done: boolean;
+  /** A producer past its schedule that stays open for transaction check-backs until the drain's stop. */
+  scheduleOver: boolean;
   result: ExecutorResult | undefined;
   ledgerPath: string | null;
 }
+
+/**
+ * How long an idle drain waits for transaction check-backs still awaited: RocketMQ checks a half message first after
+ * its transaction timeout (6 s), then at its check interval (30 s by default).
+ */
+export const CHECK_BACK_WAIT_MS = 40_000;
 
 /** The run's whole metrics, as one MetricsDelta, beside summary.json. */
 export const METRICS_FILE = 'metrics.json';
@@ -175,7 +183,16 @@ class LoadRun {
         const segment = { index: worker.index * scenario.workers + index, count: worker.count * scenario.workers };
         const conn = this.opts.launcher(id);
         const ledgerPath = this.opts.out && this.plan.ledger ? join(this.opts.out, `ledger-${id}.ndjson`) : null;
-        const state: DriverState = { id, scenario, conn, ready: false, done: false, result: undefined, ledgerPath };
+        const state: DriverState = {
+          id,
+          scenario,
+          conn,
+          ready: false,
+          done: false,
+          scheduleOver: false,
+          result: undefined,
+          ledgerPath,
+        };
         this.drivers.push(state);
         conn.onMessage = (m) => this.onDriverMessage(state, m);
         conn.onExit = (err) => {
@@ -215,6 +232,9 @@ class LoadRun {
         this.opts.onDelta?.(m.delta);
         d.result = m.result;
         d.done = true;
+        return;
+      case 'schedule-over':
+        d.scheduleOver = true;
         return;
       case 'error':
         this.opts.onLog?.(`${d.id}: ${m.fatal ? 'fatal: ' : ''}${m.message}`);
@@ -291,7 +311,8 @@ class LoadRun {
           d.scenario.schedule.gracefulStopMs,
       ),
     );
-    await this.waitUntil(() => producers.every((d) => d.done) || this.aborted !== undefined, producersEndMs + 60_000);
+    const loaded = () => producers.every((d) => d.done || d.scheduleOver);
+    await this.waitUntil(() => loaded() || this.aborted !== undefined, producersEndMs + 60_000);
     this.phase('load', 'end');
     if (consumers.length === 0 || this.aborted) {
       this.abort(this.aborted ?? 'load over');
@@ -312,15 +333,23 @@ class LoadRun {
     const answeredEmpty = () =>
       this.registry.total('receive_calls') === 0 ||
       this.registry.total('receive_calls', { result: 'ok' }) > this.okReceiveCallsAtChange;
+    // Transactions left open that a producer kept open for (schedule-over) awaits the broker's check-back for: once it
+    // answers commit they are still to be delivered. Idle waits for them, CHECK_BACK_WAIT_MS at most.
+    const checkBacksAnswered = () =>
+      this.registry.total('transactions_checked_back') >= this.registry.total('transactions_awaiting_check_back') ||
+      this.elapsedMs() - this.lastReceivedChangeMs >= this.plan.drainIdleMs + CHECK_BACK_WAIT_MS;
     const idle = () =>
       this.elapsedMs() >= consumersMinMs &&
       this.elapsedMs() - this.lastReceivedChangeMs >= this.plan.drainIdleMs &&
-      answeredEmpty();
+      answeredEmpty() &&
+      checkBacksAnswered();
     const drained = await this.waitUntil(
       () => idle() || this.aborted !== undefined,
       Math.max(consumersMinMs - drainStartMs, 0) + this.plan.drainTimeoutMs,
     );
-    for (const d of consumers) d.conn.send({ type: 'stop', reason: drained ? 'drained' : 'drain timeout' });
+    // Transaction producers kept open for check-backs stop with the consumers.
+    const open = [...consumers, ...producers.filter((d) => d.scheduleOver && !d.done)];
+    for (const d of open) d.conn.send({ type: 'stop', reason: drained ? 'drained' : 'drain timeout' });
     const scans = consumers.some((d) => d.scenario.consumer?.deadLetterScanGroup !== undefined);
     await this.waitUntil(() => this.drivers.every((d) => d.done), 30_000 + (scans ? DLQ_SCAN_LIMIT_MS : 0));
     this.phase('drain', 'end', drained && !this.aborted);

@@ -8,6 +8,7 @@
  *   4.x API over remoting) and with `--driver java` (rocketmq-client-java, 5.x over gRPC), each with a latency fault
  *   on broker-0 shown to have hit the sends (sends during it slower or failed);
  * - a latency fault also reaches the remoting connections: without the remoting proxy it would miss them;
+ * - a remoting transaction producer stays open through the drain, so every transaction it left open is checked back;
  * - `--driver java-remoting` against the bundled broker is refused before anything boots, with exit code 2.
  * Timing gates stay with the bundled broker's drill tests (four JVMs on two shared cores here); every guarantee holds.
  */
@@ -284,5 +285,43 @@ describe('--driver java PushConsumer with --target rocketmq', () => {
     const { result, lines } = await drill(spec, 'java');
     expectGuarantees(result, lines, gates);
     expectRedeliveredAfterFailure(ledgerOf(spec, 'java', 'billing'));
+  }, 300_000);
+});
+
+describe('--driver java-remoting transactions with --target rocketmq', () => {
+  test('the producer stays open through the drain: each transaction left open is checked back, settled', async () => {
+    const gates = ['transaction == 0'];
+    const spec = custom(
+      'remoting-tx',
+      {
+        scenarios: {
+          checkout: producer.rate({
+            rate: 20,
+            duration: '6s',
+            message: {
+              type: 'TRANSACTION',
+              topic: 'order-tx',
+              transaction: { commit: 0.6, rollback: 0.1, unknown: 0.3 },
+              bodySizeBytes: 256,
+            },
+          }),
+          ledger: consumer({ group: 'ledger-service', topic: 'order-tx', duration: '6s', awaitDuration: '1s' }),
+        },
+      },
+      { faults: [], gates },
+    );
+    const { result, lines } = await drill(spec, 'java-remoting');
+    expectGuarantees(result, lines, gates);
+    const sends = ledgerOf(spec, 'java-remoting', 'checkout');
+    const stored = new Set(sends.filter((r) => r.t === 'sc' && r.r === 'ok').map((r) => r.id));
+    const ended = new Set(sends.filter((r) => r.t === 'ei').map((r) => r.id));
+    // Left open as planned (the `unknown` share: no end call) and stored: only a check-back can settle them.
+    const open = [...stored].filter((id) => !ended.has(id));
+    expect(open.length).toBeGreaterThan(10);
+    // The last of them were sent as the load ended: a producer that closed then could answer none of those.
+    const checked = new Set(sends.filter((r) => r.t === 'tk').map((r) => r.id));
+    expect(open.filter((id) => !checked.has(id))).toEqual([]);
+    const tx = result.report?.anomalies.find((a) => a.name === 'transaction');
+    expect(tx?.notes ?? []).toEqual([]);
   }, 300_000);
 });

@@ -34,6 +34,14 @@ export const METRICS: Record<string, { type: MetricType; time?: boolean; help: s
     type: 'counter',
     help: 'simple-consumer receive calls, tagged result ok or fail (a failed call or a client that failed to start)',
   },
+  transactions_awaiting_check_back: {
+    type: 'counter',
+    help: 'transactions the broker is to check back (left open, or their end did not complete ok); Java driver',
+  },
+  transactions_checked_back: {
+    type: 'counter',
+    help: 'check-backs answered for those transactions; the drain waits until both counters are equal',
+  },
   iterations: { type: 'counter', help: 'executor iterations started' },
   dropped_iterations: { type: 'counter', help: 'arrivals not started: every VU busy and maxVUs reached' },
   send_failed: { type: 'rate', help: 'share of sends not ok (fail or unknown)' },

@@ -4,9 +4,10 @@
  * is one line (NDJSON), over worker_threads (the node driver) it is the same object through postMessage. Nothing
  * in a message may be a function, a Map or a Buffer, so both transports carry exactly the same data.
  *
- *   engine -> driver: plan, then start, then (consumers, or producers on abort) stop
- *   driver -> engine: ready (clients connected), metrics every metricsIntervalMs, done (final metrics included),
- *                     error (fatal: the driver is exiting) and log
+ *   engine -> driver: plan, then start, then (consumers, producers past schedule-over, or any on abort) stop
+ *   driver -> engine: ready (clients connected), metrics every metricsIntervalMs, schedule-over (a producer that
+ *                     stays open for check-backs), done (final metrics included), error (fatal: the driver is
+ *                     exiting) and log
  */
 import type { ExecutorResult } from './executors/index.ts';
 import type { MetricsDelta } from './metrics.ts';
@@ -107,6 +108,16 @@ export interface DoneMessage {
   ledgerRecords: number;
 }
 
+/**
+ * A producer whose schedule is over but whose client stays open to answer the broker's transaction check-backs (the
+ * Java driver's transaction producers): the load phase may end without its `done`. The engine stops it with the
+ * consumers when the drain ends; it answers `done` then.
+ */
+export interface ScheduleOverMessage {
+  type: 'schedule-over';
+  driverId: string;
+}
+
 export interface ErrorMessage {
   type: 'error';
   driverId: string;
@@ -135,12 +146,13 @@ export type DriverToEngine =
   | ReadyMessage
   | MetricsMessage
   | DoneMessage
+  | ScheduleOverMessage
   | ErrorMessage
   | LogMessage
   | ClockRequestMessage;
 
 const ENGINE_TYPES = new Set(['plan', 'start', 'stop', 'clock']);
-const DRIVER_TYPES = new Set(['ready', 'metrics', 'done', 'error', 'log', 'clock']);
+const DRIVER_TYPES = new Set(['ready', 'metrics', 'done', 'schedule-over', 'error', 'log', 'clock']);
 
 /** The `ck` ledger record a driver writes from a clock reply received at `receivedMs` (its own clock). */
 export function clockSample(

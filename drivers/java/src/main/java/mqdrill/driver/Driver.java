@@ -17,6 +17,11 @@ import java.util.concurrent.TimeUnit;
 public final class Driver {
   /** Bounds the dead-letter scan after the drain. */
   static final long DLQ_SCAN_LIMIT_MS = 60_000;
+  /**
+   * Bounds the wait, after the engine's stop, for check-backs of transactions left open (the engine waits 30 s for
+   * done; RocketMQ checks half messages older than 6 s at each check interval).
+   */
+  static final long CHECK_BACK_WAIT_MS = 20_000;
   /** Bounds the wait, before ready, for a consumer's clients to start and hold their queues. */
   static final long CONSUMER_READY_MS = 20_000;
   /** Bounds the wait for the engine's clock reply before the ledger closes without a closing `ck`. */
@@ -49,6 +54,8 @@ public final class Driver {
   private final Map<Long, CountDownLatch> clockWaiters = new ConcurrentHashMap<>();
   private volatile boolean stopped;
   private final CountDownLatch finished = new CountDownLatch(1);
+  /** The engine's stop, awaited by a transaction producer whose schedule is over. */
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
   private boolean finishing;
   private Thread metricsThread;
 
@@ -200,6 +207,7 @@ public final class Driver {
           while (!e.awaitDone(1000)) {
             // until the schedule and its graceful stop are over
           }
+          if (producer.answersCheckBacks()) stayOpenForCheckBacks();
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
         }
@@ -229,6 +237,25 @@ public final class Driver {
     }, "consumer-start");
     starter.setDaemon(true);
     starter.start();
+  }
+
+  /**
+   * A transaction producer's schedule is over, but the broker checks back the transactions it left open (RocketMQ:
+   * half messages older than its transaction timeout, at each check interval) and only a live producer of the group
+   * can answer. So it says `schedule-over` (the load phase may end without it), stays open through the drain until
+   * the engine's stop, then waits, bounded, for the check-backs still due before it closes.
+   */
+  private void stayOpenForCheckBacks() throws InterruptedException {
+    synchronized (this) {
+      if (stopped) return;
+    }
+    send(Map.of("type", "schedule-over", "driverId", id));
+    stopRequested.await();
+    int open = producer.awaitCheckBacks(CHECK_BACK_WAIT_MS);
+    if (open > 0) {
+      log("warn", open + " transactions left open were not checked back within " + CHECK_BACK_WAIT_MS / 1000
+          + " s of the stop; the producer closes and the broker keeps them until a producer of the group answers");
+    }
   }
 
   private synchronized Executors.Result progress() {
@@ -274,6 +301,7 @@ public final class Driver {
     }
     if (e != null) {
       e.stop();
+      stopRequested.countDown();
       return;
     }
     if (plan == null || producer != null || c == null) {

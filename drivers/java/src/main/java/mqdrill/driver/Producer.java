@@ -1,7 +1,9 @@
 package mqdrill.driver;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -22,6 +24,14 @@ public final class Producer implements Executors.Hooks, ProducerClient.CheckBack
   private final byte[] bodyPool = new byte[BODY_POOL];
   private final Map<String, String> decisions = new ConcurrentHashMap<>();
   private final Map<String, CountDownLatch> groupTail = new HashMap<>();
+  /**
+   * Transactions whose half message was stored and that were left open as planned (no end call): the broker checks
+   * each back. An end call whose outcome is unknown (a timeout, the remoting one-way end) is not awaited: it may have
+   * reached the broker, and then no check-back comes (one that comes is answered all the same).
+   */
+  private final Set<String> awaitingCheckBack = new HashSet<>();
+  /** Ids the broker checked back (a check-back can come before an end call that timed out returns). */
+  private final Set<String> checkedBack = new HashSet<>();
   private ProducerClient client;
 
   public Producer(Plan.EngineMessage plan, Metrics metrics, Ledger ledger) {
@@ -42,6 +52,32 @@ public final class Producer implements Executors.Hooks, ProducerClient.CheckBack
     if (client != null) client.close();
   }
 
+  /** Whether this producer sends transactions, whose check-backs only a live producer of its group answers. */
+  public boolean answersCheckBacks() {
+    return "TRANSACTION".equals(spec.type);
+  }
+
+  /** Waits at most timeoutMs until every transaction the broker will check back was answered; how many were not. */
+  public int awaitCheckBacks(long timeoutMs) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    synchronized (awaitingCheckBack) {
+      while (!awaitingCheckBack.isEmpty()) {
+        long leftMs = (deadline - System.nanoTime()) / 1_000_000;
+        if (leftMs <= 0) break;
+        awaitingCheckBack.wait(leftMs);
+      }
+      return awaitingCheckBack.size();
+    }
+  }
+
+  /** The engine's drain waits until as many were checked back as awaited one (both counters). */
+  private void expectCheckBack(String id) {
+    synchronized (awaitingCheckBack) {
+      if (checkedBack.contains(id) || !awaitingCheckBack.add(id)) return;
+    }
+    metrics.count("transactions_awaiting_check_back", tags, 1);
+  }
+
   /** The check-back: the planned decision when the end did not get through, commit for ids it does not know. */
   @Override
   public String decide(String id) {
@@ -49,6 +85,15 @@ public final class Producer implements Executors.Hooks, ProducerClient.CheckBack
     if (id != null && ledger != null) {
       // After the ledger closed the answer could not be recorded: leave the transaction undecided.
       if (!Ledger.write(ledger, new Rec("tk", Driver.wallMs()).str("id", id).str("x", decision))) return "unknown";
+    }
+    if (id != null) {
+      boolean awaited;
+      synchronized (awaitingCheckBack) {
+        checkedBack.add(id);
+        awaited = awaitingCheckBack.remove(id);
+        awaitingCheckBack.notifyAll();
+      }
+      if (awaited) metrics.count("transactions_checked_back", tags, 1);
     }
     return decision;
   }
@@ -167,7 +212,10 @@ public final class Producer implements Executors.Hooks, ProducerClient.CheckBack
 
   /** `ei`/`ec` as planned; the `unknown` share is left to the check-back. */
   private void endTransaction(Planner.Planned m, ProducerClient.Half half, long timeout) {
-    if ("unknown".equals(m.transaction())) return;
+    if ("unknown".equals(m.transaction())) {
+      expectCheckBack(m.id());
+      return;
+    }
     long o = Ledger.nextOp(ledger);
     Ledger.write(ledger, new Rec("ei", Driver.wallMs()).num("o", o).str("id", m.id()).str("x", m.transaction()));
     long t0 = System.nanoTime();
