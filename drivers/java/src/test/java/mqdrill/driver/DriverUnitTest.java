@@ -18,10 +18,12 @@ import java.util.Map;
 import java.util.concurrent.TimeoutException;
 import java.util.zip.DataFormatException;
 import org.HdrHistogram.Histogram;
+import org.apache.rocketmq.client.apis.producer.TransactionResolution;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.exception.MQClientException;
 import org.apache.rocketmq.client.java.exception.InternalErrorException;
 import org.apache.rocketmq.client.java.exception.TooManyRequestsException;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
 import org.apache.rocketmq.remoting.exception.RemotingConnectException;
 import org.apache.rocketmq.remoting.exception.RemotingSendRequestException;
 import org.apache.rocketmq.remoting.exception.RemotingTimeoutException;
@@ -208,8 +210,9 @@ class DriverUnitTest {
     assertEquals(19, r.droppedIterations);
     assertEquals(1, r.completedIterations);
   }
+
   @Test
-  void asyncCallsAndTransactionDecisionsMapTheSameForBothFamilies() throws Exception {
+  void asyncCallsMapOntoOutcomes() throws Exception {
     assertEquals("id", Outcomes.await(java.util.concurrent.CompletableFuture.completedFuture("id"), 10));
     java.util.concurrent.CompletableFuture<String> refused = new java.util.concurrent.CompletableFuture<>();
     refused.completeExceptionally(new MQBrokerException(14, "refused"));
@@ -219,14 +222,24 @@ class DriverUnitTest {
         () -> Outcomes.await(new java.util.concurrent.CompletableFuture<String>(), 1));
     assertTrue(late instanceof Outcomes.Timeout);
     assertEquals("unknown", Outcomes.classify(late));
-    assertEquals(org.apache.rocketmq.client.apis.producer.TransactionResolution.ROLLBACK,
-        GrpcFamily.resolution("rollback"));
-    assertEquals(org.apache.rocketmq.client.producer.LocalTransactionState.COMMIT_MESSAGE,
-        RemotingFamily.state("commit"));
-    assertEquals(org.apache.rocketmq.client.producer.LocalTransactionState.UNKNOW, RemotingFamily.state(null));
-    assertEquals(org.apache.rocketmq.client.apis.producer.TransactionResolution.UNKNOWN,
-        GrpcFamily.resolution("unknown"));
   }
+
+  @Test
+  void transactionDecisionsMapThroughOutcomesForBothFamilies() {
+    assertEquals("c", Outcomes.decision("commit", "c", "r", "u"));
+    assertEquals("r", Outcomes.decision("rollback", "c", "r", "u"));
+    assertEquals("u", Outcomes.decision("unknown", "c", "r", "u"));
+    assertEquals("u", Outcomes.decision(null, "c", "r", "u"));
+    assertEquals("u", Outcomes.decision("COMMIT", "c", "r", "u"));
+    // Each family passes its client's own constants to that one mapping.
+    for (String d : new String[] {"commit", "rollback", "unknown", null}) {
+      assertEquals(Outcomes.decision(d, TransactionResolution.COMMIT, TransactionResolution.ROLLBACK,
+          TransactionResolution.UNKNOWN), GrpcFamily.resolution(d));
+      assertEquals(Outcomes.decision(d, LocalTransactionState.COMMIT_MESSAGE, LocalTransactionState.ROLLBACK_MESSAGE,
+          LocalTransactionState.UNKNOW), RemotingFamily.state(d));
+    }
+  }
+
   static ConsumerClient.Family family(boolean canNack, boolean pastFiltered) {
     return new ConsumerClient.Family() {
       @Override
