@@ -9,6 +9,7 @@
  *   on broker-0 shown to have hit the sends (sends during it slower or failed);
  * - a latency fault also reaches the remoting connections: without the remoting proxy it would miss them;
  * - a remoting transaction producer stays open through the drain, so every transaction it left open is checked back;
+ * - `fan-out` with `--driver java-remoting` drains every group, the TAG and SQL92 ones on push consumers;
  * - `--driver java-remoting` against the bundled broker is refused before anything boots, with exit code 2.
  * Timing gates stay with the bundled broker's drill tests (four JVMs on two shared cores here); every guarantee holds.
  */
@@ -323,5 +324,19 @@ describe('--driver java-remoting transactions with --target rocketmq', () => {
     expect(open.filter((id) => !checked.has(id))).toEqual([]);
     const tx = result.report?.anomalies.find((a) => a.name === 'transaction');
     expect(tx?.notes ?? []).toEqual([]);
+  }, 300_000);
+});
+
+describe('--driver java-remoting fan-out with --target rocketmq', () => {
+  test('fan-out: every group drains, the filtered ones on push consumers too', async () => {
+    const gates = ['lost == 0', 'filter == 0', 'unexpected == 0'];
+    const spec = await builtIn('fan-out', gates);
+    const { result, lines } = await drill(spec, 'java-remoting');
+    // Every anomaly passes, the drain one included: the drain ended with nothing left.
+    expectGuarantees(result, lines, gates);
+    expect(result.report?.gates.find((g) => g.source === 'drain ended')?.status, lines.join('\n')).toBe('pass');
+    for (const name of ['lost', 'filter']) {
+      expect(result.report?.anomalies.find((a) => a.name === name)?.checked).toBeGreaterThan(300);
+    }
   }, 300_000);
 });
