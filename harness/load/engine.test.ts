@@ -6,6 +6,7 @@ import { systemClock } from '../../lib/clock.ts';
 import { readAllEvents } from '../ledger/index.ts';
 import { MemoryBroker } from './driver/memory-client.ts';
 import { runLoad } from './engine.ts';
+import { NO_ITERATIONS } from './executors/index.ts';
 import { type DriverConnection, type DriverLauncher, inlineLauncher } from './launchers.ts';
 import type { DriverToEngine } from './protocol.ts';
 
@@ -160,14 +161,6 @@ test('a consumer that cannot start (the broker restarting) is not idle: the drai
  * which it answers a second later, and answers `done` only when stopped; a consumer that answers `done` when
  * stopped. Each records what it did, in order.
  */
-const idleResult = {
-  startedIterations: 0,
-  completedIterations: 0,
-  failedIterations: 0,
-  droppedIterations: 0,
-  interruptedIterations: 0,
-  vusAllocatedMax: 0,
-};
 
 function scriptedLauncher(stops: string[]): DriverLauncher {
   return (driverId) => {
@@ -181,16 +174,16 @@ function scriptedLauncher(stops: string[]): DriverLauncher {
         if (m.type === 'start' && driverId.startsWith('checkout')) {
           const counter = (name: string) => ({ series: [{ name, tags: { scenario: 'checkout' }, add: 1 }] });
           const metrics = (name: string) => ({ type: 'metrics' as const, driverId, wallMs: 0, delta: counter(name) });
-          answer({ ...metrics('transactions_awaiting_check_back'), progress: { ...idleResult, activeVUs: 0 } });
+          answer({ ...metrics('transactions_awaiting_check_back'), progress: { ...NO_ITERATIONS, activeVUs: 0 } });
           answer({ type: 'schedule-over', driverId });
           setTimeout(() => {
             stops.push(`${driverId}: answered a check-back`);
-            answer({ ...metrics('transactions_checked_back'), progress: { ...idleResult, activeVUs: 0 } });
+            answer({ ...metrics('transactions_checked_back'), progress: { ...NO_ITERATIONS, activeVUs: 0 } });
           }, 1000);
         }
         if (m.type !== 'stop') return;
         stops.push(`${driverId}: ${m.reason}`);
-        const result = idleResult;
+        const result = NO_ITERATIONS;
         answer({ type: 'done', driverId, result, delta: { series: [] }, ledgerPath: null, ledgerRecords: 0 });
       },
     };

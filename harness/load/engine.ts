@@ -13,7 +13,7 @@ import { LedgerWriter, type Subscription } from '../ledger/index.ts';
 import type { LiveMetrics } from '../live/exporter.ts';
 import { DLQ_SCAN_LIMIT_MS } from './driver/consumer.ts';
 import { sleep } from './driver/timeout.ts';
-import { type ExecutorResult, scheduleDurationMs, splitSchedule } from './executors/index.ts';
+import { type ExecutorResult, NO_ITERATIONS, scheduleDurationMs, splitSchedule } from './executors/index.ts';
 import type { DriverConnection, DriverLauncher } from './launchers.ts';
 import { MetricRegistry, type MetricsDelta } from './metrics.ts';
 import { type LoadPlan, parseOptions, type ScenarioPlan } from './options.ts';
@@ -361,14 +361,7 @@ class LoadRun {
     const scenarios: LoadSummary['scenarios'] = {};
     for (const d of this.drivers) {
       const prev = scenarios[d.scenario.name];
-      const r = d.result ?? {
-        startedIterations: 0,
-        completedIterations: 0,
-        failedIterations: 0,
-        droppedIterations: 0,
-        interruptedIterations: 0,
-        vusAllocatedMax: 0,
-      };
+      const r = d.result ?? NO_ITERATIONS;
       scenarios[d.scenario.name] = prev
         ? {
             ...prev,

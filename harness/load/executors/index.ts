@@ -12,6 +12,7 @@ import { runSharedIterations } from './shared-iterations.ts';
 import type { ExecutorHooks, RunningExecutor } from './types.ts';
 
 export type { ExecutorHooks, ExecutorResult, IterationContext, RunningExecutor } from './types.ts';
+export { NO_ITERATIONS } from './types.ts';
 
 export function startExecutor(schedule: Schedule, hooks: ExecutorHooks, name = 'scenario'): RunningExecutor {
   switch (schedule.executor) {

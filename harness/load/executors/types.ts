@@ -32,6 +32,16 @@ export interface ExecutorResult {
   vusAllocatedMax: number;
 }
 
+/** A driver that ran no iteration (a consumer, or one that never reported a result). */
+export const NO_ITERATIONS: Readonly<ExecutorResult> = {
+  startedIterations: 0,
+  completedIterations: 0,
+  failedIterations: 0,
+  droppedIterations: 0,
+  interruptedIterations: 0,
+  vusAllocatedMax: 0,
+};
+
 export interface RunningExecutor {
   /** Settles when the schedule is over and in-flight iterations finished or were interrupted. */
   readonly done: Promise<ExecutorResult>;
