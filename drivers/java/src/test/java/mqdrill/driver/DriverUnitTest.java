@@ -240,7 +240,19 @@ class DriverUnitTest {
     }
   }
 
+  /** How a test family starts a push consumer. */
+  interface PushStarter {
+    ConsumerClient.Push start(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
+        ConsumerClient.Listener listener);
+  }
+
   static ConsumerClient.Family family(boolean canNack, boolean pastFiltered) {
+    return family(canNack, pastFiltered, (b, clientId, orderly, listener) -> {
+      throw new UnsupportedOperationException();
+    });
+  }
+
+  static ConsumerClient.Family family(boolean canNack, boolean pastFiltered, PushStarter push) {
     return new ConsumerClient.Family() {
       @Override
       public boolean simpleCanNack() {
@@ -261,7 +273,7 @@ class DriverUnitTest {
       @Override
       public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
           ConsumerClient.Listener listener) {
-        throw new UnsupportedOperationException();
+        return push.start(b, clientId, orderly, listener);
       }
     };
   }
@@ -273,38 +285,18 @@ class DriverUnitTest {
         + "\"topic\":\"t\",\"kind\":\"push\"}},\"seed\":1}");
     java.util.concurrent.atomic.AtomicBoolean assigned = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(2);
-    ConsumerClient.Family slow = new ConsumerClient.Family() {
-      @Override
-      public boolean simpleCanNack() {
-        return true;
-      }
+    ConsumerClient.Family slow = family(true, true, (b, clientId, orderly, listener) -> {
+      started.countDown();
+      return new ConsumerClient.Push() {
+        @Override
+        public boolean hasQueues() {
+          return assigned.get();
+        }
 
-      @Override
-      public boolean simpleCommitsPastFiltered() {
-        return true;
-      }
-
-      @Override
-      public ConsumerClient.Simple startSimple(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
-          String group, String topic) {
-        throw new UnsupportedOperationException();
-      }
-
-      @Override
-      public ConsumerClient.Push startPush(Plan.ConsumerBehaviour b, String clientId, boolean orderly,
-          ConsumerClient.Listener listener) {
-        started.countDown();
-        return new ConsumerClient.Push() {
-          @Override
-          public boolean hasQueues() {
-            return assigned.get();
-          }
-
-          @Override
-          public void close() {}
-        };
-      }
-    };
+        @Override
+        public void close() {}
+      };
+    });
     Consumer c = new Consumer(plan, 2, new Metrics(), null, (level, message) -> {}, slow);
     c.start();
     assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
